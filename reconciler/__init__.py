@@ -1,0 +1,1 @@
+"""cbbd-reconciler: plan/apply reconciliation for the cbbd_etl lake."""

@@ -1,0 +1,198 @@
+"""Configuration: ``config.yaml`` with named profiles, each choosing the four backends.
+
+A profile picks, independently, an object store (local directory | S3), a query engine
+(DuckDB | Athena), a catalog (local | Glue) and a state store (SQLite | DynamoDB), plus the
+API settings. The API key is never read from the file: only from ``CBBD_API_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from reconciler.errors import ConfigError
+
+__all__ = [
+    "ApiSettings",
+    "CatalogSettings",
+    "EngineSettings",
+    "Profile",
+    "RetrySettings",
+    "StateSettings",
+    "StoreSettings",
+    "load_profile",
+]
+
+API_KEY_ENV = "CBBD_API_KEY"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetrySettings(_Frozen):
+    """Retry policy for transient API failures."""
+
+    max_attempts: int = Field(5, ge=1, le=20)
+    base_delay_seconds: float = Field(0.5, gt=0)
+    max_delay_seconds: float = Field(8.0, gt=0)
+
+
+class ApiSettings(_Frozen):
+    """CBBD API settings: where it is and how hard we may press it."""
+
+    base_url: str = "https://api.collegebasketballdata.com"
+    rate_limit_per_sec: int = Field(3, ge=1, le=100)
+    max_concurrency: int = Field(3, ge=1, le=100)
+    timeout_seconds: float = Field(60.0, gt=0)
+    retry: RetrySettings = RetrySettings()
+    quota_reserve: int = Field(0, ge=0, description="stop before X-CallLimit-Remaining falls to this")
+
+
+class StoreSettings(_Frozen):
+    """Where the lake lives."""
+
+    kind: Literal["local", "s3"] = "local"
+    path: str | None = None
+    bucket: str | None = None
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> StoreSettings:
+        if self.kind == "local" and not self.path:
+            raise ValueError("store.path is required for a local store")
+        if self.kind == "s3" and not self.bucket:
+            raise ValueError("store.bucket is required for an s3 store")
+        return self
+
+
+class EngineSettings(_Frozen):
+    """The query engine."""
+
+    kind: Literal["duckdb", "athena"] = "duckdb"
+    workgroup: str = "cbbd"
+    output_location: str | None = None
+    region: str = "us-east-1"
+    threads: int | None = None
+    query_timeout_seconds: float = 600.0
+
+
+class CatalogSettings(_Frozen):
+    """The table catalog."""
+
+    kind: Literal["local", "glue"] = "local"
+    bronze_database: str = "cbbd_bronze"
+    silver_database: str = "cbbd_silver"
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    partition_registration: Literal["batch", "msck"] = "batch"
+
+
+class StateSettings(_Frozen):
+    """Where checkpoints and locks live."""
+
+    kind: Literal["sqlite", "dynamodb"] = "sqlite"
+    path: str | None = None
+    table: str = "cbbd_checkpoints"
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    lock_ttl_seconds: float = Field(120.0, gt=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> StateSettings:
+        if self.kind == "sqlite" and not self.path:
+            raise ValueError("state.path is required for sqlite state")
+        return self
+
+
+class Profile(_Frozen):
+    """One named profile of ``config.yaml``, with relative paths resolved."""
+
+    name: str = "local"
+    specs_dir: str = "specs"
+    waivers: str | None = None
+    reports_dir: str = "reports"
+    store: StoreSettings
+    engine: EngineSettings = EngineSettings()
+    catalog: CatalogSettings = CatalogSettings()
+    state: StateSettings
+    api: ApiSettings = ApiSettings()
+    config_file: str = ""
+
+    def api_key(self) -> str | None:
+        """The API key from the environment (never from a file), or None."""
+        key = os.environ.get(API_KEY_ENV)
+        return key or None
+
+
+class _ConfigFile(_Frozen):
+    default_profile: str = "local"
+    profiles: dict[str, dict[str, Any]]
+
+
+def _resolve(base: Path, value: str | None) -> str | None:
+    if value is None or "://" in value:
+        return value
+    p = Path(value)
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
+def load_profile(config_file: str | Path, profile: str | None = None) -> Profile:
+    """Load one profile from a config file.
+
+    Args:
+        config_file: Path to ``config.yaml``.
+        profile: Profile name; defaults to ``RECONCILE_PROFILE`` then the file's ``default_profile``.
+
+    Returns:
+        The profile, with relative paths resolved against the config file's directory.
+
+    Raises:
+        ConfigError: If the file is missing, malformed, or the profile is unknown or invalid.
+    """
+    path = Path(config_file)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found (pass --config FILE)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'profiles'")
+    try:
+        cfg = _ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise ConfigError(f"{path}: {loc}: {err['msg']}") from None
+    name = profile or os.environ.get("RECONCILE_PROFILE") or cfg.default_profile
+    if name not in cfg.profiles:
+        known = ", ".join(sorted(cfg.profiles))
+        raise ConfigError(f"{path}: no profile {name!r} (profiles: {known})")
+    raw = dict(cfg.profiles[name] or {})
+    base = path.resolve().parent
+    for section in ("store", "state"):
+        sec = dict(raw.get(section) or {})
+        if "path" in sec:
+            sec["path"] = _resolve(base, sec["path"])
+        raw[section] = sec
+    for key in ("specs_dir", "waivers", "reports_dir"):
+        if key in raw:
+            raw[key] = _resolve(base, raw[key])
+    raw.setdefault("specs_dir", _resolve(base, "specs"))
+    raw.setdefault("reports_dir", _resolve(base, "reports"))
+    if "api_key" in raw or "api_key" in (raw.get("api") or {}):
+        raise ConfigError(f"{path}: profiles.{name}: the API key is read only from ${API_KEY_ENV}")
+    try:
+        return Profile.model_validate({**raw, "name": name, "config_file": str(path.resolve())})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise ConfigError(f"{path}: profiles.{name}.{loc}: {err['msg']}") from None

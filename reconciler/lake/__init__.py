@@ -1,0 +1,1 @@
+"""The cbbd_etl lake's conventions: object keys, partition layouts, fixed table schemas, writers."""
