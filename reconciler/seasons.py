@@ -37,9 +37,7 @@ def parse_seasons(text: str) -> tuple[int, ...]:
             raise InputError(f"--seasons: range {part!r} runs backwards (did you mean {hi}-{lo}?)")
         for s in (lo, hi):
             if not FIRST_SEASON <= s <= LAST_SEASON:
-                raise InputError(
-                    f"--seasons: {s} is outside the seasons CBBD covers ({FIRST_SEASON}-{LAST_SEASON})"
-                )
+                raise InputError(f"--seasons: {s} is outside the seasons CBBD covers ({FIRST_SEASON}-{LAST_SEASON})")
         out.update(range(lo, hi + 1))
     return tuple(sorted(out))
 

@@ -333,15 +333,9 @@ _LINEUP_INJECTED: list[tuple[str, pa.DataType]] = [("season", _I32), ("date", _S
 
 BRONZE_TABLES: dict[str, TableSchema] = {
     "games": TableSchema("games", pa.schema(_GAME_WIRE), ("id",), "id", _bronze_flatten(_GAME_WIRE)),
-    "plays_game": TableSchema(
-        "plays_game", pa.schema(_PLAY_WIRE), ("id",), "gameId", _bronze_flatten(_PLAY_WIRE)
-    ),
-    "plays_date": TableSchema(
-        "plays_date", pa.schema(_PLAY_WIRE), ("id",), "gameId", _bronze_flatten(_PLAY_WIRE)
-    ),
-    "plays_team": TableSchema(
-        "plays_team", pa.schema(_PLAY_WIRE), ("id",), "gameId", _bronze_flatten(_PLAY_WIRE)
-    ),
+    "plays_game": TableSchema("plays_game", pa.schema(_PLAY_WIRE), ("id",), "gameId", _bronze_flatten(_PLAY_WIRE)),
+    "plays_date": TableSchema("plays_date", pa.schema(_PLAY_WIRE), ("id",), "gameId", _bronze_flatten(_PLAY_WIRE)),
+    "plays_team": TableSchema("plays_team", pa.schema(_PLAY_WIRE), ("id",), "gameId", _bronze_flatten(_PLAY_WIRE)),
     "substitutions_game": TableSchema(
         "substitutions_game",
         pa.schema([*_SUB_WIRE, ("season", _I32)]),

@@ -1,0 +1,104 @@
+"""What observation hands the planner: plain, read-only values (no I/O handles)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["ExpectedUnit", "ObservedState", "ObservedTarget", "PresentUnit", "UnitState"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedUnit:
+    """One unit the spec's source query says should exist.
+
+    Attributes:
+        key: The unit key text (``1234`` or ``1234:72``).
+        season: The unit's season.
+        date: The unit's UTC date ``YYYY-MM-DD``.
+        cols: Every column of the source row (for request parameters).
+    """
+
+    key: str
+    season: int
+    date: str
+    cols: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PresentUnit:
+    """A unit found in the lake.
+
+    Attributes:
+        rows: Rows found.
+        complete: Whether it passes the spec's completeness rule.
+    """
+
+    rows: int
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnitState:
+    """A unit's durable state from the state store.
+
+    Attributes:
+        status: ``done``, ``empty`` or ``failed``.
+        rows: Rows written.
+        attempts: Failed applies so far.
+        error: Last error.
+        updated_at: Epoch seconds of the last change.
+    """
+
+    status: Literal["done", "empty", "failed"]
+    rows: int = 0
+    attempts: int = 0
+    error: str = ""
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedTarget:
+    """Everything observed about one target.
+
+    Attributes:
+        name: Spec name.
+        expected: Expected units, or None when the source could not be read yet.
+        present: Units in silver, by key.
+        lake_sources: For each bronze strategy, the unit keys bronze holds completely.
+        states: Recorded unit states, by key.
+        source_error: Why the expected set could not be read, if it could not.
+        fingerprint_expected: Digest of the expected set.
+        fingerprint_observed: Digest of what is present and recorded.
+    """
+
+    name: str
+    expected: tuple[ExpectedUnit, ...] | None
+    present: Mapping[str, PresentUnit] = field(default_factory=dict)
+    lake_sources: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    states: Mapping[str, UnitState] = field(default_factory=dict)
+    source_error: str = ""
+    fingerprint_expected: str = ""
+    fingerprint_observed: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedState:
+    """The whole observation.
+
+    Attributes:
+        seasons: The selected seasons.
+        targets: Observations by target name.
+        quota_remaining: The last ``X-CallLimit-Remaining`` seen, if any.
+        engine: The query engine used.
+        bytes_scanned: Bytes the queries scanned (Athena bills by them).
+        extra: Observations of other kinds (partition layouts, duplicates), by name.
+    """
+
+    seasons: tuple[int, ...]
+    targets: Mapping[str, ObservedTarget]
+    quota_remaining: int | None = None
+    engine: str = "duckdb"
+    bytes_scanned: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,153 @@
+"""The plan as data (DESIGN.md §4): frozen pydantic models with a stable JSON form.
+
+The executor and the dry run walk the same ``actions`` list, so what is printed is what runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Action",
+    "ActionType",
+    "Plan",
+    "Request",
+    "SeasonCoverage",
+    "Summary",
+    "TargetPlan",
+]
+
+FORMAT_VERSION = 1
+
+ActionType = Literal["fetch", "refetch", "rebuild", "register", "relayout", "dedupe", "delete"]
+API_ACTIONS: frozenset[str] = frozenset({"fetch", "refetch"})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Request(_Frozen):
+    """An API request: path (with path parameters filled) and query parameters."""
+
+    path: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Action(_Frozen):
+    """One step of a plan.
+
+    Attributes:
+        type: What the step does.
+        address: Stable address, usable with ``--target`` (e.g. ``plays[season=2015][date=2015-01-03]``).
+        target: The spec it belongs to (or a partition-layout target).
+        season: The season it concerns.
+        strategy: The fetch strategy's name (fetch/refetch/rebuild).
+        request: The API request (fetch/refetch).
+        covers: How many units it fills.
+        units: The unit keys it fills.
+        api_calls: API calls it will make (a windowed season makes several).
+        est_rows: Rows the response is expected to carry (including rows of units already present).
+        reason: Why the step is needed, with evidence for incomplete units.
+        details: Type-specific details (objects, partitions, keys).
+    """
+
+    type: ActionType
+    address: str
+    target: str
+    season: int | None = None
+    strategy: str | None = None
+    request: Request | None = None
+    covers: int = 0
+    units: list[str] = Field(default_factory=list)
+    api_calls: int = 0
+    est_rows: int = 0
+    reason: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class SeasonCoverage(_Frozen):
+    """Coverage of one target in one season."""
+
+    expected: int = 0
+    present: int = 0
+    incomplete: int = 0
+    verified_empty: int = 0
+    waived: int = 0
+    quarantined: int = 0
+    failed: int = 0
+    missing: int = 0
+    known_after_apply: bool = False
+
+    @property
+    def ratio(self) -> float:
+        """Share of expected units that are present, verified empty or waived."""
+        if self.expected == 0:
+            return 1.0
+        return (self.present + self.verified_empty + self.waived) / self.expected
+
+
+class TargetPlan(_Frozen):
+    """One target's coverage and actions."""
+
+    target: str
+    table: str = ""
+    depends_on: list[str] = Field(default_factory=list)
+    coverage: dict[str, SeasonCoverage] = Field(default_factory=dict)
+    actions: list[Action] = Field(default_factory=list)
+    choices: list[str] = Field(default_factory=list, description="per-season strategy choices, for people")
+    quarantined: list[dict[str, Any]] = Field(default_factory=list)
+    gate: Literal["ok", "warn", "error"] = "ok"
+    warn_below: float = 0.0
+    error_below: float = 0.0
+    notes: list[str] = Field(default_factory=list)
+
+
+class Summary(BaseModel):
+    """Counts of the plan's actions and its API cost (``register`` is spelled so in JSON)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True)
+
+    fetch: int = 0
+    refetch: int = 0
+    rebuild: int = 0
+    register_: int = Field(0, alias="register")
+    relayout: int = 0
+    dedupe: int = 0
+    delete: int = 0
+    api_calls: int = 0
+    estimated_seconds: float = 0.0
+    quota_remaining: int | None = None
+    quota_reserve: int = 0
+
+    @property
+    def changes(self) -> int:
+        """Total number of actions."""
+        return self.fetch + self.refetch + self.rebuild + self.register_ + self.relayout + self.dedupe + self.delete
+
+
+class Plan(_Frozen):
+    """A complete plan: what was observed, and what apply will do."""
+
+    format_version: int = FORMAT_VERSION
+    plan_id: str
+    fingerprint: str
+    created_at: str
+    seasons: list[int]
+    season_list: list[int] = Field(default_factory=list)
+    profile: str = ""
+    targets: list[TargetPlan] = Field(default_factory=list)
+    summary: Summary = Summary()
+    fingerprints: dict[str, dict[str, str]] = Field(default_factory=dict)
+    observation: dict[str, Any] = Field(default_factory=dict, description="engine, bytes scanned")
+
+    def all_actions(self) -> list[Action]:
+        """Every action, targets in plan order."""
+        return [a for t in self.targets for a in t.actions]
+
+    def to_json(self) -> str:
+        """The plan file text (DESIGN.md §4)."""
+        return self.model_dump_json(indent=2) + "\n"

@@ -1,0 +1,458 @@
+"""The planner: a pure function of (specs, observed state, clock, options) → Plan.
+
+For each target, in dependency order: classify every expected unit (present, incomplete,
+verified empty, waived, quarantined, missing), rebuild what the lake's bronze layer already
+holds at zero API calls, and cover the rest with the cheapest set of API requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from reconciler.core.cover import Candidate, greedy_cover, group_elements
+from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget
+from reconciler.core.plan import Action, Plan, Request, SeasonCoverage, Summary, TargetPlan
+from reconciler.spec.models import FetchStrategy, Spec, Waiver
+
+__all__ = ["PlanOptions", "build_plan", "glob_match", "unit_address"]
+
+_DEFAULT_ROWS = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """Choices that shape a plan.
+
+    Attributes:
+        targets: Target names or address globs to include (empty: all).
+        waivers: Acknowledged gaps.
+        retry_failed: Re-plan quarantined units.
+        rate_per_sec: API pacing, for the time estimate.
+        quota_reserve: Calls to keep in reserve.
+        profile: Profile name, recorded in the plan.
+        extra_targets: Plans for non-spec targets (partition layouts), appended as given.
+    """
+
+    targets: tuple[str, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+    retry_failed: bool = False
+    rate_per_sec: float = 3.0
+    quota_reserve: int = 0
+    profile: str = ""
+    extra_targets: tuple[TargetPlan, ...] = field(default_factory=tuple)
+
+
+def glob_match(address: str, pattern: str) -> bool:
+    """Match an address against a glob where only ``*`` and ``?`` are wildcards.
+
+    Brackets are literal, so ``plays[season=2015]*`` works as written.
+
+    Args:
+        address: e.g. ``plays[season=2015][date=2015-01-03]``.
+        pattern: e.g. ``plays[season=2015]*``.
+
+    Returns:
+        Whether the address matches.
+    """
+    rx = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(rx, address) is not None
+
+
+def _label(col: str) -> str:
+    return col.removesuffix("_id")
+
+
+def unit_address(spec: Spec, unit: ExpectedUnit) -> str:
+    """The stable address of a unit, e.g. ``plays[season=2015][game=1234]``.
+
+    Args:
+        spec: The unit's spec.
+        unit: The unit.
+
+    Returns:
+        The address.
+    """
+    parts = "".join(f"[{_label(c)}={unit.cols.get(c)}]" for c in spec.unit if c != "season")
+    return f"{spec.name}[season={unit.season}]{parts}"
+
+
+def _selected(spec: Spec, selectors: Sequence[str]) -> bool:
+    if not selectors:
+        return True
+    return any(s == spec.name or s.startswith(spec.name + "[") or s.startswith(spec.name + ".") for s in selectors)
+
+
+def _action_selected(addr: str, target: str, selectors: Sequence[str]) -> bool:
+    if not selectors or target in selectors:
+        return True
+    return any(glob_match(addr, s) or glob_match(addr, s + "*") for s in selectors)
+
+
+def _waived(addr: str, waivers: Sequence[Waiver], today: date) -> Waiver | None:
+    for w in waivers:
+        if (w.expires is None or w.expires >= today) and glob_match(addr, w.address):
+            return w
+    return None
+
+
+def _empty_is_fresh(spec: Spec, unit: ExpectedUnit, checked_at: float, now: datetime) -> bool:
+    pol = spec.expect.empty_response
+    age_days = (now.timestamp() - checked_at) / 86400
+    if age_days < pol.recheck_after_days:
+        return True
+    if pol.only_if_game_within_days is None:
+        return False
+    try:
+        game_day = datetime.fromisoformat(unit.date).replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    checked = datetime.fromtimestamp(checked_at, UTC)
+    # Only games that were recent when found empty may still gain data; older ones stay empty.
+    return checked - game_day > timedelta(days=pol.only_if_game_within_days)
+
+
+@dataclass
+class _Work:
+    units: dict[str, ExpectedUnit] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def _classify(
+    spec: Spec, obs: ObservedTarget, opts: PlanOptions, now: datetime
+) -> tuple[dict[int, dict[str, int]], _Work, list[dict[str, Any]]]:
+    cov: dict[int, dict[str, int]] = defaultdict(Counter)
+    work = _Work()
+    quarantined: list[dict[str, Any]] = []
+    today = now.date()
+    for u in obs.expected or ():
+        c = cov[u.season]
+        c["expected"] += 1
+        present = obs.present.get(u.key)
+        state = obs.states.get(u.key)
+        if present is not None and present.complete:
+            c["present"] += 1
+            continue
+        addr = unit_address(spec, u)
+        if _waived(addr, opts.waivers, today):
+            c["waived"] += 1
+            continue
+        if present is not None and state is not None and state.status in ("done", "empty"):
+            # We already fetched everything the API has; the unit is as complete as it gets.
+            c["present"] += 1
+            continue
+        if (
+            present is None
+            and state is not None
+            and state.status == "empty"
+            and _empty_is_fresh(spec, u, state.updated_at, now)
+        ):
+            c["verified_empty"] += 1
+            continue
+        if state is not None and state.status == "failed":
+            if state.attempts >= spec.expect.max_failed_applies and not opts.retry_failed:
+                c["quarantined"] += 1
+                quarantined.append({"unit": u.key, "address": addr, "attempts": state.attempts, "error": state.error})
+                continue
+            c["failed"] += 1
+        if present is not None:
+            c["incomplete"] += 1
+            work.reasons[u.key] = f"incomplete: {present.rows} rows ({spec.expect.complete.description})"
+        else:
+            c["missing"] += 1
+            work.reasons[u.key] = "missing"
+        work.units[u.key] = u
+    return cov, work, quarantined
+
+
+def _request_for(strategy: FetchStrategy, values: Mapping[str, Any]) -> Request:
+    path = strategy.path or ""
+    query: dict[str, Any] = {}
+    for p, v in values.items():
+        token = "{" + p + "}"
+        if token in path:
+            path = path.replace(token, str(v))
+        else:
+            query[p] = v
+    return Request(path=path, params=query)
+
+
+def _strategy_requests(
+    strategy: FetchStrategy, unit: ExpectedUnit, nparts: int
+) -> list[tuple[tuple[tuple[str, Any], ...], list[int]]]:
+    """The requests of a strategy that touch a unit, each with the unit parts it fills."""
+    cols = strategy.param_columns()
+    combos: list[tuple[dict[str, Any], list[int]]] = [({}, list(range(nparts)))]
+    for param, columns in cols.items():
+        nxt: list[tuple[dict[str, Any], list[int]]] = []
+        for values, parts in combos:
+            for i, col in enumerate(columns):
+                v = unit.cols.get(col)
+                if v is None:
+                    continue
+                fills = [i] if strategy.match == "all" and len(columns) > 1 else parts
+                nxt.append(({**values, param: v}, fills))
+        combos = nxt
+    return [(tuple(sorted(v.items())), parts) for v, parts in combos]
+
+
+def _nparts(spec: Spec) -> int:
+    n = 1
+    for s in spec.fetch:
+        if s.match == "all":
+            n = max(n, *(len(c) for c in s.param_columns().values()))
+    return n
+
+
+def _rows_per_unit(spec: Spec, strategy: FetchStrategy, obs: ObservedTarget) -> float:
+    if strategy.rows_per_unit:
+        return strategy.rows_per_unit
+    rows = [p.rows for p in obs.present.values() if p.complete]
+    return sum(rows) / len(rows) if rows else _DEFAULT_ROWS
+
+
+def _fmt_params(params: Sequence[tuple[str, Any]]) -> str:
+    return "".join(f"[{k}={v}]" for k, v in params if k != "season")
+
+
+def _plan_season(
+    spec: Spec,
+    season: int,
+    units: Sequence[ExpectedUnit],
+    reasons: Mapping[str, str],
+    all_units: Sequence[ExpectedUnit],
+    obs: ObservedTarget,
+) -> tuple[list[Action], str]:
+    actions: list[Action] = []
+    remaining = {u.key: u for u in units}
+    nparts = _nparts(spec)
+    notes: list[str] = []
+    # 1. The lake as a source: rebuild silver from complete bronze, zero API calls.
+    for strategy in spec.fetch:
+        if strategy.source != "bronze":
+            continue
+        have = obs.lake_sources.get(strategy.name, frozenset())
+        groups: dict[tuple[tuple[str, Any], ...], list[str]] = defaultdict(list)
+        for key, u in list(remaining.items()):
+            if key in have:
+                params = tuple(sorted((p, u.cols.get(c[0])) for p, c in strategy.param_columns().items()))
+                groups[params].append(key)
+                del remaining[key]
+        for params, keys in sorted(groups.items()):
+            actions.append(
+                Action(
+                    type="rebuild",
+                    address=f"{spec.name}.{strategy.name}[season={season}]{_fmt_params(params)}",
+                    target=spec.name,
+                    season=season,
+                    strategy=strategy.name,
+                    covers=len(keys),
+                    units=sorted(keys),
+                    reason=_reason(keys, reasons),
+                    details={"bronze": strategy.bronze, "params": dict(params)},
+                )
+            )
+        if groups:
+            notes.append(f"{sum(len(k) for k in groups.values()):,} from bronze {strategy.bronze} (0 calls)")
+    # 2. The API: cheapest cover of the remaining unit parts.
+    api = [s for s in spec.fetch if s.source == "api" and not s.aggregated]
+    wanted: dict[Hashable, str] = {(k, p): k for k in remaining for p in range(nparts)}
+    cands: dict[tuple[str, tuple[tuple[str, Any], ...]], set[Hashable]] = defaultdict(set)
+    order: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
+    for si, strategy in enumerate(api):
+        for u in remaining.values():
+            for params, parts in _strategy_requests(strategy, u, nparts):
+                ck = (strategy.name, params)
+                cands[ck].update((u.key, p) for p in parts)
+                order.setdefault(ck, si)
+    by_name = {s.name: s for s in api}
+    # Rows a request returns, counting units already present (the waste of a broad request).
+    touch: Counter[tuple[str, tuple[tuple[str, Any], ...]]] = Counter()
+    for strategy in api:
+        for u in all_units:
+            for params, _ in _strategy_requests(strategy, u, nparts):
+                if (strategy.name, params) in cands:
+                    touch[(strategy.name, params)] += 1
+    candidates = [
+        Candidate(
+            key=ck,
+            elements=frozenset(els),
+            calls=_calls(by_name[ck[0]]),
+            rows=touch[ck] * _rows_per_unit(spec, by_name[ck[0]], obs),
+            order=order[ck],
+        )
+        for ck, els in sorted(cands.items(), key=lambda kv: (order[kv[0]], str(kv[0])))
+    ]
+    chosen, uncovered = greedy_cover(wanted, candidates)
+    firsts = group_elements(chosen, wanted)
+    per_strategy: Counter[str] = Counter()
+    for c in chosen:
+        name, req_params = _split_key(c.key)
+        strategy = by_name[name]
+        keys = sorted(firsts[c.key])
+        if not keys:
+            continue
+        kinds = {reasons.get(k, "missing").split(":")[0] for k in keys}
+        per_strategy[strategy.path or name] += c.calls
+        actions.append(
+            Action(
+                type="refetch" if kinds == {"incomplete"} else "fetch",
+                address=f"{spec.name}[season={season}]{_fmt_params(req_params)}",
+                target=spec.name,
+                season=season,
+                strategy=name,
+                request=_request_for(strategy, dict(req_params)),
+                covers=len(keys),
+                units=keys,
+                api_calls=c.calls,
+                est_rows=int(c.rows),
+                reason=_reason(keys, reasons),
+                details={"raw": strategy.raw, "bronze": strategy.bronze, "params": dict(req_params)}
+                | ({"window_days": strategy.window_days, "cap": strategy.cap} if strategy.window_days else {}),
+            )
+        )
+    if uncovered:
+        notes.append(f"{len({wanted[e] for e in uncovered}):,} units no strategy can fill")
+    n_units = len(units)
+    if per_strategy:
+        how = ", ".join(f"{n:,} calls to {p}" for p, n in per_strategy.most_common())
+        notes.insert(0, how)
+    choice = f"{season}: {n_units:,} {spec.name} units to fill → " + ("; ".join(notes) if notes else "nothing")
+    return actions, choice
+
+
+def _split_key(key: Hashable) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    assert isinstance(key, tuple)
+    return str(key[0]), tuple(key[1])
+
+
+def _calls(strategy: FetchStrategy) -> int:
+    if strategy.window_days:
+        return -(-365 // strategy.window_days)
+    return 1
+
+
+def _reason(keys: Sequence[str], reasons: Mapping[str, str]) -> str:
+    c = Counter(reasons.get(k, "missing").split(":")[0] for k in keys)
+    parts = [f"{n:,} {kind}" for kind, n in sorted(c.items())]
+    ev = [reasons[k] for k in keys if reasons.get(k, "").startswith("incomplete")][:1]
+    return ", ".join(parts) + (f" (e.g. unit {keys[0]}: {ev[0]})" if ev else "")
+
+
+def _gate(spec: Spec, cov: Mapping[str, SeasonCoverage]) -> Literal["ok", "warn", "error"]:
+    gate: Literal["ok", "warn", "error"] = "ok"
+    for c in cov.values():
+        if c.known_after_apply or c.expected == 0:
+            continue
+        if c.ratio < spec.expect.coverage.error_below:
+            return "error"
+        if c.ratio < spec.expect.coverage.warn_below:
+            gate = "warn"
+    return gate
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, opts: PlanOptions | None = None) -> Plan:
+    """Compute the plan.
+
+    Args:
+        specs: Specs in dependency order.
+        observed: The observation.
+        now: The clock (UTC).
+        opts: Options.
+
+    Returns:
+        The plan: coverage per target and season, and the actions to take.
+    """
+    opts = opts or PlanOptions()
+    targets: list[TargetPlan] = []
+    pending_seasons: dict[str, set[int]] = {}
+    for spec in specs:
+        if not _selected(spec, opts.targets) and not any(
+            _selected(s, opts.targets) and spec.name in s.depends_on for s in specs
+        ):
+            continue
+        obs = observed.targets.get(spec.name)
+        if obs is None:
+            continue
+        cov_counts, work, quarantined = _classify(spec, obs, opts, now)
+        blocked = set().union(*(pending_seasons.get(d, set()) for d in spec.depends_on))
+        actions: list[Action] = []
+        choices: list[str] = []
+        by_season: dict[int, list[ExpectedUnit]] = defaultdict(list)
+        for u in work.units.values():
+            by_season[u.season].append(u)
+        all_by_season: dict[int, list[ExpectedUnit]] = defaultdict(list)
+        for u in obs.expected or ():
+            all_by_season[u.season].append(u)
+        for season in sorted(by_season):
+            if season in blocked:
+                continue
+            acts, choice = _plan_season(spec, season, by_season[season], work.reasons, all_by_season[season], obs)
+            actions.extend(a for a in acts if _action_selected(a.address, spec.name, opts.targets))
+            choices.append(choice)
+        pending_seasons[spec.name] = {a.season for a in actions if a.season is not None}
+        coverage: dict[str, SeasonCoverage] = {}
+        for season in observed.seasons:
+            c = cov_counts.get(season, Counter())
+            coverage[str(season)] = SeasonCoverage(
+                **{k: int(v) for k, v in c.items()}, known_after_apply=season in blocked
+            )
+        notes = [f"expected set unavailable: {obs.source_error}"] if obs.source_error else []
+        if not _selected(spec, opts.targets):
+            continue
+        targets.append(
+            TargetPlan(
+                target=spec.name,
+                table=f"{spec.target.silver.database}.{spec.target.silver.table}",
+                depends_on=list(spec.depends_on),
+                coverage=coverage,
+                actions=actions,
+                choices=choices,
+                quarantined=quarantined,
+                gate=_gate(spec, coverage),
+                warn_below=spec.expect.coverage.warn_below,
+                error_below=spec.expect.coverage.error_below,
+                notes=notes,
+            )
+        )
+    targets.extend(t for t in opts.extra_targets)
+    every = [a for t in targets for a in t.actions]
+    kinds = Counter(a.type for a in every)
+    calls = sum(a.api_calls for a in every)
+    summary = Summary(
+        **{k: kinds.get(k, 0) for k in ("fetch", "refetch", "rebuild", "relayout", "dedupe", "delete")},
+        register_=kinds.get("register", 0),
+        api_calls=calls,
+        estimated_seconds=round(calls / opts.rate_per_sec, 1) if opts.rate_per_sec else 0.0,
+        quota_remaining=observed.quota_remaining,
+        quota_reserve=opts.quota_reserve,
+    )
+    fps = {
+        "expected": {n: t.fingerprint_expected for n, t in sorted(observed.targets.items())},
+        "observed": {n: t.fingerprint_observed for n, t in sorted(observed.targets.items())},
+    }
+    fingerprint = _digest({"fp": fps, "actions": [a.address for a in every], "seasons": observed.seasons})
+    created = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    seasons = list(observed.seasons)
+    return Plan(
+        plan_id=_digest({"fingerprint": fingerprint, "created": created}),
+        fingerprint=fingerprint,
+        created_at=created,
+        seasons=[seasons[0], seasons[-1]] if seasons else [],
+        season_list=seasons,
+        profile=opts.profile,
+        targets=targets,
+        summary=summary,
+        fingerprints=fps,
+        observation={"engine": observed.engine, "bytes_scanned": observed.bytes_scanned},
+    )

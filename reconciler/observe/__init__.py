@@ -1,0 +1,1 @@
+"""Observation: read the lake, the catalog and the state (read-only) into an ObservedState."""

@@ -1,0 +1,210 @@
+"""Observe the lake for a set of specs: expected units, present units, lake sources, state."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit, UnitState
+from reconciler.errors import QueryError
+from reconciler.observe.queries import coverage_query
+from reconciler.ports import ObjectStore, QueryEngine, StateStore
+from reconciler.spec.models import Spec
+
+__all__ = ["Observer", "unit_key"]
+
+log = logging.getLogger(__name__)
+
+QUOTA_META_KEY = "api.calllimit_remaining"
+
+
+def unit_key(values: Sequence[Any]) -> str:
+    """The text key of a unit from its column values (``1234`` or ``1234:72``).
+
+    Args:
+        values: The unit's column values in spec order.
+
+    Returns:
+        The key.
+    """
+    return ":".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in values)
+
+
+def _digest(items: Any) -> str:
+    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Observer:
+    """Reads (never writes) the lake through the ports.
+
+    Attributes:
+        store: The object store (to check that tables have files before querying them).
+        engine: The query engine.
+        state: The state store.
+        layer_of: Database name → layer prefix (``cbbd_silver`` → ``silver``).
+    """
+
+    store: ObjectStore
+    engine: QueryEngine
+    state: StateStore
+    layer_of: Mapping[str, str]
+    bytes_scanned: int = 0
+
+    def _has_data(self, database: str, table: str) -> bool:
+        prefix = f"{self.layer_of.get(database, database)}/{table}/"
+        return any(o.key.endswith(".parquet") for o in self.store.list_objects(prefix))
+
+    def _query(self, sql: str, seasons: Sequence[int]) -> pa.Table:
+        res = self.engine.query(sql, {"season_start": min(seasons), "season_end": max(seasons)})
+        self.bytes_scanned += res.bytes_scanned
+        return res.table
+
+    def expected(self, spec: Spec, seasons: Sequence[int]) -> tuple[tuple[ExpectedUnit, ...] | None, str]:
+        """The spec's expected units for the seasons.
+
+        Args:
+            spec: The spec.
+            seasons: Selected seasons.
+
+        Returns:
+            The units (None if the source cannot be read yet) and an explanation when None.
+        """
+        try:
+            table = self._query(spec.source.query, seasons)
+        except QueryError as exc:
+            return None, str(exc)
+        wanted = set(seasons)
+        cols = table.column_names
+        for need in (*spec.unit, "season", "date"):
+            if need not in cols:
+                return None, f"source query returns no column {need!r} (has {', '.join(cols)})"
+        out: dict[str, ExpectedUnit] = {}
+        for row in table.to_pylist():
+            season = int(row["season"])
+            if season not in wanted:
+                continue
+            key = unit_key([row[c] for c in spec.unit])
+            out.setdefault(key, ExpectedUnit(key=key, season=season, date=str(row["date"])[:10], cols=row))
+        return tuple(sorted(out.values(), key=lambda u: (u.season, u.date, u.key))), ""
+
+    def present(
+        self,
+        database: str,
+        table: str,
+        unit_columns: Sequence[str],
+        seasons: Sequence[int],
+        *,
+        min_rows: int,
+        expression: str | None,
+    ) -> dict[str, PresentUnit]:
+        """Units present in a table with their row counts and completeness.
+
+        Args:
+            database: Glue database.
+            table: Table.
+            unit_columns: Columns identifying a unit.
+            seasons: Selected seasons.
+            min_rows: Completeness: minimum rows.
+            expression: Completeness: extra boolean aggregate.
+
+        Returns:
+            Present units by key.
+        """
+        if not self._has_data(database, table):
+            return {}
+        sql = coverage_query(database, table, unit_columns, min_rows=min_rows, expression=expression)
+        result = self._query(sql, seasons)
+        n = len(unit_columns)
+        parts = [result.column(f"u{i}").to_pylist() for i in range(n)]
+        rows = result.column("n").to_pylist()
+        oks = result.column("ok").to_pylist()
+        out: dict[str, PresentUnit] = {}
+        for i in range(result.num_rows):
+            key = ":".join(str(p[i]) for p in parts)
+            out[key] = PresentUnit(rows=int(rows[i]), complete=bool(oks[i]))
+        return out
+
+    def observe_target(self, spec: Spec, seasons: Sequence[int]) -> ObservedTarget:
+        """Observe one target.
+
+        Args:
+            spec: The spec.
+            seasons: Selected seasons.
+
+        Returns:
+            The observation.
+        """
+        expected, err = self.expected(spec, seasons)
+        silver = spec.target.silver
+        comp = spec.expect.complete
+        present = self.present(
+            silver.database,
+            silver.table,
+            silver.unit_columns,
+            seasons,
+            min_rows=comp.min_rows,
+            expression=comp.expression,
+        )
+        lake: dict[str, frozenset[str]] = {}
+        bronze_db = next((db for db, layer in self.layer_of.items() if layer == "bronze"), "cbbd_bronze")
+        for strat in spec.fetch:
+            if strat.source != "bronze" or not strat.bronze:
+                continue
+            found = self.present(
+                bronze_db,
+                strat.bronze,
+                strat.unit_columns or silver.unit_columns,
+                seasons,
+                min_rows=comp.min_rows,
+                expression=strat.complete_expression,
+            )
+            lake[strat.name] = frozenset(k for k, p in found.items() if p.complete)
+        states = {
+            k: UnitState(status=r.status, rows=r.rows, attempts=r.attempts, error=r.error, updated_at=r.updated_at)
+            for k, r in self.state.load_units(spec.name).items()
+        }
+        fp_exp = _digest(sorted(u.key for u in expected)) if expected is not None else "unknown"
+        fp_obs = _digest(
+            {
+                "present": sorted((k, p.rows, p.complete) for k, p in present.items()),
+                "states": sorted((k, s.status, s.attempts) for k, s in states.items()),
+            }
+        )
+        return ObservedTarget(
+            name=spec.name,
+            expected=expected,
+            present=present,
+            lake_sources=lake,
+            states=states,
+            source_error=err,
+            fingerprint_expected=fp_exp,
+            fingerprint_observed=fp_obs,
+        )
+
+    def observe(self, specs: Sequence[Spec], seasons: Sequence[int], engine_name: str) -> ObservedState:
+        """Observe every target.
+
+        Args:
+            specs: Specs in dependency order.
+            seasons: Selected seasons.
+            engine_name: For the record (``duckdb`` or ``athena``).
+
+        Returns:
+            The observed state.
+        """
+        targets = {s.name: self.observe_target(s, seasons) for s in specs}
+        quota = self.state.get_meta(QUOTA_META_KEY)
+        return ObservedState(
+            seasons=tuple(seasons),
+            targets=targets,
+            quota_remaining=int(quota) if quota else None,
+            engine=engine_name,
+            bytes_scanned=self.bytes_scanned,
+        )
