@@ -313,7 +313,12 @@ def _plan_season(
                 api_calls=c.calls,
                 est_rows=int(c.rows),
                 reason=_reason(keys, reasons),
-                details={"raw": strategy.raw, "bronze": strategy.bronze, "params": dict(req_params)}
+                details={
+                    "endpoint": strategy.path,
+                    "raw": strategy.raw,
+                    "bronze": strategy.bronze,
+                    "params": dict(req_params),
+                }
                 | ({"window_days": strategy.window_days, "cap": strategy.cap} if strategy.window_days else {}),
             )
         )

@@ -1,0 +1,1 @@
+"""Renderers: the plan as text (rich), Markdown (pull-request comments) and JSON."""
