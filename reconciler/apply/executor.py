@@ -1,0 +1,332 @@
+"""The executor: walks a plan's actions and dispatches ``visit_<type>``.
+
+Rebuilds from the lake run first (no API calls); API fetches run concurrently, paced by the
+client. Each action's data is written before its units are checkpointed. A spent quota, an
+exhausted budget or a bad key stops new work cleanly; everything finished stays recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+import anyio
+
+from reconciler.apply.materialize import Outcome, Response, materialize_fetch, materialize_rebuild
+from reconciler.core.observed import ExpectedUnit, ObservedState
+from reconciler.core.plan import Action, Plan
+from reconciler.errors import (
+    ApiError,
+    AuthError,
+    BudgetExhausted,
+    QuotaExhausted,
+    ReconcilerError,
+    TerminalApiError,
+    TransientApiError,
+)
+from reconciler.observe.observer import QUOTA_META_KEY
+from reconciler.ports import ObjectStore, StateStore, UnitRecord
+from reconciler.spec.models import Spec
+
+__all__ = ["ApiClientLike", "ApplyResult", "Executor", "ProgressSink", "season_windows"]
+
+log = logging.getLogger(__name__)
+
+
+class ApiResponseLike(Protocol):
+    """What the executor needs from an API response."""
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The response's records."""
+        ...
+
+
+class ApiClientLike(Protocol):
+    """What the executor needs from the API client."""
+
+    async def get_json_array(self, path: str, params: Mapping[str, Any]) -> ApiResponseLike:
+        """GET a JSON array."""
+        ...
+
+    @property
+    def requests_started(self) -> int:
+        """Requests started so far."""
+        ...
+
+    @property
+    def last_calllimit_remaining(self) -> int | None:
+        """The last X-CallLimit-Remaining seen."""
+        ...
+
+
+class ProgressSink(Protocol):
+    """Receives progress (the CLI shows a bar; tests collect nothing)."""
+
+    def start(self, total_units: int, total_calls: int) -> None:
+        """Work is about to start."""
+        ...
+
+    def advance(self, units: int, calls: int, status: str) -> None:
+        """An action finished."""
+        ...
+
+
+class _NullProgress:
+    def start(self, total_units: int, total_calls: int) -> None:
+        pass
+
+    def advance(self, units: int, calls: int, status: str) -> None:
+        pass
+
+
+@dataclass
+class ApplyResult:
+    """What an apply did.
+
+    Attributes:
+        done: Units filled.
+        empty: Units verified empty.
+        failed: Units that failed.
+        remaining: Units not attempted (stopped early).
+        actions_done: Actions completed.
+        api_calls: Requests started.
+        stopped: Why the apply stopped early, if it did.
+        skipped_deletes: Delete actions left for --allow-delete.
+        errors: Sample error messages.
+        rows: Rows written.
+    """
+
+    done: int = 0
+    empty: int = 0
+    failed: int = 0
+    remaining: int = 0
+    actions_done: int = 0
+    api_calls: int = 0
+    stopped: str = ""
+    skipped_deletes: int = 0
+    errors: list[str] = field(default_factory=list)
+    rows: int = 0
+
+
+def season_windows(season: int, days: int) -> list[tuple[str, str]]:
+    """The date windows of a season (Aug 1 of season-1 to Jul 31), as cbbd_etl slices them.
+
+    Args:
+        season: The season (ending year).
+        days: Window length.
+
+    Returns:
+        ``(startDateRange, endDateRange)`` pairs, inclusive, e.g. ``2025-08-01T00:00:00Z``.
+    """
+    start, end = date(season - 1, 8, 1), date(season, 7, 31)
+    out = []
+    while start <= end:
+        stop = min(start + timedelta(days=days - 1), end)
+        out.append((f"{start.isoformat()}T00:00:00Z", f"{stop.isoformat()}T23:59:59Z"))
+        start = stop + timedelta(days=1)
+    return out
+
+
+@dataclass
+class Executor:
+    """Executes plans.
+
+    Attributes:
+        specs: Specs by name.
+        store: The object store.
+        state: The state store.
+        client: The API client (None when the plan needs no API calls).
+        observed: A fresh observation (units' seasons, dates; present units).
+        concurrency: Actions in flight at once.
+        progress: Progress sink.
+        clock: Returns epoch seconds.
+        max_duration: Stop starting new actions after this many seconds.
+    """
+
+    specs: Mapping[str, Spec]
+    store: ObjectStore
+    state: StateStore
+    client: ApiClientLike | None
+    observed: ObservedState
+    concurrency: int = 3
+    progress: ProgressSink = field(default_factory=_NullProgress)
+    clock: Callable[[], float] = time.time
+    max_duration: float | None = None
+    result: ApplyResult = field(default_factory=ApplyResult)
+    _stop: str = ""
+    _pending: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _rows: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _started: float = 0.0
+
+    def _units(self, target: str) -> dict[str, ExpectedUnit]:
+        t = self.observed.targets.get(target)
+        return {u.key: u for u in (t.expected or ())} if t else {}
+
+    def _incomplete(self, target: str) -> set[str]:
+        t = self.observed.targets.get(target)
+        return {k for k, p in t.present.items() if not p.complete} if t else set()
+
+    def _record(self, action: Action, outcome: Outcome | None, error: ReconcilerError | None) -> None:
+        now = self.clock()
+        prior = self.observed.targets[action.target].states if action.target in self.observed.targets else {}
+        records = []
+        for k in action.units:
+            self._pending[(action.target, k)] -= 1
+            if error is not None:
+                attempts = (prior[k].attempts if k in prior and prior[k].status == "failed" else 0) + 1
+                err = f"{type(error).__name__}: {error}"
+                records.append(UnitRecord(action.target, k, "failed", attempts=attempts, error=err, updated_at=now))
+                self.result.failed += 1
+                continue
+            assert outcome is not None
+            self._rows[(action.target, k)] += outcome.rows_by_unit.get(k, 0)
+            if self._pending[(action.target, k)] > 0:
+                continue
+            n = self._rows[(action.target, k)]
+            has = k in outcome.rows_by_unit or n > 0
+            status: Literal["done", "empty"] = "done" if has else "empty"
+            records.append(
+                UnitRecord(
+                    action.target,
+                    k,
+                    status,
+                    rows=n,
+                    updated_at=now,
+                    season=action.season,
+                    extra={"address": action.address},
+                )
+            )
+            if status == "done":
+                self.result.done += 1
+            else:
+                self.result.empty += 1
+        self.state.record_units(records)
+
+    async def _fetch_responses(self, action: Action) -> list[Response]:
+        assert self.client is not None and action.request is not None
+        base = dict(action.details.get("params") or {})
+        window_days = action.details.get("window_days")
+        if not window_days:
+            resp = await self.client.get_json_array(action.request.path, action.request.params)
+            return [Response(params=base, records=resp.records)]
+        cap = int(action.details.get("cap") or 0)
+        out = []
+        for lo, hi in season_windows(int(action.season or base.get("season", 0)), int(window_days)):
+            params = {**action.request.params, "startDateRange": lo, "endDateRange": hi}
+            resp = await self.client.get_json_array(action.request.path, params)
+            if cap and len(resp.records) >= cap:
+                raise TerminalApiError(
+                    f"{action.request.path} returned exactly its cap of {cap} rows for {lo}..{hi}: "
+                    "the result is truncated; use a smaller window_days"
+                )
+            out.append(Response(params={**base, "startDateRange": lo, "endDateRange": hi}, records=resp.records))
+        return out
+
+    def _check_budget(self) -> None:
+        if self.max_duration is not None and self.clock() - self._started > self.max_duration:
+            raise BudgetExhausted(f"--max-duration of {self.max_duration:g} s reached")
+
+    async def visit_fetch(self, action: Action) -> None:
+        """Fetch an action's request(s) and write the data, then checkpoint its units.
+
+        Args:
+            action: A ``fetch`` or ``refetch`` action.
+        """
+        spec = self.specs[action.target]
+        try:
+            self._check_budget()
+            responses = await self._fetch_responses(action)
+            today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
+            outcome = await anyio.to_thread.run_sync(
+                materialize_fetch,
+                self.store,
+                spec,
+                action,
+                responses,
+                self._units(action.target),
+                self._incomplete(action.target),
+                today,
+            )
+        except (QuotaExhausted, BudgetExhausted, AuthError) as exc:
+            self._stop = self._stop or str(exc)
+            return
+        except (TransientApiError, TerminalApiError) as exc:
+            self.result.errors.append(f"{action.address}: {exc}")
+            self._record(action, None, exc)
+            self.progress.advance(action.covers, action.api_calls, "failed")
+            return
+        except ApiError as exc:
+            self.result.errors.append(f"{action.address}: {exc}")
+            self._record(action, None, exc)
+            self.progress.advance(action.covers, action.api_calls, "failed")
+            return
+        self._record(action, outcome, None)
+        self.result.actions_done += 1
+        self.result.rows += sum(outcome.rows_by_unit.values())
+        self.progress.advance(action.covers, action.api_calls, "done")
+
+    visit_refetch = visit_fetch
+
+    def visit_rebuild(self, action: Action) -> None:
+        """Rebuild an action's units from bronze, then checkpoint them.
+
+        Args:
+            action: A ``rebuild`` action.
+        """
+        spec = self.specs[action.target]
+        outcome = materialize_rebuild(
+            self.store, spec, action, self._units(action.target), self._incomplete(action.target)
+        )
+        self._record(action, outcome, None)
+        self.result.actions_done += 1
+        self.result.rows += sum(outcome.rows_by_unit.values())
+        self.progress.advance(action.covers, 0, "done")
+
+    async def run(self, plan: Plan, actions: Sequence[Action] | None = None) -> ApplyResult:
+        """Execute a plan's data actions (fetch, refetch, rebuild).
+
+        Args:
+            plan: The plan.
+            actions: A subset to run (default: all data actions of the plan, in order).
+
+        Returns:
+            The result.
+        """
+        self._started = self.clock()
+        todo = [a for a in (actions if actions is not None else plan.all_actions())]
+        data = [a for a in todo if a.type in ("fetch", "refetch", "rebuild")]
+        self.result.skipped_deletes = sum(1 for a in todo if a.type == "delete")
+        for a in data:
+            for k in a.units:
+                self._pending[(a.target, k)] += 1
+        self.progress.start(sum(a.covers for a in data), sum(a.api_calls for a in data))
+        for a in data:
+            if a.type == "rebuild":
+                await anyio.to_thread.run_sync(self.visit_rebuild, a)
+        fetches = [a for a in data if a.type != "rebuild"]
+        limiter = anyio.CapacityLimiter(max(1, self.concurrency))
+
+        async def one(a: Action) -> None:
+            async with limiter:
+                if self._stop:
+                    return
+                await self.visit_fetch(a)
+
+        async with anyio.create_task_group() as tg:
+            for a in fetches:
+                tg.start_soon(one, a)
+        attempted = {(a.target, k) for a in data for k in a.units if self._pending[(a.target, k)] == 0}
+        self.result.remaining = len({(a.target, k) for a in data for k in a.units} - attempted)
+        self.result.stopped = self._stop
+        if self.client is not None:
+            self.result.api_calls = self.client.requests_started
+            remaining = self.client.last_calllimit_remaining
+            if remaining is not None:
+                self.state.set_meta(QUOTA_META_KEY, str(remaining))
+        return self.result

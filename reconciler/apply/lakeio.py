@@ -1,0 +1,229 @@
+"""Lake reads and writes for apply, under the never-overwrite rule.
+
+A write goes to its deterministic key (``part-<hash8>``) when that key is free or holds an
+object this tool wrote for the same request (Parquet metadata says so). When another writer
+holds the key, the write goes to ``part-<hash8>-rc`` instead, a name only this tool uses, so
+nothing foreign is ever overwritten and a re-fetch still replaces its own earlier write.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from reconciler.errors import LakeError
+from reconciler.lake.writer import encode_raw
+from reconciler.ports import ObjectStore
+
+__all__ = [
+    "WRITER_META",
+    "dedupe_table",
+    "existing_keys",
+    "filter_units",
+    "parse_nested",
+    "read_parquet_objects",
+    "write_parquet",
+    "write_raw",
+]
+
+log = logging.getLogger(__name__)
+
+WRITER_META = b"cbbd_reconciler.request"
+
+
+def _alt(key: str, ext: str) -> str:
+    return key[: -len(ext)] + "-rc" + ext
+
+
+def _is_ours(store: ObjectStore, key: str, request: str) -> bool:
+    try:
+        meta = pq.read_metadata(io.BytesIO(store.get(key))).metadata or {}
+    except (pa.ArrowInvalid, OSError, LakeError):
+        return False
+    return meta.get(WRITER_META) == request.encode()
+
+
+def write_parquet(store: ObjectStore, key: str, table: pa.Table, request: str) -> str:
+    """Write a Parquet object under the never-overwrite rule.
+
+    Args:
+        store: The object store.
+        key: The deterministic key (``…/part-<hash8>.parquet``).
+        table: The rows (already in the declared schema).
+        request: The request address, stored in the file's metadata to recognise our writes.
+
+    Returns:
+        The key actually written.
+    """
+    meta = dict(table.schema.metadata or {})
+    meta[WRITER_META] = request.encode()
+    buf = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata(meta), buf, compression="snappy")
+    data = buf.getvalue()
+    if store.put(key, data, if_absent=True):
+        return key
+    if _is_ours(store, key, request):
+        store.put(key, data)
+        return key
+    alt = _alt(key, ".parquet")
+    store.put(alt, data)
+    log.info("%s belongs to another writer; wrote %s", key, alt)
+    return alt
+
+
+def write_raw(store: ObjectStore, key: str, records: Sequence[Mapping[str, Any]]) -> str:
+    """Write a raw gzip JSON Lines object, never replacing a different foreign object.
+
+    Args:
+        store: The object store.
+        key: The deterministic key (``…/part-<hash8>.json.gz``).
+        records: The API records, untouched.
+
+    Returns:
+        The key actually written.
+    """
+    data = encode_raw(records)
+    if store.put(key, data, if_absent=True):
+        return key
+    if store.get(key) == data:
+        return key
+    alt = _alt(key, ".json.gz")
+    store.put(alt, data)
+    return alt
+
+
+def read_parquet_objects(store: ObjectStore, keys: Iterable[str], columns: Sequence[str] | None = None) -> pa.Table:
+    """Read Parquet objects into one table (permissive type promotion across files).
+
+    Args:
+        store: The object store.
+        keys: Object keys.
+        columns: Columns to read (those absent from a file become nulls).
+
+    Returns:
+        The concatenated rows, with a ``__key`` column naming each row's object.
+
+    Raises:
+        LakeError: If an object is not readable Parquet.
+    """
+    tables = []
+    for key in keys:
+        try:
+            pf = pq.ParquetFile(io.BytesIO(store.get(key)))
+            have = set(pf.schema_arrow.names)
+            cols = [c for c in columns if c in have] if columns is not None else None
+            t = pf.read(columns=cols)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise LakeError(f"{key}: unreadable Parquet object ({exc})") from None
+        t = t.replace_schema_metadata(None)
+        tables.append(t.append_column("__key", pa.array([key] * t.num_rows, pa.string())))
+    if not tables:
+        return pa.table({"__key": pa.array([], pa.string())})
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def existing_keys(
+    store: ObjectStore,
+    prefixes: Iterable[str],
+    key_columns: Sequence[str],
+    unit_columns: Sequence[str],
+    units: set[str],
+    exclude: set[str],
+) -> set[tuple[Any, ...]]:
+    """Natural keys already stored for some units, ignoring objects we are about to replace.
+
+    Args:
+        store: The object store.
+        prefixes: Partition prefixes to search (``silver/fct_plays/season=2015/date=2015-01-03/``).
+        key_columns: The table's natural key.
+        unit_columns: Columns naming the unit.
+        units: Unit keys of interest.
+        exclude: Object keys to ignore (our own earlier writes for this request).
+
+    Returns:
+        The natural keys present, as tuples.
+    """
+    keys = [o.key for p in prefixes for o in store.list_objects(p) if o.key.endswith(".parquet")]
+    keys = [k for k in keys if k not in exclude]
+    if not keys:
+        return set()
+    t = read_parquet_objects(store, keys, [*key_columns, *unit_columns])
+    if any(c not in t.column_names for c in [*key_columns, *unit_columns]):
+        return set()
+    ucols = [t.column(c).to_pylist() for c in unit_columns]
+    kcols = [t.column(c).to_pylist() for c in key_columns]
+    out: set[tuple[Any, ...]] = set()
+    for i in range(t.num_rows):
+        if ":".join(str(c[i]) for c in ucols) in units:
+            out.add(tuple(c[i] for c in kcols))
+    return out
+
+
+def dedupe_table(table: pa.Table, key_columns: Sequence[str], drop: set[tuple[Any, ...]] | None = None) -> pa.Table:
+    """Drop rows whose natural key repeats (keeping the first) or is in ``drop``.
+
+    Args:
+        table: Rows.
+        key_columns: The natural key.
+        drop: Keys already stored elsewhere.
+
+    Returns:
+        The rows, each key at most once.
+    """
+    if table.num_rows == 0:
+        return table
+    cols = [table.column(c).to_pylist() for c in key_columns]
+    seen: set[tuple[Any, ...]] = set(drop or ())
+    keep = []
+    for i in range(table.num_rows):
+        k = tuple(c[i] for c in cols)
+        keep.append(k not in seen)
+        seen.add(k)
+    return table.filter(pa.array(keep, pa.bool_()))
+
+
+def parse_nested(value: Any) -> Any:
+    """Parse a nested value stored as text: JSON first, then a Python literal (the old bronze dialect).
+
+    Args:
+        value: A string (or already-parsed value).
+
+    Returns:
+        The parsed value, or the input when it is not nested text.
+    """
+    if not isinstance(value, str) or value[:1] not in ("{", "["):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        try:
+            return ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return value
+
+
+def filter_units(table: pa.Table, unit_columns: Sequence[str], units: set[str]) -> pa.Table:
+    """Keep only rows whose unit key is in ``units``.
+
+    Args:
+        table: Rows.
+        unit_columns: Columns naming the unit.
+        units: Wanted unit keys.
+
+    Returns:
+        The filtered rows.
+    """
+    if len(unit_columns) == 1:
+        col = pc.cast(table.column(unit_columns[0]), pa.string())
+        return table.filter(pc.is_in(col, value_set=pa.array(sorted(units), pa.string())))
+    cols = [table.column(c).to_pylist() for c in unit_columns]
+    mask = [":".join(str(c[i]) for c in cols) in units for i in range(table.num_rows)]
+    return table.filter(pa.array(mask, pa.bool_()))

@@ -1,0 +1,244 @@
+"""Turn API responses (or bronze rows) into raw, bronze and silver objects for one action.
+
+Synchronous and self-contained so the executor can run it in a worker thread. Nothing is
+written unless the whole payload converts to the declared schemas: a bad payload never
+reaches any layer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from reconciler.apply.lakeio import (
+    dedupe_table,
+    existing_keys,
+    filter_units,
+    parse_nested,
+    read_parquet_objects,
+    write_parquet,
+    write_raw,
+)
+from reconciler.core.observed import ExpectedUnit
+from reconciler.core.plan import Action
+from reconciler.errors import LakeError, TerminalApiError
+from reconciler.lake.layout import format_layout, hash8, raw_key, table_key
+from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES, TableSchema, records_to_table
+from reconciler.ports import ObjectStore
+from reconciler.spec.models import Spec
+
+__all__ = ["Outcome", "Response", "materialize_fetch", "materialize_rebuild"]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One API response of an action.
+
+    Attributes:
+        params: The full call parameters (path parameters included), as hashed for keys.
+        records: The records.
+    """
+
+    params: Mapping[str, Any]
+    records: Sequence[Mapping[str, Any]]
+
+
+@dataclass
+class Outcome:
+    """What an action wrote.
+
+    Attributes:
+        rows_by_unit: Rows written per unit (units absent got nothing).
+        objects: Object keys written.
+        partitions: Silver partitions written (``season=2015/date=2015-01-03``).
+        dropped_existing: Rows skipped because their natural key was already stored.
+    """
+
+    rows_by_unit: dict[str, int] = field(default_factory=dict)
+    objects: list[str] = field(default_factory=list)
+    partitions: set[str] = field(default_factory=set)
+    dropped_existing: int = 0
+
+
+def _to_table(schema: TableSchema, records: Sequence[Mapping[str, Any]], ctx: Mapping[str, Any], what: str) -> pa.Table:
+    try:
+        return records_to_table(schema, records, ctx)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
+        raise TerminalApiError(f"malformed payload for {what}: {str(exc).splitlines()[0]}") from None
+
+
+def _ctx(action: Action, units: Mapping[str, ExpectedUnit], params: Mapping[str, Any]) -> dict[str, Any]:
+    ctx: dict[str, Any] = {}
+    if action.season is not None:
+        ctx["season"] = action.season
+    if "gameId" in params:
+        ctx["gameId"] = params["gameId"]
+    dates = {u.date for k in action.units if (u := units.get(k)) is not None}
+    if len(dates) == 1:
+        ctx["date"] = next(iter(dates))
+    return ctx
+
+
+def _unit_keys(table: pa.Table, cols: Sequence[str]) -> list[str]:
+    values = [table.column(c).to_pylist() for c in cols]
+    return [":".join(str(v[i]) for v in values) for i in range(table.num_rows)]
+
+
+def _write_silver(
+    store: ObjectStore,
+    spec: Spec,
+    action: Action,
+    table: pa.Table,
+    units: Mapping[str, ExpectedUnit],
+    incomplete: set[str],
+    key_params: Mapping[str, Any],
+    out: Outcome,
+) -> None:
+    silver = spec.target.silver
+    schema = SILVER_TABLES[silver.table]
+    wanted = set(action.units)
+    table = filter_units(table, silver.unit_columns, wanted)
+    keys = _unit_keys(table, silver.unit_columns)
+    by_part: dict[str, list[int]] = defaultdict(list)
+    for i, k in enumerate(keys):
+        u = units.get(k)
+        if u is None:
+            raise LakeError(f"{action.address}: row for unknown unit {k}")
+        by_part[format_layout(silver.layout, {**u.cols, "season": u.season, "date": u.date})].append(i)
+    request = action.address
+    for part, idx in sorted(by_part.items()):
+        rows = table.take(pa.array(idx, pa.int64()))
+        key = table_key("silver", silver.table, part, key_params)
+        part_units = {keys[i] for i in idx}
+        drop: set[tuple[Any, ...]] = set()
+        if part_units & incomplete:
+            prefix = f"silver/{silver.table}/{part}/"
+            mine = {key, key.removesuffix(".parquet") + "-rc.parquet"}
+            drop = existing_keys(store, [prefix], silver.key, silver.unit_columns, part_units & incomplete, mine)
+        before = rows.num_rows
+        rows = dedupe_table(rows, list(schema.key if not silver.key else silver.key), drop)
+        out.dropped_existing += before - rows.num_rows - (len(idx) - len(set(idx)))
+        if rows.num_rows == 0:
+            continue
+        out.objects.append(write_parquet(store, key, rows, request))
+        out.partitions.add(part)
+        for k, n in Counter(_unit_keys(rows, silver.unit_columns)).items():
+            out.rows_by_unit[k] = out.rows_by_unit.get(k, 0) + n
+    # Units whose rows were all already stored still count as filled.
+    for k in set(keys) - set(out.rows_by_unit):
+        out.rows_by_unit[k] = 0 if k not in incomplete else out.rows_by_unit.get(k, 0)
+
+
+def materialize_fetch(
+    store: ObjectStore,
+    spec: Spec,
+    action: Action,
+    responses: Sequence[Response],
+    units: Mapping[str, ExpectedUnit],
+    incomplete: set[str],
+    today: str,
+) -> Outcome:
+    """Write an action's API responses to raw, bronze and silver.
+
+    Args:
+        store: The object store.
+        spec: The action's spec.
+        action: The fetch action.
+        responses: Its responses (one, or one per date window).
+        units: Expected units by key (for seasons, dates and partitions).
+        incomplete: Units present but incomplete (their stored rows are kept; only new keys added).
+        today: The UTC ingest date ``YYYY-MM-DD``.
+
+    Returns:
+        What was written.
+
+    Raises:
+        TerminalApiError: If a payload does not fit the declared schemas (nothing is written then).
+    """
+    silver_schema = SILVER_TABLES[spec.target.silver.table]
+    bronze_name = str(action.details.get("bronze") or "")
+    bronze_schema = BRONZE_TABLES.get(bronze_name)
+    raw_dir = str(action.details.get("raw") or "")
+    # Convert everything first: a bad payload must not leave partial writes behind.
+    converted = []
+    for r in responses:
+        ctx = _ctx(action, units, r.params)
+        silver = _to_table(silver_schema, r.records, ctx, action.address)
+        bronze = _to_table(bronze_schema, r.records, ctx, action.address) if bronze_schema else None
+        for c in spec.target.silver.unit_columns:
+            if silver.num_rows and silver.column(c).null_count:
+                raise TerminalApiError(f"malformed payload for {action.address}: {c} is null")
+        converted.append((r, ctx, silver, bronze))
+    out = Outcome()
+    for r, ctx, _, bronze in converted:
+        if not r.records:
+            dl = f"deadletter/{bronze_name}/ingested_at={today}/part-{hash8(r.params)}.json"
+            body = {"reason": "empty_response", "params": dict(r.params), "endpoint": bronze_name}
+            store.put(dl, json.dumps(body).encode(), if_absent=True)
+            continue
+        if raw_dir:
+            out.objects.append(write_raw(store, raw_key(raw_dir, today, r.params), r.records))
+        if bronze is not None:
+            part = (
+                f"season={ctx['season']}/date={ctx['date']}"
+                if "date" in ctx
+                else f"season={ctx.get('season')}/asof={today}"
+            )
+            out.objects.append(
+                write_parquet(store, table_key("bronze", bronze_name, part, r.params), bronze, action.address)
+            )
+    tables = [s for _, _, s, _ in converted if s.num_rows]
+    if tables:
+        combined = pa.concat_tables(tables)
+        key_params = action.details.get("params") or (action.request.params if action.request else {})
+        _write_silver(store, spec, action, combined, units, incomplete, key_params, out)
+    return out
+
+
+def materialize_rebuild(
+    store: ObjectStore,
+    spec: Spec,
+    action: Action,
+    units: Mapping[str, ExpectedUnit],
+    incomplete: set[str],
+) -> Outcome:
+    """Rebuild silver rows for an action's units from the bronze layer (no API calls).
+
+    Args:
+        store: The object store.
+        spec: The spec.
+        action: The rebuild action (``details`` name the bronze table and partition params).
+        units: Expected units by key.
+        incomplete: Units present but incomplete.
+
+    Returns:
+        What was written.
+    """
+    bronze_name = str(action.details["bronze"])
+    params = dict(action.details.get("params") or {})
+    strat = next(s for s in spec.fetch if s.name == action.strategy)
+    ucols = strat.unit_columns or spec.target.silver.unit_columns
+    prefix = f"bronze/{bronze_name}/season={params.get('season')}/date={params.get('date')}/"
+    keys = [o.key for o in store.list_objects(prefix) if o.key.endswith(".parquet")]
+    table = read_parquet_objects(store, keys)
+    out = Outcome()
+    if table.num_rows == 0:
+        return out
+    table = filter_units(table, ucols, set(action.units))
+    records = [{k: parse_nested(v) for k, v in row.items() if k != "__key"} for row in table.to_pylist()]
+    ctx = {"season": action.season, "date": params.get("date")}
+    by_game: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for rec in records:
+        by_game[rec.get("gameId")].append(rec)
+    silver_schema = SILVER_TABLES[spec.target.silver.table]
+    parts = [records_to_table(silver_schema, recs, {**ctx, "gameId": g}) for g, recs in sorted(by_game.items())]
+    if not parts:
+        return out
+    key_params = {"rebuild": bronze_name, **params}
+    _write_silver(store, spec, action, pa.concat_tables(parts), units, incomplete, key_params, out)
+    return out
