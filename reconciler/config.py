@@ -114,6 +114,7 @@ class Profile(_Frozen):
     """One named profile of ``config.yaml``, with relative paths resolved."""
 
     name: str = "local"
+    seasons: str = "2010-2026"
     specs_dir: str = "specs"
     waivers: str | None = None
     reports_dir: str = "reports"
@@ -133,6 +134,7 @@ class Profile(_Frozen):
 class _ConfigFile(_Frozen):
     default_profile: str = "local"
     profiles: dict[str, dict[str, Any]]
+    sandbox: dict[str, Any] | None = None
 
 
 def _resolve(base: Path, value: str | None) -> str | None:

@@ -1,0 +1,1 @@
+"""The ``reconcile`` command line (typer). Presentation only: the work is in reconciler.service."""

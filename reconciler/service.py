@@ -1,0 +1,151 @@
+"""The application layer between the CLI and the core: load, observe, plan.
+
+Kept free of presentation so the CLI, the demo and the tests drive the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from reconciler.config import Profile
+from reconciler.core.observed import ObservedState
+from reconciler.core.plan import Plan
+from reconciler.core.planner import PlanOptions, build_plan
+from reconciler.errors import InputError
+from reconciler.observe.observer import Observer
+from reconciler.spec.loader import load_specs, load_waivers
+from reconciler.spec.models import Spec
+
+__all__ = ["Session", "check_targets", "layer_map"]
+
+
+def layer_map(profile: Profile) -> dict[str, str]:
+    """Glue database → lake layer prefix for a profile.
+
+    Args:
+        profile: The profile.
+
+    Returns:
+        e.g. ``{"cbbd_silver": "silver", "cbbd_bronze": "bronze"}``.
+    """
+    return {profile.catalog.silver_database: "silver", profile.catalog.bronze_database: "bronze"}
+
+
+def check_targets(specs: Sequence[Spec], targets: Sequence[str]) -> None:
+    """Reject ``--target`` values that name no spec and no address of one.
+
+    Args:
+        specs: Loaded specs.
+        targets: The ``--target`` values.
+
+    Raises:
+        InputError: For an unknown target.
+    """
+    names = {s.name for s in specs}
+    extra = {"partitions", "layout"}
+    for t in targets:
+        base = t.split("[", 1)[0].split(".", 1)[0]
+        if base not in names and base not in extra:
+            known = ", ".join(sorted(names | extra))
+            raise InputError(f"--target: unknown target {t!r} (known: {known})")
+
+
+@dataclass
+class Session:
+    """Open backends plus loaded specs for one command.
+
+    Attributes:
+        profile: The profile.
+        specs: Specs in dependency order.
+        backends: The open ports.
+    """
+
+    profile: Profile
+    specs: list[Spec]
+    backends: object
+
+    @classmethod
+    def open(cls, profile: Profile) -> Session:
+        """Load specs and open the profile's backends.
+
+        Args:
+            profile: The profile.
+
+        Returns:
+            The session (close it when done).
+        """
+        from reconciler.adapters.factory import open_backends
+
+        specs = load_specs(profile.specs_dir)
+        return cls(profile=profile, specs=specs, backends=open_backends(profile))
+
+    def close(self) -> None:
+        """Close the backends."""
+        self.backends.close()  # type: ignore[attr-defined]
+
+    def observe(self, seasons: Sequence[int], targets: Sequence[str] = ()) -> ObservedState:
+        """Observe the lake for the selected targets (and what they depend on).
+
+        Args:
+            seasons: Selected seasons.
+            targets: ``--target`` selectors (empty: all).
+
+        Returns:
+            The observation.
+        """
+        b = self.backends
+        observer = Observer(
+            store=b.store,  # type: ignore[attr-defined]
+            engine=b.engine,  # type: ignore[attr-defined]
+            state=b.state,  # type: ignore[attr-defined]
+            layer_of=layer_map(self.profile),
+        )
+        wanted = self._with_dependencies(targets)
+        return observer.observe([s for s in self.specs if s.name in wanted], seasons, self.profile.engine.kind)
+
+    def _with_dependencies(self, targets: Sequence[str]) -> set[str]:
+        if not targets:
+            return {s.name for s in self.specs}
+        by_name = {s.name: s for s in self.specs}
+        out: set[str] = set()
+        todo = [t.split("[", 1)[0].split(".", 1)[0] for t in targets]
+        while todo:
+            n = todo.pop()
+            if n in by_name and n not in out:
+                out.add(n)
+                todo.extend(by_name[n].depends_on)
+        return out
+
+    def plan(
+        self,
+        seasons: Sequence[int],
+        targets: Sequence[str] = (),
+        *,
+        retry_failed: bool = False,
+        now: datetime | None = None,
+    ) -> tuple[Plan, ObservedState]:
+        """Observe and plan.
+
+        Args:
+            seasons: Selected seasons.
+            targets: ``--target`` selectors.
+            retry_failed: Re-plan quarantined units.
+            now: The clock (default: now, UTC).
+
+        Returns:
+            The plan and the observation it was computed from.
+        """
+        check_targets(self.specs, targets)
+        observed = self.observe(seasons, targets)
+        opts = PlanOptions(
+            targets=tuple(targets),
+            waivers=tuple(load_waivers(self.profile.waivers)),
+            retry_failed=retry_failed,
+            rate_per_sec=float(self.profile.api.rate_limit_per_sec),
+            quota_reserve=self.profile.api.quota_reserve,
+            profile=self.profile.name,
+        )
+        plan = build_plan(self.specs, observed, now or datetime.now(UTC), opts)
+        return plan, observed
