@@ -261,9 +261,8 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
         if total.skipped_deletes and not opts.allow_delete:
             con.print(f"[red]Left {total.skipped_deletes:,} delete actions: run apply with --allow-delete.[/red]")
         if total.stopped:
-            con.print(
-                f"[yellow]Stopped: {total.stopped}. Everything finished is recorded; run apply again to resume.[/yellow]"
-            )
+            con.print(f"[yellow]Stopped: {total.stopped}.[/yellow]")
+            con.print("[yellow]Everything finished is recorded; run apply again to resume.[/yellow]")
             return 0 if "max-requests" in total.stopped or "max-duration" in total.stopped else 1
         if total.failed:
             con.print("[yellow]Some units failed; they stay in the plan and are retried by the next apply.[/yellow]")
