@@ -1,0 +1,199 @@
+"""``validate``, ``sandbox init``, ``sim serve``, ``locks list`` and ``force-unlock``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from reconciler.cli.common import ConfigOpt, DebugOpt, ProfileOpt, console, err_console, guarded, load
+from reconciler.errors import InputError
+from reconciler.seasons import parse_seasons
+from reconciler.spec.loader import collect_problems, load_waivers
+
+__all__ = ["force_unlock_cmd", "locks_list_cmd", "sandbox_init_cmd", "sim_serve_cmd", "validate_cmd"]
+
+
+def validate_cmd(config: ConfigOpt = Path("config.yaml"), profile: ProfileOpt = None, debug: DebugOpt = False) -> None:
+    """Check the config and every spec; print one line per problem (file, line, field)."""
+    with guarded(debug):
+        prof = load(config, profile)
+        specs, problems = collect_problems(prof.specs_dir)
+        try:
+            load_waivers(prof.waivers)
+        except InputError as exc:
+            problems.append(exc)  # type: ignore[arg-type]
+        con = console()
+        if problems:
+            err = err_console()
+            for p in problems:
+                err.print(f"[red]Error:[/red] {p}", highlight=False)
+            err.print(f"{len(problems)} problem(s) found.")
+            raise typer.Exit(1)
+        con.print(
+            f"[green]Valid.[/green] {len(specs)} specs ({', '.join(s.name for s in specs)}), profile {prof.name}."
+        )
+
+
+def sandbox_init_cmd(
+    directory: Annotated[Path, typer.Argument(help="Where to write the sandbox (lake, config.yaml, manifest.json).")],
+    seasons: Annotated[str, typer.Option("--seasons", help="Seasons to generate.")] = "2010-2026",
+    scale: Annotated[float, typer.Option("--scale", help="1.0 = real per-season counts (~101k games).")] = 0.02,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same lake.")] = 7,
+    api_port: Annotated[int, typer.Option("--api-port", help="Port of the simulator the config points at.")] = 8787,
+    drift: Annotated[bool, typer.Option("--drift", help="Inject partition and layout drift too.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write a synthetic lake in the cbbd_etl layout with known gaps, and a config for it."""
+    from reconciler.sandbox import init_sandbox
+
+    with guarded(debug):
+        seas = parse_seasons(seasons)
+        if not 0 < scale <= 2:
+            raise InputError(f"--scale: {scale} must be in (0, 2]")
+        if directory.exists() and any(directory.iterdir()):
+            raise InputError(f"{directory}: not empty; choose a new directory (the sandbox never overwrites)")
+        con = console()
+        t0 = time.monotonic()
+        manifest = init_sandbox(directory, seasons=seas, scale=scale, seed=seed, api_port=api_port, drift=drift)
+        con.print(
+            f"[green]Sandbox written[/green] to {directory} in {time.monotonic() - t0:.1f} s: {manifest.summary()}"
+        )
+        con.print(
+            f"[dim]Next: reconcile sim serve --config {directory}/config.yaml &  then  "
+            f"reconcile plan --config {directory}/config.yaml[/dim]"
+        )
+
+
+def _fault_rates(values: list[str] | None) -> dict[str, float]:
+    kinds = {"5xx", "504", "timeout", "reset", "malformed", "nonarray", "empty"}
+    out: dict[str, float] = {}
+    for v in values or []:
+        kind, sep, p = v.partition("=")
+        if not sep or kind not in kinds:
+            raise InputError(f"--fault-rate: {v!r} must be KIND=P with KIND one of {', '.join(sorted(kinds))}")
+        try:
+            rate = float(p)
+        except ValueError:
+            raise InputError(f"--fault-rate: {p!r} is not a probability") from None
+        if not 0 <= rate <= 1:
+            raise InputError(f"--fault-rate: {rate} is not between 0 and 1")
+        out[kind] = rate
+    return out
+
+
+def sim_serve_cmd(
+    config: ConfigOpt = Path("config.yaml"),
+    profile: ProfileOpt = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default: the config's API URL).")] = None,
+    latency_ms: Annotated[int, typer.Option("--latency-ms", help="Added latency per response.")] = 0,
+    fault_rate: Annotated[
+        list[str] | None, typer.Option("--fault-rate", help="KIND=P, e.g. 5xx=0.1 (repeatable).")
+    ] = None,
+    quota: Annotated[int | None, typer.Option("--quota", help="Monthly call quota (default unlimited).")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="Require this bearer token.")] = None,
+    request_log: Annotated[Path | None, typer.Option("--request-log", help="JSON Lines request log.")] = None,
+    seed: Annotated[int, typer.Option("--fault-seed", help="Seed of the fault RNG.")] = 0,
+    debug: DebugOpt = False,
+) -> None:
+    """Serve the CBBD API simulator for a sandbox on loopback."""
+    from urllib.parse import urlparse
+
+    from reconciler.sandbox import load_universe_from_config
+    from reconciler.sim.server import SimServer
+
+    with guarded(debug):
+        prof = load(config, profile)
+        url = urlparse(prof.api.base_url)
+        if url.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise InputError(f"{config}: api.base_url {prof.api.base_url} is not a loopback address")
+        universe = load_universe_from_config(config)
+        server = SimServer(
+            universe,
+            host=url.hostname or "127.0.0.1",
+            port=port if port is not None else (url.port or 8787),
+            api_key=api_key,
+            quota=quota,
+            fault_rates=_fault_rates(fault_rate),
+            latency_ms=latency_ms,
+            request_log=request_log,
+            seed=seed,
+        )
+        err_console().print(f"CBBD simulator on {server.url} (Ctrl-C to stop)")
+        sys.stderr.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+
+
+def locks_list_cmd(
+    config: ConfigOpt = Path("config.yaml"), profile: ProfileOpt = None, debug: DebugOpt = False
+) -> None:
+    """List apply locks with their age and owner."""
+    from reconciler.adapters.factory import open_backends
+
+    with guarded(debug):
+        b = open_backends(load(config, profile))
+        try:
+            locks = b.state.list_locks()
+        finally:
+            b.close()
+        con = console()
+        if not locks:
+            con.print("No locks.")
+            return
+        tab = Table(show_edge=False, header_style="bold")
+        for c in ("lock", "owner", "host", "pid", "command", "age", "expires in", "state"):
+            tab.add_column(c)
+        now = time.time()
+        for lk in locks:
+            state = "expired" if lk.expires_at < now else "held"
+            tab.add_row(
+                lk.lock_id,
+                lk.owner[:8],
+                lk.host,
+                str(lk.pid),
+                lk.command,
+                f"{now - lk.created_at:.0f} s",
+                f"{lk.expires_at - now:.0f} s",
+                state,
+            )
+        con.print(tab)
+
+
+def force_unlock_cmd(
+    lock_id: Annotated[str, typer.Argument(help="The lock to break (see `reconcile locks list`).")],
+    config: ConfigOpt = Path("config.yaml"),
+    profile: ProfileOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "--auto-approve", help="Do not ask.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Break an apply lock after confirmation."""
+    from reconciler.adapters.factory import open_backends
+
+    with guarded(debug):
+        b = open_backends(load(config, profile))
+        try:
+            held = [lk for lk in b.state.list_locks() if lk.lock_id == lock_id]
+            if not held:
+                raise InputError(f"no lock {lock_id!r} (see `reconcile locks list`)")
+            lk = held[0]
+            con = console()
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise InputError("force-unlock needs confirmation: run it in a terminal or pass --yes")
+                con.print(f"Break lock {lock_id!r} held by {lk.owner[:8]} ({lk.command!r} on {lk.host})? y/N ", end="")
+                if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+                    con.print("Not unlocked.")
+                    return
+            b.state.release_lock(lock_id, None)
+            con.print(f"Unlocked {lock_id}.")
+        finally:
+            b.close()
