@@ -62,7 +62,7 @@ def err_console() -> Console:
     Returns:
         A rich console writing to stderr.
     """
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
