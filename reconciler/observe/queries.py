@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["coverage_query", "quote_ident"]
+__all__ = ["coverage_query", "duplicates_query", "quote_ident", "season_counts_query"]
 
 
 def quote_ident(name: str) -> str:
@@ -53,4 +53,47 @@ def coverage_query(
         f"FROM {database}.{table}\n"
         f"WHERE {season} BETWEEN :season_start AND :season_end\n"
         f"GROUP BY {group}"
+    )
+
+
+def season_counts_query(database: str, table: str, unit_columns: Sequence[str]) -> str:
+    """Rows and distinct units per season.
+
+    Args:
+        database: Glue database.
+        table: Table.
+        unit_columns: The unit columns.
+
+    Returns:
+        A query with columns ``season``, ``n`` and ``units``.
+    """
+    unit = " || ':' || ".join(f"CAST({quote_ident(c)} AS varchar)" for c in unit_columns)
+    return (
+        f"SELECT CAST(season AS integer) AS season, count(*) AS n, count(DISTINCT {unit}) AS units\n"
+        f"FROM {database}.{table}\n"
+        f"WHERE CAST(season AS integer) BETWEEN :season_start AND :season_end\n"
+        f"GROUP BY 1"
+    )
+
+
+def duplicates_query(database: str, table: str, key_columns: Sequence[str]) -> str:
+    """Surplus rows per season: rows whose natural key appears more than once.
+
+    Args:
+        database: Glue database.
+        table: Table.
+        key_columns: The natural key.
+
+    Returns:
+        A query with columns ``season``, ``dup_rows`` and ``dup_keys``.
+    """
+    keys = ", ".join(quote_ident(c) for c in key_columns)
+    return (
+        "SELECT season, sum(c - 1) AS dup_rows, count(*) AS dup_keys FROM (\n"
+        f"  SELECT CAST(season AS integer) AS season, {keys}, count(*) AS c\n"
+        f"  FROM {database}.{table}\n"
+        f"  WHERE CAST(season AS integer) BETWEEN :season_start AND :season_end\n"
+        f"  GROUP BY CAST(season AS integer), {keys}\n"
+        "  HAVING count(*) > 1\n"
+        ") AS d\nGROUP BY season"
     )
