@@ -100,6 +100,7 @@ class ApplyResult:
         skipped_deletes: Delete actions left for --allow-delete.
         errors: Sample error messages.
         rows: Rows written.
+        signal: The signal that interrupted the apply, if any.
     """
 
     done: int = 0
@@ -112,6 +113,7 @@ class ApplyResult:
     skipped_deletes: int = 0
     errors: list[str] = field(default_factory=list)
     rows: int = 0
+    signal: int = 0
 
 
 def season_windows(season: int, days: int) -> list[tuple[str, str]]:
@@ -163,6 +165,14 @@ class Executor:
     _pending: Counter[tuple[str, str]] = field(default_factory=Counter)
     _rows: Counter[tuple[str, str]] = field(default_factory=Counter)
     _started: float = 0.0
+
+    def request_stop(self, reason: str) -> None:
+        """Stop taking new actions; in-flight ones finish and are recorded.
+
+        Args:
+            reason: Why (shown in the summary).
+        """
+        self._stop = self._stop or reason
 
     def _units(self, target: str) -> dict[str, ExpectedUnit]:
         t = self.observed.targets.get(target)

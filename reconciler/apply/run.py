@@ -7,6 +7,7 @@ have been applied, and executed in the same run.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 import uuid
@@ -188,7 +189,18 @@ async def _execute(
             progress=progress,
             max_duration=opts.max_duration,
         )
-        result = await ex.run(plan)
+        async with anyio.create_task_group() as tg:
+
+            async def watch_signals() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for signum in signals:
+                        name = signal.Signals(signum).name
+                        total.signal = signum
+                        ex.request_stop(f"interrupted by {name}; in-flight requests drained")
+
+            tg.start_soon(watch_signals)
+            result = await ex.run(plan)
+            tg.cancel_scope.cancel()
     for f in ("done", "empty", "failed", "actions_done", "rows", "skipped_deletes"):
         setattr(total, f, getattr(total, f) + getattr(result, f))
     total.remaining = result.remaining
@@ -263,6 +275,8 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
         if total.stopped:
             con.print(f"[yellow]Stopped: {total.stopped}.[/yellow]")
             con.print("[yellow]Everything finished is recorded; run apply again to resume.[/yellow]")
+            if total.signal:
+                return 128 + total.signal
             return 0 if "max-requests" in total.stopped or "max-duration" in total.stopped else 1
         if total.failed:
             con.print("[yellow]Some units failed; they stay in the plan and are retried by the next apply.[/yellow]")
