@@ -49,7 +49,10 @@ def test_plan_covers_exactly_the_work(sizes, teams, statuses, waive_every, targe
         else:
             expect_work.add(u.key)
     plan = build_plan(
-        [SPECS[target]], observed(target, units, present=present, states=states), NOW, PlanOptions(waivers=tuple(waivers))
+        [SPECS[target]],
+        observed(target, units, present=present, states=states),
+        NOW,
+        PlanOptions(waivers=tuple(waivers)),
     )
     t = plan.targets[0]
     covered = [k for a in t.actions for k in a.units]
