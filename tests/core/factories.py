@@ -17,7 +17,7 @@ def games(season: int, dates: dict[str, int], start_id: int = 1, teams: int = 40
     out = []
     gid = start_id
     for d, n in dates.items():
-        for i in range(n):
+        for _ in range(n):
             home, away = f"T{(gid * 7) % teams}", f"T{(gid * 13 + 1) % teams}"
             cols = {"game_id": gid, "season": season, "date": d, "home_team": home, "away_team": away}
             out.append(ExpectedUnit(key=str(gid), season=season, date=d, cols=cols))
