@@ -16,10 +16,8 @@ message, a log line or a ``repr``.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ import anyio
 import httpx
 
 from reconciler.api.pacing import Sleep, StrictPacer
+from reconciler.api.payload import int_or_none, json_array, server_message
 from reconciler.api.retry import Jitter, backoff_delay, parse_retry_after
 from reconciler.config import ApiSettings
 from reconciler.errors import (
@@ -47,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 CALL_LIMIT_HEADER = "X-CallLimit-Remaining"
 _BEARER = "Bearer "
-_PRE = re.compile(r"<pre>(.*?)</pre>", re.DOTALL | re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +97,7 @@ class CbbdClient:
         retry_sleep: Sleep | None = None,
         jitter: Jitter = "full",
         rng: random.Random | None = None,
-        pacing_margin: float = 0.02,
+        pacing_margin: float = 0.05,
     ) -> None:
         """Create a client.
 
@@ -249,13 +247,19 @@ class CbbdClient:
     async def _attempt(self, path: str, query: Mapping[str, str], where: str) -> httpx.Response:
         self._reserve_start(where)
         try:
-            await self._pacer.acquire()
+            ticket = await self._pacer.acquire()
         except BaseException:
             self._started -= 1  # cancelled while waiting for the pacer: nothing was started
             raise
+
+        async def trace(event: str, info: Mapping[str, Any]) -> None:
+            # The request is on the wire once its headers are written: that is its real start.
+            if event.endswith("send_request_headers.complete"):
+                self._pacer.mark_sent(ticket)
+
         began = time.monotonic()
         try:
-            response = await self._http.get(path, params=query)
+            response = await self._http.get(path, params=query, extensions={"trace": trace})
         except httpx.TimeoutException as exc:
             raise _Retryable(f"timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
@@ -265,7 +269,7 @@ class CbbdClient:
                 self._redact(f"GET {where}: {type(exc).__name__}: {exc}"), path=where
             ) from None
         finally:
-            self._pacer.release()
+            self._pacer.release(ticket)
         logger.debug(
             "GET %s -> %d (%d bytes, %.3f s)",
             where,
@@ -288,16 +292,16 @@ class CbbdClient:
     def _accept(self, response: httpx.Response, where: str, first: float, attempt: int) -> ApiResponse:
         status = response.status_code
         if 200 <= status < 300:
-            records = _json_array(response.content, where)
+            records = json_array(response.content, where)
             return ApiResponse(
                 records=records,
                 status=status,
                 elapsed=time.monotonic() - first,
                 attempts=attempt,
-                calllimit_remaining=_int_or_none(response.headers.get(CALL_LIMIT_HEADER)),
+                calllimit_remaining=int_or_none(response.headers.get(CALL_LIMIT_HEADER)),
                 nbytes=len(response.content),
             )
-        message = self._redact(_server_message(response))
+        message = self._redact(server_message(response))
         if status == 429:
             raise QuotaExhausted(
                 f"GET {where}: 429, the monthly CBBD call quota is spent ({message}); "
@@ -339,56 +343,6 @@ def _param(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _int_or_none(raw: str | None) -> int | None:
-    try:
-        return int(raw.strip()) if raw is not None else None
-    except ValueError:
-        return None
-
-
-def _server_message(response: httpx.Response) -> str:
-    text = response.text
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        message: str = body["message"]
-        details = body.get("details")
-        if isinstance(details, dict) and details:
-            message += " " + json.dumps(details, separators=(",", ":"), default=str)
-        return message[:300]
-    match = _PRE.search(text)
-    snippet = match.group(1) if match else text
-    return " ".join(snippet.split())[:200] or response.reason_phrase
-
-
-def _json_array(content: bytes, where: str) -> list[dict[str, Any]]:
-    try:
-        body = json.loads(content)
-    except ValueError as exc:
-        raise TerminalApiError(
-            f"contract error: GET {where} returned malformed JSON ({exc}); expected a JSON array",
-            status=200,
-            path=where,
-        ) from None
-    if not isinstance(body, list):
-        raise TerminalApiError(
-            f"contract error: GET {where} returned a JSON {type(body).__name__}; expected a JSON array",
-            status=200,
-            path=where,
-        )
-    for index, item in enumerate(body):
-        if not isinstance(item, dict):
-            raise TerminalApiError(
-                f"contract error: GET {where} element {index} is a {type(item).__name__}; "
-                "expected a JSON array of objects",
-                status=200,
-                path=where,
-            )
-    return body
 
 
 async def _anyio_sleep(seconds: float) -> None:

@@ -2,9 +2,15 @@
 
 DESIGN.md §6 says the limit is strict: never more than N requests start in any one-second window.
 A token bucket does not give that (a full bucket plus its refill lets ``rate + 1`` or more through
-within one second), so :class:`StrictPacer` keeps a log of the last ``rate`` start times and lets a
-new request start only when the oldest of them has left the window. Separately, a semaphore caps
+within one second), so :class:`StrictPacer` keeps a log of recent start times and lets a new
+request start only when fewer than ``rate`` of them lie in the window. Separately, a semaphore caps
 how many requests are in flight at once.
+
+"Start" means the moment the request goes on the wire, which can be later than the moment the
+pacer lets it go (a new connection, or an event loop busy parsing a large response). So a slot
+is a :class:`Ticket`: it counts as starting "now" until the caller reports the real send time with
+:meth:`StrictPacer.mark_sent` (or releases it, which stamps the release time). Times are only
+ever stamped late, never early, so the guarantee holds for the real send times.
 
 The clock and the sleep are injectable so that tests run on virtual time.
 """
@@ -13,13 +19,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import anyio
 
-__all__ = ["Clock", "Sleep", "StrictPacer"]
+__all__ = ["Clock", "Sleep", "StrictPacer", "Ticket"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +35,34 @@ Sleep = Callable[[float], Awaitable[None]]
 """An async sleep taking seconds."""
 
 
+class Ticket:
+    """One request's start slot.
+
+    Attributes:
+        at: The start time: when the pacer let it go until marked sent, then the send time.
+        sent: Whether the send time (or release time) has been stamped.
+    """
+
+    __slots__ = ("at", "sent")
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.sent = False
+
+    def __repr__(self) -> str:
+        return f"Ticket(at={self.at:.3f}, sent={self.sent})"
+
+
 class StrictPacer:
     """A sliding-window-log rate limiter with a concurrency cap, for anyio (asyncio backend).
 
-    A start at time ``t`` is allowed only if fewer than ``rate`` earlier starts lie in
-    ``(t - window - margin, t]``. So no half-open window of length ``window`` ever holds more than
-    ``rate`` starts, and with ``margin > 0`` neither does any closed one, even after a little
-    jitter between the moment a request starts here and the moment the server sees it.
+    A request may start at time ``t`` only if fewer than ``rate`` other tickets are live: a ticket
+    is live while unsent, and then until ``at + window + margin``. So no window of length
+    ``window`` (open or closed, as long as ``margin > 0``) ever holds more than ``rate`` send
+    times, and ``margin`` also absorbs jitter between sending and the server's clock.
 
-    Use it as ``async with pacer.slot(): ...`` around one request attempt; each attempt, retries
-    included, is a new start.
+    Use it as ``async with pacer.slot() as ticket: ...`` around one request attempt, calling
+    :meth:`mark_sent` when the request is written; each attempt, retries included, is a new start.
     """
 
     def __init__(
@@ -51,6 +74,7 @@ class StrictPacer:
         margin: float = 0.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = anyio.sleep,
+        poll: float = 0.005,
     ) -> None:
         """Create a pacer.
 
@@ -61,22 +85,23 @@ class StrictPacer:
             margin: Extra seconds added to the window, a safety gap against clock jitter.
             clock: Monotonic clock in seconds (injectable for tests).
             sleep: Async sleep in seconds (injectable for tests).
+            poll: How often to look again while a full window waits on unsent tickets.
 
         Raises:
             ValueError: If a limit is not positive or the margin is negative.
         """
         if rate < 1 or max_in_flight < 1:
             raise ValueError("rate and max_in_flight must be at least 1")
-        if window <= 0 or margin < 0:
-            raise ValueError("window must be positive and margin non-negative")
+        if window <= 0 or margin < 0 or poll <= 0:
+            raise ValueError("window and poll must be positive and margin non-negative")
         self._rate = rate
         self._span = window + margin
         self._clock = clock
         self._sleep = sleep
-        self._starts: deque[float] = deque()
+        self._poll = poll
+        self._live: list[Ticket] = []
         self._lock = anyio.Lock()
         self._slots = anyio.Semaphore(max_in_flight)
-        self._max_in_flight = max_in_flight
         self._in_flight = 0
         self._started = 0
 
@@ -95,53 +120,63 @@ class StrictPacer:
         """Requests started through this pacer so far."""
         return self._started
 
-    async def acquire(self) -> float:
+    async def acquire(self) -> Ticket:
         """Wait for a concurrency slot and then for a start slot in the window.
 
         Returns:
-            The clock reading recorded as this request's start.
+            The ticket; pass it to :meth:`mark_sent` and :meth:`release`.
         """
         await self._slots.acquire()
         try:
-            start = await self._wait_for_window()
+            ticket = await self._wait_for_window()
         except BaseException:
             self._slots.release()
             raise
         self._in_flight += 1
-        return start
+        return ticket
 
-    def release(self) -> None:
-        """Give back the concurrency slot taken by :meth:`acquire`."""
+    def mark_sent(self, ticket: Ticket) -> None:
+        """Stamp the ticket with the current time as its real start (only the first call counts)."""
+        if not ticket.sent:
+            ticket.at = max(ticket.at, self._clock())
+            ticket.sent = True
+
+    def release(self, ticket: Ticket) -> None:
+        """Give back the concurrency slot; an unsent ticket is stamped with the release time."""
+        self.mark_sent(ticket)
         self._in_flight -= 1
         self._slots.release()
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[float]:
+    async def slot(self) -> AsyncIterator[Ticket]:
         """Hold one paced slot for the duration of the block.
 
         Yields:
-            The clock reading recorded as the start.
+            The ticket.
         """
-        start = await self.acquire()
+        ticket = await self.acquire()
         try:
-            yield start
+            yield ticket
         finally:
-            self.release()
+            self.release(ticket)
 
-    async def _wait_for_window(self) -> float:
+    async def _wait_for_window(self) -> Ticket:
         # The lock serialises waiters, so they start in the order they queued and each one sees
-        # the starts recorded by those ahead of it.
+        # the tickets of those ahead of it.
         async with self._lock:
             while True:
                 now = self._clock()
                 horizon = now - self._span
-                while self._starts and self._starts[0] <= horizon:
-                    self._starts.popleft()
-                if len(self._starts) < self._rate:
-                    self._starts.append(now)
+                self._live = [t for t in self._live if not (t.sent and t.at <= horizon)]
+                if len(self._live) < self._rate:
+                    ticket = Ticket(now)
+                    self._live.append(ticket)
                     self._started += 1
-                    return now
-                delay = self._starts[0] - horizon
-                logger.debug("pacing: %d starts in the window, waiting %.3f s", len(self._starts), delay)
+                    return ticket
+                expiries = [t.at - horizon for t in self._live if t.sent]
+                if len(expiries) < len(self._live):
+                    expiries.append(self._poll)  # an unsent ticket may be stamped any moment
+                delay = min(expiries)
+                logger.debug("pacing: %d starts in the window, waiting %.3f s", len(self._live), delay)
                 # A floor on the delay keeps a virtual clock from stalling on float rounding.
                 await self._sleep(max(delay, 1e-6))
