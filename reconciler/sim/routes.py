@@ -228,7 +228,11 @@ def plays_by_game(store: SimStore, p: Params) -> list[Any]:
 
 @route("/plays/date", Param("date", "datetime", required=True), _SHOOTING, Param("utcOffset", "number"))
 def plays_by_date(store: SimStore, p: Params) -> list[Any]:
-    """Plays of the games starting in ``[date, date + 1 day]``, both ends inclusive."""
+    """Plays of the games starting in ``[date, date + 1 day]``, both ends inclusive.
+
+    ``utcOffset`` is validated but ignored: the real server's handling of it looks buggy
+    (cbbd_api.md §4.5.2) and clients are advised to query UTC days.
+    """
     day = store.index.select(start_ms=p["date"], end_ms=p["date"] + DAY_MS)
     return store.plays_of([g["id"] for g in day], bool(p["shootingPlaysOnly"]))
 
