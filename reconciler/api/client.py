@@ -45,6 +45,7 @@ __all__ = ["ApiResponse", "CbbdClient"]
 logger = logging.getLogger(__name__)
 
 CALL_LIMIT_HEADER = "X-CallLimit-Remaining"
+_PARSE_IN_THREAD_BYTES = 256 * 1024
 _BEARER = "Bearer "
 
 
@@ -113,6 +114,9 @@ class CbbdClient:
             pacing_margin: Seconds added to the pacing window so that the server, which sees
                 requests a moment after they start here, never sees more than the rate in any
                 second.
+
+        Raises:
+            ValueError: If ``max_requests`` is negative.
         """
         if max_requests is not None and max_requests < 0:
             raise ValueError("max_requests must be non-negative")
@@ -126,7 +130,9 @@ class CbbdClient:
         self._jitter: Jitter = jitter
         self._rng = rng or random.Random()
         self._started = 0
+        self._pending = 0  # started, response not yet seen: each may still spend a call
         self._last_remaining: int | None = None
+        self._min_remaining: int | None = None
         headers = {"Accept": "application/json"}
         if self._key is not None:
             headers["Authorization"] = _BEARER + self._key
@@ -202,7 +208,7 @@ class CbbdClient:
             attempt += 1
             try:
                 response = await self._attempt(path, query, where)
-                return self._accept(response, where, first, attempt)
+                return await self._accept(response, where, first, attempt)
             except _Retryable as failure:
                 if attempt >= max_attempts:
                     raise TransientApiError(
@@ -236,20 +242,26 @@ class CbbdClient:
         # Check and count in one synchronous step so concurrent callers cannot overshoot.
         if self._max_requests is not None and self._started >= self._max_requests:
             raise BudgetExhausted(f"request budget of {self._max_requests} reached before GET {where}")
+        # The reserve is what must be left: a call may start only if, after it and every call
+        # still in flight, at least ``quota_reserve`` calls remain.
         reserve = self._settings.quota_reserve
-        if reserve > 0 and self._last_remaining is not None and self._last_remaining <= reserve:
+        left = self._min_remaining
+        if reserve > 0 and left is not None and left - self._pending <= reserve:
             raise BudgetExhausted(
-                f"quota reserve reached: {self._last_remaining} calls left (reserve {reserve}) "
-                f"before GET {where}"
+                f"quota reserve reached: {left} calls left, {self._pending} in flight "
+                f"(reserve {reserve}) before GET {where}"
             )
         self._started += 1
+        self._pending += 1
 
     async def _attempt(self, path: str, query: Mapping[str, str], where: str) -> httpx.Response:
         self._reserve_start(where)
         try:
             ticket = await self._pacer.acquire()
         except BaseException:
-            self._started -= 1  # cancelled while waiting for the pacer: nothing was started
+            # Cancelled while waiting for the pacer: nothing was started.
+            self._started -= 1
+            self._pending -= 1
             raise
 
         async def trace(event: str, info: Mapping[str, Any]) -> None:
@@ -270,6 +282,7 @@ class CbbdClient:
             ) from None
         finally:
             self._pacer.release(ticket)
+            self._pending -= 1
         logger.debug(
             "GET %s -> %d (%d bytes, %.3f s)",
             where,
@@ -284,15 +297,23 @@ class CbbdClient:
         raw = response.headers.get(CALL_LIMIT_HEADER)
         if raw is None:
             return
-        try:
-            self._last_remaining = int(raw.strip())
-        except ValueError:
+        value = int_or_none(raw)
+        if value is None:
             logger.debug("ignoring a non-integer %s header", CALL_LIMIT_HEADER)
+            return
+        self._last_remaining = value
+        # Responses can arrive out of order; within a run the quota only goes down.
+        self._min_remaining = value if self._min_remaining is None else min(self._min_remaining, value)
 
-    def _accept(self, response: httpx.Response, where: str, first: float, attempt: int) -> ApiResponse:
+    async def _accept(self, response: httpx.Response, where: str, first: float, attempt: int) -> ApiResponse:
         status = response.status_code
         if 200 <= status < 300:
-            records = json_array(response.content, where)
+            if len(response.content) > _PARSE_IN_THREAD_BYTES:
+                # A day of plays can be tens of MB: parsing it on the event loop would stall every
+                # other request (and delay their sends past the pacer's start stamps).
+                records = await anyio.to_thread.run_sync(json_array, response.content, where)
+            else:
+                records = json_array(response.content, where)
             return ApiResponse(
                 records=records,
                 status=status,

@@ -353,3 +353,14 @@ async def test_the_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records  # the client did log
     for text in texts:
         assert KEY not in text
+
+
+async def test_large_bodies_parse_off_the_event_loop() -> None:
+    big = [{"id": n, "playText": "x" * 100} for n in range(5000)]  # ~600 KB
+    async with make_client(Recorder(ok(big))) as client:
+        resp = await client.get_json_array("/plays/date", {"date": "2025-01-01"})
+    assert resp.records == big and resp.nbytes > 256 * 1024
+    broken = httpx.Response(200, content=json.dumps(big).encode()[:-1])
+    async with make_client(Recorder(broken)) as client:
+        with pytest.raises(TerminalApiError, match="malformed JSON"):
+            await client.get_json_array("/plays/date", {"date": "2025-01-01"})
