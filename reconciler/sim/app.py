@@ -153,7 +153,11 @@ class SimApp:
             return Reply(401, _json({"message": "Unauthorized"}))
         if not self.quota.reserve():
             return Reply(429, _json({"message": "Monthly call quota exceeded."}), headers=self._remaining())
-        reply = self._serve(found[0], found[1], query)
+        try:
+            reply = self._serve(found[0], found[1], query)
+        except BaseException:
+            self.quota.refund()  # the caller answers 500, which costs nothing
+            raise
         if reply.status is None or not 200 <= reply.status < 300 or reply.fault is not None:
             self.quota.refund()
         if reply.action != "reply" or reply.fault == "504":

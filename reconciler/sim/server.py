@@ -268,7 +268,12 @@ class SimServer:
         url = urlsplit(handler.path)
         raw_query = parse_qs(url.query, keep_blank_values=True)
         query = {k: v[0] for k, v in raw_query.items()}
-        reply = self.app.respond(method, url.path, query, handler.headers.get("Authorization"))
+        try:
+            reply = self.app.respond(method, url.path, query, handler.headers.get("Authorization"))
+        except Exception:
+            # A provider bug answers like Express's error handler, instead of killing the thread.
+            logger.exception("sim: %s %s failed", method, url.path)
+            reply = Reply(500, b'{"message":"Internal Server Error"}')
         entry: dict[str, Any] = {
             "ts": arrived,
             "method": method,

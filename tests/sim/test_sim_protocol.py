@@ -246,3 +246,19 @@ def test_serve_forever_in_a_thread(tmp_path: Path) -> None:
     sim.stop()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_a_provider_error_is_a_500(start_sim: Start, caplog: pytest.LogCaptureFixture) -> None:
+    from reconciler.sim import InMemoryApiData
+
+    class Broken(InMemoryApiData):
+        def plays(self, game_id: int) -> list[dict[str, Any]]:
+            raise RuntimeError("provider bug")
+
+    sim = start_sim(Broken(), quota=5)
+    with client(sim) as c:
+        resp = c.get("/plays/game/1")
+        assert sim.quota_remaining == 5
+        assert resp.status_code == 500 and resp.json() == {"message": "Internal Server Error"}
+        assert c.get("/teams").status_code == 200  # the server carries on
+    assert "provider bug" in caplog.text
