@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 
 import anyio
 
-__all__ = ["Clock", "Sleep", "StrictPacer", "Ticket"]
+__all__ = ["Clock", "Sleep", "StrictPacer", "Ticket", "busiest_window"]
 
 logger = logging.getLogger(__name__)
 
@@ -180,3 +180,24 @@ class StrictPacer:
                 logger.debug("pacing: %d starts in the window, waiting %.3f s", len(self._live), delay)
                 # A floor on the delay keeps a virtual clock from stalling on float rounding.
                 await self._sleep(max(delay, 1e-6))
+
+
+def busiest_window(starts: Iterable[float], window: float = 1.0) -> int:
+    """The most starts within any half-open window ``(t - window, t]``.
+
+    This is how ``tools/pacing_report.py`` reads a simulator request log's ``ts`` values.
+
+    Args:
+        starts: Start times in seconds, in any order.
+        window: The window length in seconds.
+
+    Returns:
+        The largest count (0 for no starts).
+    """
+    ts = sorted(starts)
+    first = worst = 0
+    for i, t in enumerate(ts):
+        while ts[first] <= t - window:
+            first += 1
+        worst = max(worst, i - first + 1)
+    return worst

@@ -10,6 +10,7 @@ def test_public_surfaces_are_explicit() -> None:
         "CbbdClient",
         "StrictPacer",
         "backoff_delay",
+        "busiest_window",
         "parse_retry_after",
     ]
     for module in (api, sim):

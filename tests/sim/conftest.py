@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -55,3 +56,13 @@ def get(shared_sim: SimServer) -> Iterator[Callable[..., httpx.Response]]:
             return client.get(path, params=params)
 
         yield fetch
+
+
+@pytest.fixture
+def read_log() -> Callable[[Path], list[dict[str, Any]]]:
+    """Parse a simulator request log (JSON Lines)."""
+
+    def read(path: Path) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    return read

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -11,13 +10,14 @@ from typing import Any
 import anyio
 import pytest
 
-from reconciler.api import CbbdClient
+from reconciler.api import CbbdClient, busiest_window
 from reconciler.config import ApiSettings, RetrySettings
 from reconciler.errors import AuthError, QuotaExhausted, TerminalApiError
 from reconciler.sim import SimServer
 
 pytestmark = pytest.mark.anyio
 Start = Callable[..., SimServer]
+ReadLog = Callable[[Path], list[dict[str, Any]]]
 
 
 def settings(sim: SimServer, **overrides: Any) -> ApiSettings:
@@ -30,21 +30,6 @@ def settings(sim: SimServer, **overrides: Any) -> ApiSettings:
     }
     values.update(overrides)
     return ApiSettings(**values)
-
-
-def worst_window(ts: list[float], window: float = 1.0) -> int:
-    """Most requests started within any window: the logic of shared/tools/pacing_report.py."""
-    ts = sorted(ts)
-    j = worst = 0
-    for i, t in enumerate(ts):
-        while ts[j] <= t - window:
-            j += 1
-        worst = max(worst, i - j + 1)
-    return worst
-
-
-def log_lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 async def test_retries_through_5xx_504_and_resets(start_sim: Start) -> None:
@@ -109,7 +94,7 @@ async def test_validation_and_404_are_terminal(start_sim: Start) -> None:
             await client.get_json_array("/nope")
 
 
-async def test_pacing_seen_by_the_server(start_sim: Start, tmp_path: Path) -> None:
+async def test_pacing_seen_by_the_server(read_log: ReadLog, start_sim: Start, tmp_path: Path) -> None:
     log = tmp_path / "paced.jsonl"
     sim = start_sim(request_log=log)
     fast = settings(sim, rate_limit_per_sec=3, max_concurrency=3)
@@ -123,10 +108,10 @@ async def test_pacing_seen_by_the_server(start_sim: Start, tmp_path: Path) -> No
         async with anyio.create_task_group() as tg:
             for day in range(1, 9):
                 tg.start_soon(client.get_json_array, "/plays/date", {"date": f"2024-12-{day:02d}"})
-    lines = log_lines(log)
+    lines = read_log(log)
     ts = [line["ts"] for line in lines]
     assert len(ts) == 11
-    assert worst_window(ts) <= 3
+    assert busiest_window(ts) <= 3
     paced = sorted(line["ts"] for line in lines if line["path"] == "/plays/date")
     assert paced[-1] - paced[0] >= 2.0  # 8 starts at 3 per second need two full windows
 

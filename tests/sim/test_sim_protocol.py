@@ -16,10 +16,7 @@ from reconciler.sim import FAULT_KINDS, SimServer, parse_fault_rates
 from reconciler.sim.faults import FaultInjector
 
 Start = Callable[..., SimServer]
-
-
-def read_log(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+ReadLog = Callable[[Path], list[dict[str, Any]]]
 
 
 def client(sim: SimServer, token: str | None = "test-key", timeout: float = 5.0) -> httpx.Client:
@@ -88,7 +85,7 @@ def test_unlimited_quota_sends_no_header(start_sim: Start) -> None:
     ],
 )
 def test_http_faults(
-    start_sim: Start, tmp_path: Path, kind: str, check: Callable[[httpx.Response], bool]
+    read_log: ReadLog, start_sim: Start, tmp_path: Path, kind: str, check: Callable[[httpx.Response], bool]
 ) -> None:
     sim = start_sim(fault_rates={kind: 1.0}, quota=10)
     with client(sim) as c:
@@ -117,7 +114,7 @@ def test_malformed_fault_is_truncated_json(start_sim: Start) -> None:
                 json.loads(resp.content)
 
 
-def test_reset_fault_aborts_the_connection(start_sim: Start, tmp_path: Path) -> None:
+def test_reset_fault_aborts_the_connection(read_log: ReadLog, start_sim: Start, tmp_path: Path) -> None:
     sim = start_sim(fault_rates={"reset": 1.0})
     with client(sim) as c, pytest.raises(httpx.TransportError):
         c.get("/teams")
@@ -135,7 +132,9 @@ def test_reset_is_a_tcp_rst(start_sim: Start) -> None:
                 pass
 
 
-def test_timeout_fault_hangs_past_client_timeout_and_stop_is_prompt(start_sim: Start, tmp_path: Path) -> None:
+def test_timeout_fault_hangs_past_client_timeout_and_stop_is_prompt(
+    read_log: ReadLog, start_sim: Start, tmp_path: Path
+) -> None:
     sim = start_sim(fault_rates={"timeout": 1.0}, hang_seconds=30)
     with client(sim, timeout=0.3) as c, pytest.raises(httpx.TimeoutException):
         c.get("/teams")
@@ -157,7 +156,7 @@ def _swallow(url: str) -> None:
         httpx.get(url, headers={"Authorization": "Bearer k"}, timeout=20)
 
 
-def test_faults_are_reproducible_from_the_seed(start_sim: Start, tmp_path: Path) -> None:
+def test_faults_are_reproducible_from_the_seed(read_log: ReadLog, start_sim: Start, tmp_path: Path) -> None:
     def kinds(seed: int, run: int) -> list[str | None]:
         log = tmp_path / f"{seed}-{run}.jsonl"
         sim = start_sim(fault_rates={"5xx": 0.3, "empty": 0.3}, seed=seed, request_log=log)
@@ -188,7 +187,7 @@ def test_fault_rates_are_checked() -> None:
     assert set(FAULT_KINDS) == {"5xx", "504", "timeout", "reset", "malformed", "nonarray", "empty"}
 
 
-def test_request_log_lines(start_sim: Start, tmp_path: Path) -> None:
+def test_request_read_log(read_log: ReadLog, start_sim: Start, tmp_path: Path) -> None:
     sim = start_sim(quota=100)
     log = tmp_path / "requests.jsonl"
     with client(sim) as c:
