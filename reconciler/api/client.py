@@ -1,0 +1,370 @@
+"""The async CBBD API client: paced, retrying, quota-aware, and careful with the key.
+
+Every attempt goes through one :class:`~reconciler.api.pacing.StrictPacer`, so retries count
+against the rate limit like any other request. Failures are translated into the exception tree of
+:mod:`reconciler.errors` at this boundary:
+
+* 5xx, 408, timeouts, connection errors and resets: retried with capped exponential backoff and
+  jitter (``Retry-After`` honoured), then :class:`TransientApiError`;
+* 429: :class:`QuotaExhausted` at once (the monthly quota is spent; retrying cannot help);
+* 401: :class:`AuthError`; other 4xx: :class:`TerminalApiError` with the server's message;
+* a 2xx that is not a JSON array of objects: :class:`TerminalApiError` (a contract error).
+
+The API key is sent only in the ``Authorization`` header. It never appears in an exception
+message, a log line or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlencode
+
+import anyio
+import httpx
+
+from reconciler.api.pacing import Sleep, StrictPacer
+from reconciler.api.payload import int_or_none, json_array, server_message
+from reconciler.api.retry import Jitter, backoff_delay, parse_retry_after
+from reconciler.config import ApiSettings
+from reconciler.errors import (
+    AuthError,
+    BudgetExhausted,
+    QuotaExhausted,
+    TerminalApiError,
+    TransientApiError,
+)
+
+__all__ = ["ApiResponse", "CbbdClient"]
+
+logger = logging.getLogger(__name__)
+
+CALL_LIMIT_HEADER = "X-CallLimit-Remaining"
+_PARSE_IN_THREAD_BYTES = 256 * 1024
+_BEARER = "Bearer "
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """One successful call: the records and how getting them went.
+
+    Attributes:
+        records: The JSON array's elements, each an object.
+        status: The HTTP status of the final attempt (2xx).
+        elapsed: Seconds from the first attempt's start to the final response, backoff included.
+        attempts: Attempts made, 1 when the first one succeeded.
+        calllimit_remaining: ``X-CallLimit-Remaining`` of the final response, when sent.
+        nbytes: Size of the final response body in bytes.
+    """
+
+    records: list[dict[str, Any]] = field(repr=False)
+    status: int
+    elapsed: float
+    attempts: int
+    calllimit_remaining: int | None
+    nbytes: int
+
+
+class _Retryable(Exception):
+    """Internal: one attempt failed in a way worth retrying."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(reason)
+
+
+class CbbdClient:
+    """Async client for the CBBD API.
+
+    Use as ``async with CbbdClient(settings, key) as client: await client.get_json_array(...)``,
+    or call :meth:`aclose` when done.
+    """
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        api_key: str | None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_requests: int | None = None,
+        pacer: StrictPacer | None = None,
+        retry_sleep: Sleep | None = None,
+        jitter: Jitter = "full",
+        rng: random.Random | None = None,
+        pacing_margin: float = 0.05,
+    ) -> None:
+        """Create a client.
+
+        Args:
+            settings: Base URL, pacing, timeout and retry policy.
+            api_key: The CBBD key (with or without a leading ``Bearer ``), or None to send none.
+            transport: An httpx transport (``httpx.MockTransport`` in unit tests).
+            max_requests: Most requests this client may start, retries included; None = no limit.
+            pacer: A pacer to share with other clients; built from ``settings`` when None.
+            retry_sleep: The sleep used between retries (injectable so tests need not wait).
+            jitter: Backoff jitter scheme: ``full`` or ``equal`` (``none`` for tests).
+            rng: Random source for jitter.
+            pacing_margin: Seconds added to the pacing window so that the server, which sees
+                requests a moment after they start here, never sees more than the rate in any
+                second.
+
+        Raises:
+            ValueError: If ``max_requests`` is negative.
+        """
+        if max_requests is not None and max_requests < 0:
+            raise ValueError("max_requests must be non-negative")
+        self._settings = settings
+        self._key = _bare_key(api_key)
+        self._max_requests = max_requests
+        self._pacer = pacer or StrictPacer(
+            settings.rate_limit_per_sec, settings.max_concurrency, margin=pacing_margin
+        )
+        self._retry_sleep: Sleep = retry_sleep or _anyio_sleep
+        self._jitter: Jitter = jitter
+        self._rng = rng or random.Random()
+        self._started = 0
+        self._pending = 0  # started, response not yet seen: each may still spend a call
+        self._last_remaining: int | None = None
+        self._min_remaining: int | None = None
+        headers = {"Accept": "application/json"}
+        if self._key is not None:
+            headers["Authorization"] = _BEARER + self._key
+        limits = httpx.Limits(
+            max_connections=settings.max_concurrency, max_keepalive_connections=settings.max_concurrency
+        )
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(settings.timeout_seconds),
+            transport=transport,
+            limits=limits,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        key = "set" if self._key else "unset"
+        return f"CbbdClient(base_url={self._settings.base_url!r}, key={key}, started={self._started})"
+
+    async def __aenter__(self) -> CbbdClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the underlying HTTP connections."""
+        await self._http.aclose()
+
+    @property
+    def requests_started(self) -> int:
+        """Requests started so far, every retry included."""
+        return self._started
+
+    @property
+    def last_calllimit_remaining(self) -> int | None:
+        """``X-CallLimit-Remaining`` from the most recent response that carried it."""
+        return self._last_remaining
+
+    @property
+    def pacer(self) -> StrictPacer:
+        """The pacer every attempt goes through."""
+        return self._pacer
+
+    async def get_json_array(self, path: str, params: Mapping[str, Any] | None = None) -> ApiResponse:
+        """GET ``path`` and return its JSON array, retrying transient failures.
+
+        Args:
+            path: The endpoint path, e.g. ``/plays/game/123``.
+            params: Query parameters; None values are dropped.
+
+        Returns:
+            The records and the call's metadata.
+
+        Raises:
+            BudgetExhausted: ``max_requests`` or the quota reserve was reached before a start.
+            QuotaExhausted: 429, the monthly quota is spent.
+            AuthError: 401, the key is missing or wrong.
+            TerminalApiError: Another 4xx, or a 2xx that is not a JSON array of objects.
+            TransientApiError: Every attempt failed with a 5xx, timeout or connection error.
+        """
+        query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        where = f"{path}?{urlencode(query)}" if query else path
+        first = time.monotonic()
+        max_attempts = self._settings.retry.max_attempts
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._attempt(path, query, where)
+                return await self._accept(response, where, first, attempt)
+            except _Retryable as failure:
+                if attempt >= max_attempts:
+                    raise TransientApiError(
+                        self._redact(f"GET {where}: {failure.reason}; gave up after {attempt} attempts"),
+                        status=failure.status,
+                        path=where,
+                    ) from None
+                delay = self._delay(attempt, failure.retry_after)
+                logger.warning(
+                    "GET %s: %s; retry %d/%d in %.2f s",
+                    where,
+                    self._redact(failure.reason),
+                    attempt + 1,
+                    max_attempts,
+                    delay,
+                )
+                await self._retry_sleep(delay)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        retry = self._settings.retry
+        delay = backoff_delay(
+            attempt,
+            base=retry.base_delay_seconds,
+            cap=retry.max_delay_seconds,
+            jitter=self._jitter,
+            rng=self._rng,
+        )
+        return max(delay, retry_after) if retry_after is not None else delay
+
+    def _reserve_start(self, where: str) -> None:
+        # Check and count in one synchronous step so concurrent callers cannot overshoot.
+        if self._max_requests is not None and self._started >= self._max_requests:
+            raise BudgetExhausted(f"request budget of {self._max_requests} reached before GET {where}")
+        # The reserve is what must be left: a call may start only if, after it and every call
+        # still in flight, at least ``quota_reserve`` calls remain.
+        reserve = self._settings.quota_reserve
+        left = self._min_remaining
+        if reserve > 0 and left is not None and left - self._pending <= reserve:
+            raise BudgetExhausted(
+                f"quota reserve reached: {left} calls left, {self._pending} in flight "
+                f"(reserve {reserve}) before GET {where}"
+            )
+        self._started += 1
+        self._pending += 1
+
+    async def _attempt(self, path: str, query: Mapping[str, str], where: str) -> httpx.Response:
+        self._reserve_start(where)
+        try:
+            ticket = await self._pacer.acquire()
+        except BaseException:
+            # Cancelled while waiting for the pacer: nothing was started.
+            self._started -= 1
+            self._pending -= 1
+            raise
+
+        async def trace(event: str, info: Mapping[str, Any]) -> None:
+            # The request is on the wire once its headers are written: that is its real start.
+            if event.endswith("send_request_headers.complete"):
+                self._pacer.mark_sent(ticket)
+
+        began = time.monotonic()
+        try:
+            response = await self._http.get(path, params=query, extensions={"trace": trace})
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise _Retryable(f"connection error ({type(exc).__name__}: {exc})") from None
+        except httpx.HTTPError as exc:
+            raise TerminalApiError(
+                self._redact(f"GET {where}: {type(exc).__name__}: {exc}"), path=where
+            ) from None
+        finally:
+            self._pacer.release(ticket)
+            self._pending -= 1
+        logger.debug(
+            "GET %s -> %d (%d bytes, %.3f s)",
+            where,
+            response.status_code,
+            len(response.content),
+            time.monotonic() - began,
+        )
+        self._note_remaining(response)
+        return response
+
+    def _note_remaining(self, response: httpx.Response) -> None:
+        raw = response.headers.get(CALL_LIMIT_HEADER)
+        if raw is None:
+            return
+        value = int_or_none(raw)
+        if value is None:
+            logger.debug("ignoring a non-integer %s header", CALL_LIMIT_HEADER)
+            return
+        self._last_remaining = value
+        # Responses can arrive out of order; within a run the quota only goes down.
+        self._min_remaining = value if self._min_remaining is None else min(self._min_remaining, value)
+
+    async def _accept(self, response: httpx.Response, where: str, first: float, attempt: int) -> ApiResponse:
+        status = response.status_code
+        if 200 <= status < 300:
+            if len(response.content) > _PARSE_IN_THREAD_BYTES:
+                # A day of plays can be tens of MB: parsing it on the event loop would stall every
+                # other request (and delay their sends past the pacer's start stamps).
+                records = await anyio.to_thread.run_sync(json_array, response.content, where)
+            else:
+                records = json_array(response.content, where)
+            return ApiResponse(
+                records=records,
+                status=status,
+                elapsed=time.monotonic() - first,
+                attempts=attempt,
+                calllimit_remaining=int_or_none(response.headers.get(CALL_LIMIT_HEADER)),
+                nbytes=len(response.content),
+            )
+        message = self._redact(server_message(response))
+        if status == 429:
+            raise QuotaExhausted(
+                f"GET {where}: 429, the monthly CBBD call quota is spent ({message}); "
+                "stopping, re-run after the quota resets",
+                status=status,
+                path=where,
+            )
+        if status == 401:
+            hint = "no API key was sent: set CBBD_API_KEY" if self._key is None else "check CBBD_API_KEY"
+            raise AuthError(
+                f"GET {where}: 401 Unauthorized, the CBBD API rejected the key ({hint})",
+                status=status,
+                path=where,
+            )
+        if status >= 500 or status == 408:
+            raise _Retryable(
+                f"{status} {message}",
+                status=status,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        raise TerminalApiError(f"GET {where}: {status} {message}", status=status, path=where)
+
+    def _redact(self, text: str) -> str:
+        if self._key:
+            text = text.replace(self._key, "***")
+        return text
+
+
+def _bare_key(api_key: str | None) -> str | None:
+    if api_key is None:
+        return None
+    key = api_key.strip()
+    if key.startswith(_BEARER):
+        key = key[len(_BEARER) :].strip()
+    return key or None
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+async def _anyio_sleep(seconds: float) -> None:
+    await anyio.sleep(seconds)
