@@ -70,20 +70,12 @@ def sandbox_init_cmd(
 
 
 def _fault_rates(values: list[str] | None) -> dict[str, float]:
-    kinds = {"5xx", "504", "timeout", "reset", "malformed", "nonarray", "empty"}
-    out: dict[str, float] = {}
-    for v in values or []:
-        kind, sep, p = v.partition("=")
-        if not sep or kind not in kinds:
-            raise InputError(f"--fault-rate: {v!r} must be KIND=P with KIND one of {', '.join(sorted(kinds))}")
-        try:
-            rate = float(p)
-        except ValueError:
-            raise InputError(f"--fault-rate: {p!r} is not a probability") from None
-        if not 0 <= rate <= 1:
-            raise InputError(f"--fault-rate: {rate} is not between 0 and 1")
-        out[kind] = rate
-    return out
+    from reconciler.sim.faults import parse_fault_rates
+
+    try:
+        return parse_fault_rates(values or [])
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def sim_serve_cmd(
