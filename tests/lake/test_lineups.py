@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import random
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -93,21 +96,13 @@ def play(
     kind: str,
     *,
     made: bool = False,
-    value: int = 0,
-    rng: str | None = None,
-    assisted: bool = False,
+    value: int | None = 0,
+    text: str | None = None,
+    shooting: bool | None = None,
 ) -> dict[str, Any]:
-    shooting = kind in {"JumpShot", "LayUpShot", "DunkShot", "TipShot"}
-    shot = None
-    if shooting or kind == "MadeFreeThrow":
-        shot = {
-            "shooter": {"name": None, "id": None},
-            "made": made,
-            "range": rng or ("free_throw" if kind == "MadeFreeThrow" else "rim"),
-            "assisted": assisted,
-            "assistedBy": {"name": None, "id": None},
-            "location": {"x": None, "y": None},
-        }
+    """A PlayInfo; ``shootingPlay`` defaults to what the plays endpoint reports for the type."""
+    if shooting is None:
+        shooting = kind in {"JumpShot", "LayUpShot", "DunkShot", "TipShot", "MadeFreeThrow"}
     return {
         "gameId": 99,
         "playType": kind,
@@ -117,13 +112,16 @@ def play(
         "scoringPlay": made,
         "shootingPlay": shooting,
         "scoreValue": value,
-        "shotInfo": shot,
+        "playText": text if text is not None else f"{kind} by team {team}",
+        # shotInfo is deliberately misleading: the server does not use it.
+        "shotInfo": {"range": "rim", "assisted": True, "made": not made} if shooting else None,
     }
 
 
 def team_a_stints() -> list[dict[str, Any]]:
-    # 11-14 play the whole game; 15 [0,600) and [1200,1800); 16 [600,1200) and [2200,2400) (a sixth man);
-    # 17 [2000,2400). So [1800,2000) has 4 players and [2200,2400) has 6: both ignored.
+    # 11-14 play the whole game; 15 [0,600) and [1200,1800); 16 [600,1200) and [2200,2400); 17 [2000,2400).
+    # [1800,2000) has 4 players: no unit. [2200,2400) has 6 players: all six 5-subsets are units there,
+    # and 11-12-13-14-17 keeps its whole [2000,2400) (a sixth player does not cut a five-way overlap).
     return [
         *(stint(A, a, 0, 2400) for a in (11, 12, 13, 14)),
         stint(A, 15, 0, 600),
@@ -144,25 +142,27 @@ def team_b_stints() -> list[dict[str, Any]]:
 
 def game_plays() -> list[dict[str, Any]]:
     return [
-        play(A, 1, 1150, "JumpShot", made=True, value=3, rng="three_pointer", assisted=True),  # e=50
+        play(A, 1, 1150, "JumpShot", made=True, value=3, text="A2 made Three Point Jumper. Assisted by A1."),  # e=50
         play(B, 1, 1100, "LayUpShot", value=2),  # e=100, missed
         play(A, 1, 1095, "Block Shot"),
         play(A, 1, 1090, "Defensive Rebound"),
-        play(A, 1, 1000, "LayUpShot", made=True, value=2, assisted=True),  # e=200
+        play(A, 1, 1000, "LayUpShot", made=True, value=2, text="A3 made Layup (A1 assists)"),  # e=200
         play(B, 1, 900, "Lost Ball Turnover"),  # e=300
         play(A, 1, 900, "Steal"),
         play(B, 1, 800, "MadeFreeThrow", made=True, value=1),  # e=400
         play(B, 1, 800, "MadeFreeThrow", value=1),  # missed
         play(A, 1, 790, "Defensive Rebound"),
         play(A, 1, 600, "DunkShot", made=True, value=2),  # e=600: boundary, belongs to 16's unit
-        play(A, 1, 500, "JumpShot", value=2, rng="jumper"),  # e=700, missed
+        play(A, 1, 500, "JumpShot", value=2, text="A4 missed Jumper. Assisted by A2."),  # e=700, missed yet assisted
         play(A, 1, 495, "Offensive Rebound"),
         play(A, 1, 490, "TipShot", made=True, value=2),
-        play(B, 1, 300, "JumpShot", made=True, value=2, rng="jumper"),  # e=900
+        play(B, 1, 300, "JumpShot", made=True, value=2),  # e=900
+        play(A, 1, 200, "Defensive Rebound"),  # e=1000
         play(None, 1, 0, "End Period"),  # e=1200, team-less
-        play(A, 2, 1100, "Bad Pass Turnover"),  # e=1300
+        play(A, 2, 1100, "Bad Pass Turnover"),  # e=1300: not a Lost Ball Turnover, counts for nothing
         play(B, 2, 1000, "DunkShot", made=True, value=2),  # e=1400
-        play(A, 2, 500, "JumpShot", value=3, rng="three_pointer"),  # e=1900: A has 4 on court
+        play(A, 2, 900, "LayUpShot", made=True, value=2, shooting=False),  # e=1500: a layup, not a field goal
+        play(A, 2, 500, "JumpShot", value=3),  # e=1900: A has 4 on court
         play(A, 2, 300, "MadeFreeThrow", made=True, value=1),  # e=2100
         play(B, 2, 100, "Defensive Rebound"),  # e=2300: A has 6 on court
         play(None, 2, 0, "End Game"),  # e=2400: after every stint
@@ -178,184 +178,264 @@ def unit(**kw: Any) -> dict[str, Any]:
     z = (0, 0, 0.0)
     two = kw.pop("two", z)
     out = {
-        "possessions": kw.pop("possessions", 0),
         "points": kw.pop("points", 0),
-        "blocks": kw.pop("blocks", 0),
+        "possessions": kw.pop("possessions", 0),
         "assists": kw.pop("assists", 0),
         "steals": kw.pop("steals", 0),
         "turnovers": kw.pop("turnovers", 0),
+        "blocks": kw.pop("blocks", 0),
         "defensiveRebounds": kw.pop("drb", 0),
         "offensiveRebounds": kw.pop("orb", 0),
         "trueShooting": kw.pop("ts"),
         "fieldGoals": shooting(*kw.pop("fg", z)),
+        "freeThrows": shooting(*kw.pop("ft", z)),
         "twoPointers": {
             **shooting(*two),
-            "jumpers": shooting(*kw.pop("jumpers", z)),
-            "layups": shooting(*kw.pop("layups", z)),
-            "dunks": shooting(*kw.pop("dunks", z)),
             "tipIns": shooting(*kw.pop("tips", z)),
+            "dunks": shooting(*kw.pop("dunks", z)),
+            "layups": shooting(*kw.pop("layups", z)),
+            "jumpers": shooting(*kw.pop("jumpers", z)),
         },
         "threePointers": shooting(*kw.pop("three", z)),
-        "freeThrows": shooting(*kw.pop("ft", z)),
         "fourFactors": {
-            "freeThrowRate": kw.pop("ftr", 0.0),
-            "offensiveReboundPct": kw.pop("orbp", 0.0),
-            "turnoverRatio": kw.pop("tov", 0.0),
             "effectiveFieldGoalPct": kw.pop("efg", 0.0),
+            "turnoverRatio": kw.pop("tov", 0.0),
+            "offensiveReboundPct": kw.pop("orbp", 0.0),
+            "freeThrowRate": kw.pop("ftr", 0.0),
         },
     }
     assert not kw, f"unknown keys {kw}"
     return out
 
 
+def ratings(record: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(record[k] for k in ("pace", "offenseRating", "defenseRating", "netRating"))
+
+
 @pytest.fixture
-def lineups() -> dict[str, dict[str, Any]]:
-    out = derive_lineups(team_a_stints() + team_b_stints(), game_plays())
-    return {r["idHash"]: r for r in out}
+def derived() -> list[dict[str, Any]]:
+    return derive_lineups(team_a_stints() + team_b_stints(), game_plays())
 
 
-def test_units_and_seconds(lineups: dict[str, dict[str, Any]]) -> None:
-    seconds = {h: r["totalSeconds"] for h, r in lineups.items()}
-    assert seconds == {
-        "11-12-13-14-15": 1200,  # recurs: [0,600) + [1200,1800)
-        "11-12-13-14-16": 600,
-        "11-12-13-14-17": 200,  # [2000,2200); [1800,2000) had 4 and [2200,2400) had 6
-        "21-22-23-24-25": 1200,
-        "21-22-23-24-26": 1200,
-    }
-    assert all(isinstance(s, int) for s in seconds.values())
-    r = lineups["11-12-13-14-15"]
+@pytest.fixture
+def lineups(derived: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["idHash"]: r for r in derived}
+
+
+SIX_ON_COURT = ["11-12-13-16-17", "11-12-14-16-17", "11-13-14-16-17", "12-13-14-16-17"]
+
+
+def test_units_seconds_and_order(derived: list[dict[str, Any]]) -> None:
+    # Longest first; equal durations by teamId, then idHash.
+    assert [(r["idHash"], r["totalSeconds"]) for r in derived] == [
+        ("11-12-13-14-15", 1200),  # recurs: [0,600) + [1200,1800)
+        ("21-22-23-24-25", 1200),
+        ("21-22-23-24-26", 1200),
+        ("11-12-13-14-16", 800),  # [600,1200) + [2200,2400) with six on court
+        ("11-12-13-14-17", 400),  # [2000,2400), uncut by the sixth player
+        *((h, 200) for h in SIX_ON_COURT),  # [2200,2400): 6 players give C(6,5) = 6 units
+    ]
+    assert all(type(r["totalSeconds"]) is int for r in derived)
+    r = derived[0]
     assert (r["teamId"], r["team"], r["conference"]) == (A, "Alpha", "AC")
-    assert r["athletes"] == [{"name": f"Player {a}", "id": a} for a in (11, 12, 13, 14, 15)]
+    assert r["athletes"] == [{"id": a, "name": f"Player {a}"} for a in (11, 12, 13, 14, 15)]
 
 
-def test_unit_with_recurring_stretches(lineups: dict[str, dict[str, Any]]) -> None:
+def test_recurring_unit(lineups: dict[str, dict[str, Any]]) -> None:
     r = lineups["11-12-13-14-15"]
-    assert (r["pace"], r["offenseRating"], r["defenseRating"], r["netRating"]) == (8.0, 125.0, 150.0, -25.0)
+    # pace (5 + 2) / 40 min * 40; ratings 7/5 and 3/2 per 100.
+    assert ratings(r) == (7.0, 140.0, 150.0, -10.0)
     assert r["teamStats"] == unit(
-        possessions=4,
-        points=5,
-        blocks=1,
-        assists=2,
+        points=7,  # 3 + 2 + the non-shooting layup's 2
+        possessions=5,  # three made shots (not FTs) and two defensive rebounds
+        assists=2,  # "Assisted by" and "(A1 assists)"
         steals=1,
-        turnovers=1,
-        drb=2,
-        ts=125.0,
-        fg=(2, 2, 100.0),
+        blocks=1,
+        drb=2,  # the Bad Pass Turnover counts for nothing
+        ts=175.0,  # 7 / (2 * 2)
+        fg=(2, 2, 100.0),  # the shootingPlay=false layup is no field goal ...
         two=(1, 1, 100.0),
-        layups=(1, 1, 100.0),
+        layups=(2, 2, 100.0),  # ... but a layup all the same
         three=(1, 1, 100.0),
-        tov=25.0,
-        efg=125.0,
+        efg=125.0,  # (2 + 0.5) / 2
     )
     assert r["opponentStats"] == unit(
-        possessions=2,
         points=3,
+        possessions=2,
         turnovers=1,
         ts=52.1,  # 3 / (2 * (2 + 0.88))
         fg=(1, 2, 50.0),
-        two=(1, 2, 50.0),
-        layups=(0, 1, 0.0),
-        dunks=(1, 1, 100.0),
         ft=(1, 2, 50.0),
-        ftr=100.0,
-        tov=50.0,
+        two=(1, 2, 50.0),
+        dunks=(1, 1, 100.0),
+        layups=(0, 1, 0.0),
         efg=50.0,
+        tov=0.5,  # a 0-1 fraction
+        ftr=100.0,
     )
 
 
-def test_boundary_play_belongs_to_interval_starting_there(lineups: dict[str, dict[str, Any]]) -> None:
+def test_boundary_play_and_bitwise_or_rebound_pct(lineups: dict[str, dict[str, Any]]) -> None:
     r = lineups["11-12-13-14-16"]
-    assert (r["pace"], r["offenseRating"], r["defenseRating"], r["netRating"]) == (8.0, 200.0, 200.0, 0.0)
+    # pace (3 + 2) / (800 * 2 / 60) * 400 = 75; offense 133.3; defense 100; net round(333.33) / 10.
+    assert ratings(r) == (7.5, 133.3, 100.0, 33.3)
     assert r["teamStats"] == unit(
-        possessions=2,
-        points=4,
+        points=4,  # the dunk exactly at e=600 belongs here, not to 15's [0,600)
+        possessions=3,
+        assists=1,  # the MISSED jumper "Assisted by" counts
+        drb=1,
         orb=1,
         ts=66.7,
         fg=(2, 3, 66.7),
         two=(2, 3, 66.7),
-        jumpers=(0, 1, 0.0),
-        dunks=(1, 1, 100.0),
         tips=(1, 1, 100.0),
-        orbp=100.0,
+        dunks=(1, 1, 100.0),
+        jumpers=(0, 1, 0.0),
         efg=66.7,
+        orbp=100.0,  # 1 / (drb 1 | orb 1) = 1 / 1: the server's expression, not a rebound share
     )
     assert r["opponentStats"] == unit(
-        possessions=1, points=2, ts=100.0, fg=(1, 1, 100.0), two=(1, 1, 100.0), jumpers=(1, 1, 100.0), efg=100.0
+        points=2,
+        possessions=2,  # includes the defensive rebound at e=2300 (six on court)
+        drb=1,
+        ts=100.0,
+        fg=(1, 1, 100.0),
+        two=(1, 1, 100.0),
+        jumpers=(1, 1, 100.0),
+        efg=100.0,
     )
 
 
 def test_zero_possessions_give_null_ratings(lineups: dict[str, dict[str, Any]]) -> None:
     r = lineups["11-12-13-14-17"]
-    assert (r["pace"], r["offenseRating"], r["defenseRating"], r["netRating"]) == (0.0, None, None, None)
-    assert r["teamStats"] == unit(points=1, ts=113.6, ft=(1, 1, 100.0))
-    assert r["opponentStats"] == unit(ts=None)
+    # pace (0 + 1) / (400 * 2 / 60) * 400 = 30; offense 1 / 0 = Infinity -> null; defense 0 / 1 = 0.
+    assert ratings(r) == (3.0, None, 0.0, None)
+    assert r["teamStats"] == unit(points=1, ts=113.6, ft=(1, 1, 100.0))  # 1 / (2 * 0.44); eFG guard: fgm = 0
+    assert r["opponentStats"] == unit(possessions=1, drb=1, ts=None)  # 0 / 0 = NaN -> null
+
+
+def test_six_on_court_units(lineups: dict[str, dict[str, Any]]) -> None:
+    for h in SIX_ON_COURT:
+        r = lineups[h]
+        assert ratings(r) == (6.0, None, 0.0, None)  # 0/0 NaN offense; 1 opp possession in 200 s
+        assert r["teamStats"] == unit(ts=None)
+        assert r["opponentStats"] == unit(possessions=1, drb=1, ts=None)
 
 
 def test_other_team_units(lineups: dict[str, dict[str, Any]]) -> None:
     b1 = lineups["21-22-23-24-25"]
-    assert (b1["pace"], b1["offenseRating"], b1["defenseRating"], b1["netRating"]) == (4.0, 150.0, 150.0, 0.0)
+    # pace (2 + 7) / 40 * 40 = 9; defense 9/7 -> 128.6; net round(1500 - 1285.71) / 10.
+    assert ratings(b1) == (9.0, 150.0, 128.6, 21.4)
     assert b1["teamStats"] == unit(
-        possessions=2,
         points=3,
+        possessions=2,
         turnovers=1,
         ts=52.1,
         fg=(1, 2, 50.0),
-        two=(1, 2, 50.0),
-        jumpers=(1, 1, 100.0),
-        layups=(0, 1, 0.0),
         ft=(1, 2, 50.0),
-        ftr=100.0,
-        tov=50.0,
+        two=(1, 2, 50.0),
+        layups=(0, 1, 0.0),
+        jumpers=(1, 1, 100.0),
         efg=50.0,
+        tov=0.5,
+        ftr=100.0,
     )
     assert b1["opponentStats"] == unit(
-        possessions=6,
         points=9,
-        blocks=1,
-        assists=2,
+        possessions=7,
+        assists=3,
         steals=1,
-        drb=2,
+        blocks=1,
+        drb=3,
         orb=1,
         ts=90.0,
         fg=(4, 5, 80.0),
         two=(3, 4, 75.0),
-        jumpers=(0, 1, 0.0),
-        layups=(1, 1, 100.0),
-        dunks=(1, 1, 100.0),
         tips=(1, 1, 100.0),
+        dunks=(1, 1, 100.0),
+        layups=(1, 1, 100.0),
+        jumpers=(0, 1, 0.0),
         three=(1, 1, 100.0),
-        orbp=100.0,
         efg=90.0,
+        orbp=33.3,  # 1 / (3 | 1) = 1 / 3
     )
     b2 = lineups["21-22-23-24-26"]
-    # The 4- and 6-player stretches of team A still count for team B's unit.
-    assert (b2["pace"], b2["offenseRating"], b2["defenseRating"], b2["netRating"]) == (4.0, 100.0, None, None)
+    # A's 4- and 6-player stretches still count for B's unit; pace (2 + 1) / 40 * 40 = 3.
+    assert ratings(b2) == (3.0, 100.0, 300.0, -200.0)
     assert b2["teamStats"] == unit(
-        possessions=2, points=2, drb=1, ts=100.0, fg=(1, 1, 100.0), two=(1, 1, 100.0), dunks=(1, 1, 100.0), efg=100.0
+        points=2, possessions=2, drb=1, ts=100.0, fg=(1, 1, 100.0), two=(1, 1, 100.0), dunks=(1, 1, 100.0), efg=100.0
     )
     assert b2["opponentStats"] == unit(
-        points=1, turnovers=1, ts=34.7, fg=(0, 1, 0.0), three=(0, 1, 0.0), ft=(1, 1, 100.0), ftr=100.0
+        points=3,  # the non-shooting layup (2) and a free throw
+        possessions=1,
+        ts=104.2,  # 3 / (2 * (1 + 0.44))
+        fg=(0, 1, 0.0),  # the missed JumpShot worth 3
+        ft=(1, 1, 100.0),
+        layups=(1, 1, 100.0),
+        three=(0, 1, 0.0),
+        ftr=100.0,
     )
+
+
+SERVER_KEY_ORDER = [
+    "teamId",
+    "team",
+    "conference",
+    "idHash",
+    "athletes",
+    "totalSeconds",
+    "pace",
+    "offenseRating",
+    "defenseRating",
+    "netRating",
+    "teamStats",
+    "opponentStats",
+]
+UNIT_KEY_ORDER = [
+    "points",
+    "possessions",
+    "assists",
+    "steals",
+    "turnovers",
+    "blocks",
+    "defensiveRebounds",
+    "offensiveRebounds",
+    "trueShooting",
+    "fieldGoals",
+    "freeThrows",
+    "twoPointers",
+    "threePointers",
+    "fourFactors",
+]
 
 
 def assert_wire_shape(record: dict[str, Any]) -> None:
     assert set(record) == LINEUP_KEYS
-    assert all(set(a) == {"name", "id"} for a in record["athletes"])
+    assert list(record) == SERVER_KEY_ORDER
+    assert all(list(a) == ["id", "name"] for a in record["athletes"])
     assert len(record["athletes"]) == 5
     for side in (record["teamStats"], record["opponentStats"]):
         assert set(side) == UNIT_KEYS
+        assert list(side) == UNIT_KEY_ORDER
         for key in ("fieldGoals", "threePointers", "freeThrows"):
-            assert set(side[key]) == SHOOTING_KEYS
+            assert list(side[key]) == ["made", "attempted", "pct"]
         assert set(side["twoPointers"]) == TWO_KEYS
+        assert list(side["twoPointers"])[3:] == ["tipIns", "dunks", "layups", "jumpers"]
         for key in ("jumpers", "layups", "dunks", "tipIns"):
             assert set(side["twoPointers"][key]) == SHOOTING_KEYS
         assert set(side["fourFactors"]) == FOUR_KEYS
+        assert list(side["fourFactors"]) == [
+            "effectiveFieldGoalPct",
+            "turnoverRatio",
+            "offensiveReboundPct",
+            "freeThrowRate",
+        ]
         for key in UNIT_KEYS - {"trueShooting", "fieldGoals", "twoPointers", "threePointers", "freeThrows"}:
             if key != "fourFactors":
                 assert type(side[key]) is int
         assert side["trueShooting"] is None or type(side["trueShooting"]) is float
         assert all(type(v) is float for v in side["fourFactors"].values())
+        assert 0.0 <= side["fourFactors"]["turnoverRatio"] <= 1.0
         buckets = [side[k] for k in ("fieldGoals", "threePointers", "freeThrows", "twoPointers")]
         buckets += [side["twoPointers"][k] for k in ("jumpers", "layups", "dunks", "tipIns")]
         for b in buckets:
@@ -374,7 +454,8 @@ def test_wire_shape(lineups: dict[str, dict[str, Any]]) -> None:
 def test_sorted_and_deterministic() -> None:
     subs, plays = team_a_stints() + team_b_stints(), game_plays()
     expected = derive_lineups(subs, plays)
-    assert [(r["teamId"], r["idHash"]) for r in expected] == sorted((r["teamId"], r["idHash"]) for r in expected)
+    keys = [(-r["totalSeconds"], r["teamId"], r["idHash"]) for r in expected]
+    assert keys == sorted(keys)
     rnd = random.Random(7)
     for _ in range(5):
         rnd.shuffle(subs)
@@ -390,20 +471,21 @@ def test_overtime_periods() -> None:
     assert subs[-1]["subOut"] == {"opponentPoints": 0, "teamPoints": 0, "secondsRemaining": 0, "period": 4}
     plays = [
         play(A, 3, 300, "LayUpShot", made=True, value=2),  # e=2400
-        play(A, 4, 150, "JumpShot", made=True, value=3, rng="three_pointer"),  # e=2850
+        play(A, 4, 150, "JumpShot", made=True, value=3),  # e=2850
         play(B, 4, 1, "Defensive Rebound"),  # e=2999
     ]
-    out = {r["idHash"]: r for r in derive_lineups(subs, plays)}
-    assert {h: r["totalSeconds"] for h, r in out.items()} == {
-        "11-12-13-14-15": 300,
-        "11-12-13-14-16": 300,
-        "21-22-23-24-25": 600,
-    }
-    assert out["11-12-13-14-15"]["teamStats"]["points"] == 2
-    assert out["11-12-13-14-16"]["teamStats"]["points"] == 3
-    assert out["11-12-13-14-16"]["opponentStats"]["defensiveRebounds"] == 1
-    assert out["21-22-23-24-25"]["opponentStats"]["points"] == 5
-    assert out["21-22-23-24-25"]["pace"] == 4.0  # 1 possession * 2400 / 600
+    out = derive_lineups(subs, plays)
+    assert [(r["idHash"], r["totalSeconds"]) for r in out] == [
+        ("21-22-23-24-25", 600),
+        ("11-12-13-14-15", 300),
+        ("11-12-13-14-16", 300),
+    ]
+    by_hash = {r["idHash"]: r for r in out}
+    assert by_hash["11-12-13-14-15"]["teamStats"]["points"] == 2
+    assert by_hash["11-12-13-14-16"]["teamStats"]["points"] == 3
+    assert by_hash["11-12-13-14-16"]["opponentStats"]["defensiveRebounds"] == 1
+    assert by_hash["21-22-23-24-25"]["opponentStats"]["points"] == 5
+    assert by_hash["21-22-23-24-25"]["pace"] == 6.0  # (1 + 2) possessions / (600 * 2 / 60) * 400
 
 
 def test_elapsed_formula() -> None:
@@ -411,16 +493,110 @@ def test_elapsed_formula() -> None:
     assert elapsed_seconds(2, 0) == 2400
     assert elapsed_seconds(3, 300) == 2400
     assert elapsed_seconds(5, 100) == 2400 + 3 * 300 - 100
-    assert elapsed_seconds(0, 10) is None
+    assert elapsed_seconds(0, 10) == 2400 - 2 * 300 - 10  # the server CASE's ELSE branch
     assert elapsed_seconds(None, 10) is None
+
+
+def five(team: int, start: int = 0, end: int = 1200) -> list[dict[str, Any]]:
+    base = 10 if team == A else 20
+    return [stint(team, base + k, start, end) for k in range(1, 6)]
 
 
 def test_half_up_rounding_like_javascript() -> None:
     # 1/16 = 6.25 %: JS Math.round(62.5) / 10 = 6.3 (Python's round(6.25, 1) gives 6.2).
-    subs = [stint(A, a, 0, 1200) for a in range(11, 16)] + [stint(B, a, 0, 1200) for a in range(21, 26)]
     plays = [play(A, 1, 1000, "MadeFreeThrow", made=i == 0, value=1) for i in range(16)]
-    rec = derive_lineups(subs, plays)[0]
+    rec = derive_lineups(five(A) + five(B), plays)[0]
+    assert rec["teamId"] == A
     assert rec["teamStats"]["freeThrows"] == shooting(1, 16, 6.3)
+
+
+def test_four_factor_quirks() -> None:
+    plays = [
+        *(play(A, 1, 1100, "Defensive Rebound") for _ in range(2)),
+        *(play(A, 1, 1100, "Offensive Rebound") for _ in range(2)),
+        play(A, 1, 1100, "Lost Ball Turnover"),
+        # A made JumpShot worth 3 that is not a shooting play: a three, but no field goal.
+        play(A, 1, 1100, "JumpShot", made=True, value=3, shooting=False),
+        play(A, 1, 1100, "JumpShot", value=2),  # one missed field goal
+        play(B, 1, 1100, "Defensive Rebound"),
+    ]
+    a, b = derive_lineups(five(A) + five(B), plays)
+    ff = a["teamStats"]["fourFactors"]
+    # offensiveReboundPct = 1000 * (2 / (2 | 2)) -> 100.0, whatever the opponent rebounded.
+    assert ff["offensiveReboundPct"] == 100.0
+    # turnoverRatio = round(100 * 1 / 4) / 100 (possessions: 2 DRB, 1 LBT, 1 made non-FT).
+    assert a["teamStats"]["possessions"] == 4 and ff["turnoverRatio"] == 0.25
+    # eFG of the team side is guarded by fieldGoalsMade (0) ...
+    assert a["teamStats"]["fieldGoals"] == shooting(0, 1, 0.0)
+    assert a["teamStats"]["threePointers"] == shooting(1, 1, 100.0)
+    assert ff["effectiveFieldGoalPct"] == 0.0
+    # ... while the opponent side is guarded by attempts: 1000 * (0 + 0.5 * 1) / 1 -> 50.0.
+    assert b["opponentStats"]["fourFactors"]["effectiveFieldGoalPct"] == 50.0
+    assert b["opponentStats"]["fourFactors"]["offensiveReboundPct"] == 100.0
+    # Three possessions of 4 give 0.33; 2 of 3 give 0.67.
+    plays = [play(A, 1, 1100, "Lost Ball Turnover"), *(play(A, 1, 1100, "Defensive Rebound") for _ in range(2))]
+    assert derive_lineups(five(A) + five(B), plays)[0]["teamStats"]["fourFactors"]["turnoverRatio"] == 0.33
+    plays = [*(play(A, 1, 1100, "Lost Ball Turnover") for _ in range(2)), play(A, 1, 1100, "Defensive Rebound")]
+    assert derive_lineups(five(A) + five(B), plays)[0]["teamStats"]["fourFactors"]["turnoverRatio"] == 0.67
+
+
+def test_assist_phrases_and_turnover_types() -> None:
+    texts = [
+        "X made Jumper. Assisted by Y.",  # counts
+        "X missed Layup. Assisted by Y.",  # counts: made or missed
+        "X made Dunk (Y ASSISTS)",  # counts: lower-cased
+        "Assisted by Y. X made Jumper",  # no space before: LIKE '% assisted by %' fails
+        "X made Jumper. Assisted by",  # no space after
+        "X made Jumper (Y assists)",  # counts
+    ]
+    plays = [play(A, 1, 1100, "JumpShot", value=2, text=t) for t in texts]
+    plays.append(play(A, 1, 1100, "Steal", text="Y steal. Assisted by Z."))  # not a shooting play
+    plays += [play(A, 1, 1100, k) for k in ("Bad Pass Turnover", "Traveling Turnover", "Lost Ball Turnover")]
+    rec = derive_lineups(five(A) + five(B), plays)[0]
+    assert rec["teamStats"]["assists"] == 4
+    assert rec["teamStats"]["turnovers"] == 1
+
+
+def test_shot_classification_ignores_shot_info() -> None:
+    plays = [
+        play(A, 1, 1100, "JumpShot", made=True, value=3),  # three; field goal
+        play(A, 1, 1100, "JumpShot", made=True, value=2),  # two-point jumper
+        play(A, 1, 1100, "JumpShot", value=3, shooting=False),  # three attempt; no field goal
+        play(A, 1, 1100, "LayUpShot", value=2, shooting=False),  # layup attempt; no field goal
+        play(A, 1, 1100, "MadeFreeThrow", made=True, value=1),  # free throw only
+        play(A, 1, 1100, "JumpShot", made=True, value=None),  # no value: none of these, no points
+    ]
+    side = derive_lineups(five(A) + five(B), plays)[0]["teamStats"]
+    assert side["points"] == 6
+    assert side["fieldGoals"] == shooting(2, 2, 100.0)
+    assert side["twoPointers"]["made"] == 1 and side["twoPointers"]["attempted"] == 1
+    assert side["twoPointers"]["jumpers"] == shooting(1, 1, 100.0)
+    assert side["twoPointers"]["layups"] == shooting(0, 1, 0.0)
+    assert side["threePointers"] == shooting(1, 2, 50.0)
+    assert side["freeThrows"] == shooting(1, 1, 100.0)
+    assert side["possessions"] == 3  # made non-free-throws, including the valueless one
+
+
+def test_duration_counts_rows_without_plays_and_overlapping_stints_double_count() -> None:
+    # 15 plays [0,300) and [600,900); only the first stretch has a play: totalSeconds is still 600.
+    subs = [stint(A, a, 0, 1200) for a in (11, 12, 13, 14)] + [stint(A, 15, 0, 300), stint(A, 15, 600, 900)]
+    out = derive_lineups(subs + five(B), [play(A, 1, 1100, "Steal")])
+    assert [(r["idHash"], r["totalSeconds"]) for r in out] == [("21-22-23-24-25", 1200), ("11-12-13-14-15", 600)]
+    # Dirty data: 15 has two overlapping stints [0,600) and [300,900). The server joins per stint,
+    # so the unit gets two rows (600 + 600 seconds) and a play at e=400 is counted in both.
+    subs = [stint(A, a, 0, 1200) for a in (11, 12, 13, 14)] + [stint(A, 15, 0, 600), stint(A, 15, 300, 900)]
+    out = derive_lineups(subs + five(B), [play(A, 1, 800, "Steal"), play(A, 1, 1100, "Steal")])
+    rec = next(r for r in out if r["teamId"] == A)
+    assert rec["totalSeconds"] == 1200
+    assert rec["teamStats"]["steals"] == 3  # e=400 twice, e=100 once
+
+
+def test_team_less_play_alone_makes_a_unit() -> None:
+    out = derive_lineups(five(A) + five(B), [play(None, 1, 600, "Official TV Timeout")])
+    assert [r["teamId"] for r in out] == [A, B]
+    rec = out[0]
+    assert ratings(rec) == (0.0, None, None, None)
+    assert rec["teamStats"] == unit(ts=None) and rec["opponentStats"] == unit(ts=None)
 
 
 def test_no_substitutions_and_no_plays() -> None:
@@ -458,6 +634,7 @@ PLAY_KINDS = [
     "Block Shot",
     "Steal",
     "Lost Ball Turnover",
+    "Bad Pass Turnover",
     "Defensive Rebound",
     "Offensive Rebound",
     "End Period",
@@ -465,16 +642,25 @@ PLAY_KINDS = [
 
 
 def events(side: dict[str, Any]) -> int:
-    """Events counted on one side; every play contributes to at most one of these."""
+    """Type-based counts on one side; every play contributes to at most one of these."""
+    two = side["twoPointers"]
     return (
-        side["fieldGoals"]["attempted"]
-        + side["freeThrows"]["attempted"]
+        side["freeThrows"]["attempted"]
+        + side["threePointers"]["attempted"]
+        + sum(two[k]["attempted"] for k in ("jumpers", "layups", "dunks", "tipIns"))
         + side["blocks"]
         + side["steals"]
         + side["turnovers"]
         + side["defensiveRebounds"]
         + side["offensiveRebounds"]
     )
+
+
+def is_event(p: dict[str, Any]) -> bool:
+    kind = p["playType"]
+    if kind == "JumpShot":
+        return p["scoreValue"] in (2, 3)
+    return kind not in {"Bad Pass Turnover", "End Period"}
 
 
 @st.composite
@@ -507,51 +693,60 @@ def games(draw: st.DrawFn) -> tuple[int, list[dict[str, Any]], list[dict[str, An
         period, sr = to_clock(draw(st.integers(0, length)))
         kind = draw(st.sampled_from(PLAY_KINDS))
         team = None if kind == "End Period" else draw(st.sampled_from([A, B]))
-        made = draw(st.booleans())
-        plays.append(play(team, period, sr, kind, made=made and kind != "Block Shot", value=2))
+        made = draw(st.booleans()) and kind != "Block Shot"
+        value = draw(st.sampled_from([1, 2, 3])) if kind == "JumpShot" else 2
+        plays.append(play(team, period, sr, kind, made=made, value=value, shooting=draw(st.booleans())))
     return length, subs, plays
 
 
-def oracle(subs: list[dict[str, Any]], team: int, length: int) -> list[str | None]:
-    """Brute force: per elapsed second, the idHash of the team's five on court, or None if not exactly five."""
-    on: list[set[int]] = [set() for _ in range(length + 1)]
+def stint_counts(subs: list[dict[str, Any]], team: int, length: int) -> list[Counter[int]]:
+    """Brute force: per elapsed second, athlete -> number of the team's stints covering it."""
+    on: list[Counter[int]] = [Counter() for _ in range(length + 1)]
     for s in subs:
         start = elapsed_seconds(s["subIn"]["period"], s["subIn"]["secondsRemaining"])
         end = elapsed_seconds(s["subOut"]["period"], s["subOut"]["secondsRemaining"])
         assert start is not None and end is not None
         if s["teamId"] == team:
             for t in range(start, end):
-                on[t].add(s["athleteId"])
-    return ["-".join(map(str, sorted(players))) if len(players) == 5 else None for players in on]
+                on[t][s["athleteId"]] += 1
+    return on
+
+
+def rows_at(counts: Counter[int], id_hash: str) -> int:
+    """Range rows of a unit covering one second: one per choice of a covering stint for each member."""
+    return math.prod(counts[int(a)] for a in id_hash.split("-"))
 
 
 @settings(max_examples=60, deadline=None)
 @given(games())
-def test_seconds_bounded_and_each_play_counted_once_per_side(game: Any) -> None:
+def test_units_match_a_per_second_oracle(game: Any) -> None:
     length, subs, plays = game
     out = derive_lineups(subs, plays)
     for record in out:
         assert_wire_shape(record)
+    assert [r["totalSeconds"] for r in out] == sorted((r["totalSeconds"] for r in out), reverse=True)
     for team in (A, B):
         units = {r["idHash"]: r for r in out if r["teamId"] == team}
-        assert sum(r["totalSeconds"] for r in units.values()) <= length
-        court = oracle(subs, team, length)
-        seconds: dict[str, int] = {}
-        for h in court[:length]:
-            if h is not None:
-                seconds[h] = seconds.get(h, 0) + 1
-        assert all(r["totalSeconds"] == seconds[h] for h, r in units.items())
-        own: dict[str, int] = {}
-        opp: dict[str, int] = {}
+        on = stint_counts(subs, team, length)
+        # Every 5-subset of players on court during some second with a play is a unit, and only those.
+        candidates = set()
         for p in plays:
             t = elapsed_seconds(p["period"], p["secondsRemaining"])
             assert t is not None
-            h = court[t]
-            if h is None or p["teamId"] is None or p["playType"] == "End Period":
-                continue
-            side = own if p["teamId"] == team else opp
-            side[h] = side.get(h, 0) + 1
+            players = sorted(a for a, n in on[t].items() if n > 0)
+            candidates |= {"-".join(map(str, c)) for c in itertools.combinations(players, 5)}
+        assert set(units) == candidates
         for h, r in units.items():
-            assert events(r["teamStats"]) == own.get(h, 0)
-            assert events(r["opponentStats"]) == opp.get(h, 0)
-        assert set(own) | set(opp) <= set(units)
+            assert r["totalSeconds"] == sum(rows_at(on[t], h) for t in range(length))
+            own = opp = 0
+            for p in plays:
+                t = elapsed_seconds(p["period"], p["secondsRemaining"])
+                assert t is not None
+                if p["teamId"] is None or not is_event(p):
+                    continue
+                if p["teamId"] == team:
+                    own += rows_at(on[t], h)
+                else:
+                    opp += rows_at(on[t], h)
+            assert events(r["teamStats"]) == own
+            assert events(r["opponentStats"]) == opp
