@@ -100,7 +100,7 @@ def counter() -> Callable[[Any], CallCounter]:
     return lambda client: CallCounter().attach(client)
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.aws)])
 def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

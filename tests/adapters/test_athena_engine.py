@@ -16,8 +16,6 @@ from reconciler.adapters.athena_engine import AthenaEngine, rows_to_table
 from reconciler.config import CatalogSettings, EngineSettings
 from reconciler.errors import BackendError, QueryError
 
-pytestmark = pytest.mark.aws
-
 SQL = "SELECT gameId AS game_id, date FROM cbbd_silver.fct_games WHERE season = :season AND status = :status"
 
 
@@ -39,6 +37,7 @@ def _column(name, typ):
     return {"Name": name, "Label": name, "Type": typ, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN"}
 
 
+@pytest.mark.aws
 def test_end_to_end_with_moto(moto_athena):
     from moto.athena.models import QueryResults
 

@@ -7,8 +7,6 @@ import pytest
 from reconciler.errors import BackendError
 from reconciler.ports import CatalogTable, PartitionSpec
 
-pytestmark = pytest.mark.aws
-
 BUCKET = "hoops-edge"
 REGION = "us-east-1"
 
@@ -21,7 +19,7 @@ PLAYS = CatalogTable(
 )
 
 
-@pytest.fixture(params=["local", "glue"])
+@pytest.fixture(params=["local", pytest.param("glue", marks=pytest.mark.aws)])
 def catalog_kind(request):
     return request.param
 

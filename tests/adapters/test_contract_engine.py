@@ -13,8 +13,6 @@ from reconciler.adapters.duckdb_engine import DuckDBEngine
 from reconciler.errors import QueryError
 from reconciler.lake.writer import encode_parquet
 
-pytestmark = pytest.mark.aws
-
 I32, I64, F64, STR = pa.int32(), pa.int64(), pa.float64(), pa.string()
 
 

@@ -8,10 +8,8 @@ import pytest
 
 from reconciler.ports import LockInfo, UnitRecord
 
-pytestmark = pytest.mark.aws
 
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(params=["sqlite", pytest.param("dynamodb", marks=pytest.mark.aws)])
 def state_kind(request):
     return request.param
 

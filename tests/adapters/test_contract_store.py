@@ -8,8 +8,6 @@ import pytest
 
 from reconciler.errors import LakeError
 
-pytestmark = pytest.mark.aws
-
 KEYS = [
     "silver/fct_plays/season=2025/date=2024-12-01/part-b.parquet",
     "silver/fct_plays/season=2025/date=2024-12-01/part-a.parquet",
