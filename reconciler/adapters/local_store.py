@@ -73,11 +73,14 @@ class LocalStore:
         """Immediate sub-directories of ``prefix``, as keys ending with ``/``.
 
         Args:
-            prefix: A directory key ending with ``/`` (or empty for the root).
+            prefix: A directory key ending with ``/`` (a missing ``/`` is added), or empty for
+                the root.
 
         Returns:
             Sorted child prefixes.
         """
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
         d = self._path(prefix.rstrip("/")) if prefix else self.root
         if not d.is_dir():
             return []

@@ -1,0 +1,231 @@
+"""The AWS query engine: Athena through pyathena, in workgroup ``cbbd``.
+
+Queries run as written (the tables are real Glue tables there), after the same ``:name``
+binding as the DuckDB engine (:func:`reconciler.sql.bind_params`) and a sqlglot parse that
+refuses malformed or non-``SELECT`` SQL before it costs a round trip. pyathena's cursor pages
+through GetQueryResults; the bytes Athena scanned (what it bills) come back in
+:attr:`QueryResult.bytes_scanned`. A query running longer than the timeout is cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyathena
+from botocore.exceptions import BotoCoreError, ClientError
+from pyathena.error import Error as PyAthenaError
+
+from reconciler.adapters.aws_errors import translate_aws_errors
+from reconciler.config import CatalogSettings, EngineSettings
+from reconciler.errors import QueryError
+from reconciler.ports import QueryResult
+from reconciler.sql import bind_params, parse_query
+
+__all__ = ["AthenaEngine", "arrow_type", "rows_to_table"]
+
+log = logging.getLogger(__name__)
+
+_SIMPLE_TYPES: dict[str, pa.DataType] = {
+    "boolean": pa.bool_(),
+    "tinyint": pa.int8(),
+    "smallint": pa.int16(),
+    "integer": pa.int32(),
+    "int": pa.int32(),
+    "bigint": pa.int64(),
+    "real": pa.float32(),
+    "float": pa.float32(),
+    "double": pa.float64(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("ms"),
+    "varchar": pa.string(),
+    "char": pa.string(),
+    "string": pa.string(),
+    "varbinary": pa.binary(),
+}
+
+
+def arrow_type(athena_type: str) -> pa.DataType | None:
+    """The Arrow type for an Athena result column type.
+
+    Args:
+        athena_type: As in the cursor's description (``bigint``, ``varchar``, ``decimal(10,2)``).
+
+    Returns:
+        The type, or None to let Arrow infer it (decimals, arrays, maps, rows).
+    """
+    base = athena_type.lower().split("(", 1)[0].strip()
+    return _SIMPLE_TYPES.get(base)
+
+
+def _column(values: list[Any], athena_type: str) -> pa.Array:
+    typ = arrow_type(athena_type)
+    try:
+        return pa.array(values, type=typ) if typ is not None else pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        text = [None if v is None else str(v) for v in values]
+        return pa.array(text, type=pa.string())
+
+
+def rows_to_table(description: Sequence[Sequence[Any]] | None, rows: Sequence[Sequence[Any]]) -> pa.Table:
+    """Build an Arrow table from DB-API rows and their description.
+
+    Args:
+        description: The cursor's description: ``(name, athena_type, ...)`` per column.
+        rows: The rows.
+
+    Returns:
+        The table (typed from the description; text when values do not fit the type).
+    """
+    if not description:
+        return pa.table({})
+    names = [str(d[0]) for d in description]
+    types = [str(d[1]) for d in description]
+    columns = [_column([r[i] for r in rows], types[i]) for i in range(len(names))]
+    return pa.Table.from_arrays(columns, names=names)
+
+
+class _TimedOut(Exception):
+    """Raised from the poll callback to stop waiting for a query."""
+
+
+class AthenaEngine:
+    """:class:`~reconciler.ports.QueryEngine` on Amazon Athena."""
+
+    def __init__(
+        self,
+        *,
+        workgroup: str = "cbbd",
+        output_location: str | None = None,
+        region: str = "us-east-1",
+        database: str = "cbbd_silver",
+        timeout_seconds: float = 600.0,
+        poll_interval: float = 1.0,
+        connect: Callable[..., Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Configure the engine; the connection opens on the first query.
+
+        Args:
+            workgroup: The Athena workgroup.
+            output_location: ``s3://`` result location (None: the workgroup's own).
+            region: The Athena region.
+            database: The database unqualified table names resolve in.
+            timeout_seconds: Cancel a query running longer than this.
+            poll_interval: Seconds between status polls.
+            connect: A ``pyathena.connect``-compatible factory (tests inject a fake).
+            clock: A monotonic clock (tests inject one).
+        """
+        self.workgroup = workgroup
+        self.output_location = output_location
+        self.region = region
+        self.database = database
+        self.timeout_seconds = timeout_seconds
+        self.poll_interval = poll_interval
+        self._connect = connect or pyathena.connect
+        self._clock = clock
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, engine: EngineSettings, catalog: CatalogSettings) -> AthenaEngine:
+        """Build from the profile's ``engine`` and ``catalog`` sections.
+
+        Args:
+            engine: Engine settings (workgroup, output location, region, timeout).
+            catalog: Catalog settings (the silver database is the default schema).
+
+        Returns:
+            The engine.
+        """
+        return cls(
+            workgroup=engine.workgroup,
+            output_location=engine.output_location,
+            region=engine.region,
+            database=catalog.silver_database,
+            timeout_seconds=engine.query_timeout_seconds,
+        )
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            with translate_aws_errors(f"Athena workgroup {self.workgroup}"):
+                self._conn = self._connect(
+                    work_group=self.workgroup,
+                    s3_staging_dir=self.output_location,
+                    region_name=self.region,
+                    schema_name=self.database,
+                    poll_interval=self.poll_interval,
+                )
+        return self._conn
+
+    def _fail(self, exc: PyAthenaError) -> QueryError:
+        cause = exc.__cause__
+        if isinstance(cause, ClientError | BotoCoreError):
+            try:
+                with translate_aws_errors(f"Athena workgroup {self.workgroup}"):
+                    raise cause
+            except Exception as translated:  # the BackendError built from the cause
+                return QueryError(str(translated))
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return QueryError(f"Athena query failed: {reason}")
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        """Run one Athena query and fetch all its rows.
+
+        Args:
+            sql: Athena SQL; ``:name`` placeholders are bound from ``params``.
+            params: Placeholder values (``int`` or ``str``).
+
+        Returns:
+            The rows, and the bytes Athena scanned.
+
+        Raises:
+            QueryError: With Athena's state-change reason when the query fails, or on timeout
+                (the query is cancelled), or when the SQL does not parse.
+        """
+        bound = bind_params(sql, params)
+        parse_query(bound)
+        started = self._clock()
+        with self._lock:
+            conn = self._connection()
+            cursor_box: list[Any] = []
+
+            def watchdog(execution: Any) -> None:
+                if self._clock() - started > self.timeout_seconds:
+                    raise _TimedOut(getattr(execution, "query_id", None))
+
+            try:
+                with translate_aws_errors(f"Athena workgroup {self.workgroup}"):
+                    cursor = conn.cursor(on_poll=watchdog)
+                    cursor_box.append(cursor)
+                    cursor.execute(bound)
+                    rows = cursor.fetchall()
+                    description = cursor.description
+                    scanned = int(cursor.data_scanned_in_bytes or 0)
+                    query_id = getattr(cursor, "query_id", None)
+            except _TimedOut as timed_out:
+                if cursor_box:
+                    try:
+                        cursor_box[0].cancel()
+                    except (PyAthenaError, ClientError, BotoCoreError) as exc:
+                        log.warning("could not cancel Athena query %s: %s", timed_out.args[0], exc)
+                raise QueryError(
+                    f"Athena query {timed_out.args[0] or ''} timed out after {self.timeout_seconds:g} s "
+                    "and was cancelled"
+                ) from None
+            except PyAthenaError as exc:
+                raise self._fail(exc) from None
+        table = rows_to_table(description, rows)
+        log.debug("athena %s: %d row(s), %d bytes scanned", query_id, table.num_rows, scanned)
+        return QueryResult(table=table, bytes_scanned=scanned, engine="athena")
+
+    def close(self) -> None:
+        """Close the pyathena connection."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

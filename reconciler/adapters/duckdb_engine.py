@@ -1,0 +1,229 @@
+"""The embedded query engine: Athena-dialect SQL run by DuckDB over the lake's Parquet files.
+
+A query goes through: ``:name`` binding (:func:`reconciler.sql.bind_params`) → sqlglot parse with
+``read="athena"`` → every ``cbbd_silver.<t>`` / ``cbbd_bronze.<t>`` pointed at a temporary view
+over ``silver/<t>/`` / ``bronze/<t>/`` (see :mod:`reconciler.adapters.duckdb_sources` for how
+the files become rows) → transpiled to DuckDB SQL → run → a pyarrow Table.
+
+The file listing is redone for every query, because apply writes between queries. A table with
+no Parquet files yields an empty result when its schema is declared (:mod:`reconciler.lake.schemas`),
+as Athena would for an existing empty table; otherwise a :class:`QueryError` names the table.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from reconciler.adapters.duckdb_sources import SchemaCache, plan_source, quote_ident
+from reconciler.config import CatalogSettings, EngineSettings
+from reconciler.errors import QueryError
+from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES
+from reconciler.ports import ObjectStore, QueryResult
+from reconciler.sql import TableRef, bind_params, parse_query, replace_tables, table_refs, to_dialect
+
+__all__ = ["DuckDBEngine", "declared_empty_schemas"]
+
+log = logging.getLogger(__name__)
+
+
+def _empty_schema(schema: pa.Schema) -> pa.Schema:
+    """A declared schema as the engine would show it: ``season`` BIGINT, a ``date`` key column."""
+    fields = [pa.field(f.name, pa.int64()) if f.name == "season" else f for f in schema.remove_metadata()]
+    names = {f.name for f in fields}
+    if "season" not in names:
+        fields.append(pa.field("season", pa.int64()))
+    if "date" not in names:
+        fields.append(pa.field("date", pa.string()))
+    return pa.schema(fields)
+
+
+def declared_empty_schemas(silver_database: str, bronze_database: str) -> dict[TableRef, pa.Schema]:
+    """The schemas of the tables the reconciler declares, for answering over empty tables.
+
+    Args:
+        silver_database: The silver database name.
+        bronze_database: The bronze database name.
+
+    Returns:
+        Table → schema (with the partition columns the engine adds).
+    """
+    out = {TableRef(silver_database, n.lower()): _empty_schema(t.schema) for n, t in SILVER_TABLES.items()}
+    out.update(
+        {TableRef(bronze_database, n.lower()): _empty_schema(t.schema) for n, t in BRONZE_TABLES.items()}
+    )
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+class DuckDBEngine:
+    """:class:`~reconciler.ports.QueryEngine` on an in-process DuckDB over an object store."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        *,
+        silver_database: str = "cbbd_silver",
+        bronze_database: str = "cbbd_bronze",
+        threads: int | None = None,
+        timeout_seconds: float | None = None,
+        empty_schemas: Mapping[TableRef, pa.Schema] | None = None,
+    ) -> None:
+        """Open an in-memory DuckDB over the lake.
+
+        Args:
+            store: The lake (a local directory or S3, through its pyarrow filesystem).
+            silver_database: The database name mapped to ``silver/``.
+            bronze_database: The database name mapped to ``bronze/``.
+            threads: DuckDB worker threads (default: one per core).
+            timeout_seconds: Interrupt a query after this long (None: no limit).
+            empty_schemas: Schemas for tables without files (default: the declared ones).
+        """
+        self.store = store
+        self.layers = {silver_database.lower(): "silver", bronze_database.lower(): "bronze"}
+        self.default_database = silver_database.lower()
+        self.timeout_seconds = timeout_seconds
+        self.empty_schemas = (
+            dict(empty_schemas)
+            if empty_schemas is not None
+            else declared_empty_schemas(silver_database.lower(), bronze_database.lower())
+        )
+        self._lock = threading.Lock()
+        self._schemas = SchemaCache()
+        self._con = duckdb.connect(":memory:")
+        if threads:
+            self._con.execute(f"SET threads = {int(threads)}")
+        self._con.execute("SET enable_progress_bar = false")
+        # Footers are re-read only when a file changes (DuckDB checks its modification time):
+        # union_by_name needs every footer at bind time, so this halves a repeated query's cost.
+        self._con.execute("SET parquet_metadata_cache = true")
+
+    @classmethod
+    def from_settings(
+        cls, store: ObjectStore, engine: EngineSettings, catalog: CatalogSettings
+    ) -> DuckDBEngine:
+        """Build from the profile's ``engine`` and ``catalog`` sections.
+
+        Args:
+            store: The lake.
+            engine: Engine settings (threads, timeout).
+            catalog: Catalog settings (the database names).
+
+        Returns:
+            The engine.
+        """
+        return cls(
+            store,
+            silver_database=catalog.silver_database,
+            bronze_database=catalog.bronze_database,
+            threads=engine.threads,
+            timeout_seconds=engine.query_timeout_seconds,
+        )
+
+    @staticmethod
+    def relation_name(ref: TableRef) -> str:
+        """The temporary view name that stands for a lake table.
+
+        Args:
+            ref: The table.
+
+        Returns:
+            The view name.
+        """
+        return f"__lake__{ref.database}__{ref.name}"
+
+    def _prefix(self, ref: TableRef) -> str:
+        layer = self.layers.get(ref.database)
+        if layer is None:
+            known = " and ".join(sorted(self.layers))
+            raise QueryError(f"{ref}: unknown database {ref.database} (this engine reads {known})")
+        return f"{layer}/{ref.name}/"
+
+    def _define(self, ref: TableRef, registered: list[str], views: list[str]) -> None:
+        view = self.relation_name(ref)
+        prefix = self._prefix(ref)
+        plan = plan_source(self.store, prefix, view, self._schemas)
+        if plan is None:
+            schema = self.empty_schemas.get(ref)
+            if schema is None:
+                raise QueryError(f"{ref} has no data: no .parquet objects under {self.store.uri(prefix)}")
+            log.info("%s has no data under %s: answering over an empty table", ref, self.store.uri(prefix))
+            self._con.register(view, schema.empty_table())
+            registered.append(view)
+            return
+        for name, dataset in plan.datasets.items():
+            self._con.register(name, dataset)
+            registered.append(name)
+        self._con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {plan.sql}")
+        views.append(view)
+
+    def _cleanup(self, registered: list[str], views: list[str]) -> None:
+        for view in views:
+            self._con.execute(f"DROP VIEW IF EXISTS {quote_ident(view)}")
+        for name in registered:
+            self._con.unregister(name)
+
+    def _message(self, exc: BaseException, refs: list[TableRef]) -> str:
+        text = _first_line(exc)
+        for ref in refs:
+            text = text.replace(self.relation_name(ref), str(ref))
+        return text
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        """Run one Athena-dialect query over the lake.
+
+        Args:
+            sql: The query; ``:name`` placeholders are bound from ``params``.
+            params: Placeholder values (``int`` or ``str``).
+
+        Returns:
+            The rows (``bytes_scanned`` is 0: DuckDB does not bill).
+
+        Raises:
+            QueryError: If the SQL is bad, a table is unknown or empty without a declared schema,
+                a file is unreadable, the query fails or times out (one line, naming the problem).
+        """
+        tree = parse_query(bind_params(sql, params))
+        refs = table_refs(tree, self.default_database)
+        duck_sql = to_dialect(replace_tables(tree, self.relation_name, self.default_database), "duckdb")
+        with self._lock:
+            registered: list[str] = []  # Arrow objects registered with DuckDB
+            views: list[str] = []  # temporary views created over them or over read_parquet
+            timer: threading.Timer | None = None
+            started = time.monotonic()
+            try:
+                for ref in refs:
+                    self._define(ref, registered, views)
+                if self.timeout_seconds:
+                    timer = threading.Timer(self.timeout_seconds, self._con.interrupt)
+                    timer.daemon = True
+                    timer.start()
+                table = self._con.sql(duck_sql).to_arrow_table()
+            except duckdb.InterruptException:
+                raise QueryError(f"query timed out after {self.timeout_seconds:g} s (DuckDB)") from None
+            except duckdb.Error as exc:
+                raise QueryError(f"DuckDB: {self._message(exc, refs)}") from None
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                try:
+                    self._cleanup(registered, views)
+                except duckdb.Error as exc:  # pragma: no cover - cleanup of a broken connection
+                    log.warning("DuckDB cleanup failed: %s", _first_line(exc))
+        log.debug("duckdb: %d row(s) in %.2f s", table.num_rows, time.monotonic() - started)
+        return QueryResult(table=table, bytes_scanned=0, engine="duckdb")
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        with self._lock:
+            self._con.close()

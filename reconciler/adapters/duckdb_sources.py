@@ -1,0 +1,255 @@
+"""Turn a lake table's Parquet files into one DuckDB relation, the way Athena would see them.
+
+Rules (the same over a local directory and over S3):
+
+* Only ``*.parquet`` objects count; ``.keep``, ``.tmp``, hidden (``.``/``_``) and other files are
+  ignored.
+* Hive partition values come from the ``key=value`` directories under the table prefix. A
+  partition key hides a physical column of the same name (Athena does the same with the
+  ``season`` column the pipeline writes into files). ``season`` is typed ``BIGINT`` (a value
+  that is not an integer, such as ``season=unknown``, becomes NULL); every other key
+  (``date``, ``asof``, ``ingested_at``) stays ``VARCHAR``, so ``date=2024-12-01`` is a string.
+* Layouts may be mixed inside one table (``season=/date=``, ``season=/asof=``, loose files under
+  ``season=``). DuckDB refuses to hive-partition such a file list in one scan, so files are
+  grouped by their partition-key signature and the groups are combined with
+  ``UNION ALL BY NAME``; a key absent from a group is NULL there.
+* Column types that drift between files are promoted by DuckDB (``union_by_name``): numeric
+  mixes widen (int64 + double → DOUBLE), anything mixed with text becomes VARCHAR.
+
+Local files are read by DuckDB's own ``read_parquet``. Any other pyarrow filesystem (S3) is read
+through pyarrow datasets registered with DuckDB, one per (signature, physical schema) group, so
+that DuckDB applies the same promotion rules; projection pushdown reaches the Parquet reader in
+both cases.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from reconciler.errors import QueryError
+from reconciler.ports import ObjectStore
+
+__all__ = ["INT_PARTITION_KEYS", "LakeFile", "SourcePlan", "lake_files", "plan_source", "quote_ident"]
+
+log = logging.getLogger(__name__)
+
+#: Partition keys typed BIGINT; all others are VARCHAR.
+INT_PARTITION_KEYS = frozenset({"season"})
+_HIVE = "__hive_"
+_SCHEMA_READERS = 16
+
+
+def quote_ident(name: str) -> str:
+    """A DuckDB quoted identifier.
+
+    Args:
+        name: The raw name.
+
+    Returns:
+        ``"name"`` with inner quotes doubled.
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class LakeFile:
+    """One Parquet object of a table.
+
+    Attributes:
+        key: The object key.
+        size: Bytes.
+        mtime: Last modified, epoch seconds.
+        partitions: ``(key, value)`` pairs from the directories under the table prefix.
+    """
+
+    key: str
+    size: int
+    mtime: float
+    partitions: tuple[tuple[str, str], ...]
+
+    @property
+    def signature(self) -> tuple[str, ...]:
+        """The partition key names, in path order."""
+        return tuple(k for k, _ in self.partitions)
+
+
+def lake_files(store: ObjectStore, prefix: str) -> list[LakeFile]:
+    """The Parquet objects under a table prefix, with their partition values.
+
+    Args:
+        store: The object store.
+        prefix: The table prefix, ending with ``/`` (``silver/fct_plays/``).
+
+    Returns:
+        The files in key order.
+    """
+    out: list[LakeFile] = []
+    for obj in store.list_objects(prefix):
+        name = posixpath.basename(obj.key)
+        if not name.endswith(".parquet") or name.startswith((".", "_")):
+            continue
+        rel_dir = posixpath.dirname(obj.key[len(prefix) :])
+        parts = tuple(
+            (seg.split("=", 1)[0], seg.split("=", 1)[1])
+            for seg in rel_dir.split("/")
+            if "=" in seg and not seg.startswith("=")
+        )
+        out.append(LakeFile(obj.key, obj.size, obj.mtime, parts))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePlan:
+    """How to read one table: SQL over helper relations, and the Arrow datasets to register.
+
+    Attributes:
+        sql: A ``SELECT`` producing the table's rows.
+        datasets: Relation name → pyarrow dataset, to register before running ``sql``.
+    """
+
+    sql: str
+    datasets: Mapping[str, ds.Dataset]
+
+
+def _partition_select(signature: tuple[str, ...], source_col: Callable[[str], str]) -> list[str]:
+    cols = []
+    for key in signature:
+        src = source_col(key)
+        if key in INT_PARTITION_KEYS:
+            cols.append(f"TRY_CAST({src} AS BIGINT) AS {quote_ident(key)}")
+        else:
+            cols.append(f"CAST({src} AS VARCHAR) AS {quote_ident(key)}")
+    return cols
+
+
+def _groups_by_signature(files: list[LakeFile]) -> dict[tuple[str, ...], list[LakeFile]]:
+    groups: dict[tuple[str, ...], list[LakeFile]] = {}
+    for f in files:
+        groups.setdefault(f.signature, []).append(f)
+    return groups
+
+
+def _local_sql(files: list[LakeFile], root: str) -> str:
+    if "=" in root:
+        raise QueryError(f"lake path {root} contains '=': DuckDB would read it as a partition; move the lake")
+    branches = []
+    for signature, group in _groups_by_signature(files).items():
+        # DuckDB treats each path as a glob: lake keys (part-<hash8>.parquet) hold no glob characters.
+        paths = ", ".join(_quote_str(f"{root}/{f.key}") for f in group)
+        hive = "true, hive_types_autocast = false" if signature else "false"
+        scan = f"read_parquet([{paths}], union_by_name = true, hive_partitioning = {hive})"
+        if not signature:
+            branches.append(f"SELECT * FROM {scan}")
+            continue
+        keys = ", ".join(quote_ident(k) for k in signature)
+        parts = ", ".join(_partition_select(signature, quote_ident))
+        branches.append(f"SELECT * EXCLUDE ({keys}), {parts} FROM {scan}")
+    return "\nUNION ALL BY NAME\n".join(branches)
+
+
+class SchemaCache:
+    """Parquet footers' Arrow schemas, keyed by (key, size, mtime): an overwrite invalidates."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._schemas: dict[tuple[str, int, float], pa.Schema] = {}
+
+    def schemas(self, fs: pafs.FileSystem, root: str, files: list[LakeFile]) -> list[pa.Schema]:
+        """The physical schema of every file, reading missing footers in parallel.
+
+        Args:
+            fs: The filesystem.
+            root: The root path under which keys live.
+            files: The files.
+
+        Returns:
+            One schema per file, in order.
+
+        Raises:
+            QueryError: If a file is not readable Parquet (the key is named).
+        """
+
+        def read(f: LakeFile) -> pa.Schema:
+            try:
+                with fs.open_input_file(f"{root}/{f.key}") as fh:
+                    return pq.read_schema(fh)
+            except (OSError, pa.ArrowException) as exc:
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise QueryError(f"{f.key}: not readable Parquet ({first})") from None
+
+        missing = [f for f in files if (f.key, f.size, f.mtime) not in self._schemas]
+        if missing:
+            with ThreadPoolExecutor(max_workers=min(_SCHEMA_READERS, len(missing))) as pool:
+                for f, schema in zip(missing, pool.map(read, missing), strict=True):
+                    self._schemas[(f.key, f.size, f.mtime)] = schema
+        return [self._schemas[(f.key, f.size, f.mtime)] for f in files]
+
+
+def _arrow_plan(
+    files: list[LakeFile], fs: pafs.FileSystem, root: str, relation: str, cache: SchemaCache
+) -> SourcePlan:
+    schemas = cache.schemas(fs, root, files)
+    groups: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[tuple[LakeFile, pa.Schema]]] = {}
+    for f, schema in zip(files, schemas, strict=True):
+        fingerprint = tuple((fld.name, str(fld.type)) for fld in schema)
+        groups.setdefault((f.signature, fingerprint), []).append((f, schema))
+    branches = []
+    datasets: dict[str, ds.Dataset] = {}
+    for i, ((signature, _), members) in enumerate(groups.items()):
+        physical = members[0][1].remove_metadata()
+        hive_fields = [pa.field(_HIVE + k, pa.string()) for k in signature]
+        full = pa.schema(list(physical) + hive_fields)
+        exprs = []
+        for f, _ in members:
+            expr = pc.scalar(True)
+            for k, v in f.partitions:
+                expr = expr & (pc.field(_HIVE + k) == v)
+            exprs.append(expr)
+        name = f"{relation}__g{i}"
+        datasets[name] = ds.FileSystemDataset.from_paths(
+            [f"{root}/{f.key}" for f, _ in members],
+            schema=full,
+            format=ds.ParquetFileFormat(),
+            filesystem=fs,
+            partitions=exprs,
+        )
+        cols = [quote_ident(fld.name) for fld in physical if fld.name not in signature]
+        cols += _partition_select(signature, lambda k: quote_ident(_HIVE + k))
+        branches.append(f"SELECT {', '.join(cols)} FROM {quote_ident(name)}")
+    return SourcePlan("\nUNION ALL BY NAME\n".join(branches), datasets)
+
+
+def plan_source(store: ObjectStore, prefix: str, relation: str, cache: SchemaCache) -> SourcePlan | None:
+    """Plan how DuckDB reads the table stored under ``prefix``.
+
+    Args:
+        store: The object store (local → ``read_parquet``; otherwise its pyarrow filesystem).
+        prefix: The table prefix, ending with ``/``.
+        relation: A unique name stem for helper relations.
+        cache: Footer schemas already read (remote filesystems only).
+
+    Returns:
+        The plan, or None when there is no Parquet object under the prefix.
+    """
+    files = lake_files(store, prefix)
+    if not files:
+        return None
+    fs, root = store.arrow()
+    if isinstance(fs, pafs.LocalFileSystem):
+        return SourcePlan(_local_sql(files, root.rstrip("/")), {})
+    log.debug("reading %d file(s) under %s through pyarrow", len(files), store.uri(prefix))
+    return _arrow_plan(files, fs, root.rstrip("/"), relation, cache)

@@ -1,0 +1,372 @@
+"""The AWS state store: checkpoints, metadata and lease locks in the existing ``cbbd_checkpoints``.
+
+The table belongs to the cbbd_etl pipeline (hash ``endpoint`` S, range ``parameter_hash`` S,
+``payload`` a JSON string). Our items live in namespaces of our own, as the pipeline's gap fill
+does with ``gap_fill:<endpoint>``; no other endpoint's item is ever read or written:
+
+* ``endpoint = "reconcile:<target>"``, ``parameter_hash = sha256({"unit": unit})``: a unit
+  (``unit`` attribute + JSON ``payload`` with the whole :class:`UnitRecord`).
+* ``endpoint = "reconcile:meta"``, ``parameter_hash = sha256({"key": key})``: a metadata value.
+* ``endpoint = "reconcile:lock"``, ``parameter_hash = sha256({"lock_id": id})``: a lease, its
+  fields as top-level attributes (conditions need ``owner`` and ``expires_at``) plus a
+  descriptive ``payload``.
+
+The hash is :func:`reconciler.lake.layout.param_hash`, the pipeline's own recipe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from reconciler.adapters._batching import DDB_BATCH_WRITE, chunked
+from reconciler.adapters.aws_errors import BOTO_CONFIG, translate_aws_errors
+from reconciler.config import StateSettings
+from reconciler.errors import BackendError
+from reconciler.lake.layout import param_hash
+from reconciler.ports import LockInfo, UnitRecord
+
+__all__ = ["LOCK_ENDPOINT", "META_ENDPOINT", "UNIT_ENDPOINT_PREFIX", "DynamoState"]
+
+log = logging.getLogger(__name__)
+
+UNIT_ENDPOINT_PREFIX = "reconcile:"
+META_ENDPOINT = "reconcile:meta"
+LOCK_ENDPOINT = "reconcile:lock"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": f"{value:.6f}"}
+
+
+def _unit_endpoint(target: str) -> str:
+    endpoint = UNIT_ENDPOINT_PREFIX + target
+    if endpoint in (META_ENDPOINT, LOCK_ENDPOINT) or not target:
+        raise BackendError(f"target name {target!r} is reserved in the checkpoint table; rename the spec")
+    return endpoint
+
+
+def _unit_item(r: UnitRecord) -> dict[str, Any]:
+    payload = {
+        "target": r.target,
+        "unit": r.unit,
+        "status": r.status,
+        "rows": r.rows,
+        "attempts": r.attempts,
+        "error": r.error,
+        "updated_at": r.updated_at,
+        "season": r.season,
+        "extra": dict(r.extra),
+    }
+    return {
+        "endpoint": _s(_unit_endpoint(r.target)),
+        "parameter_hash": _s(param_hash({"unit": r.unit})),
+        "unit": _s(r.unit),
+        "payload": _s(json.dumps(payload, sort_keys=True, default=str)),
+    }
+
+
+def _lock_item(lock: LockInfo) -> dict[str, Any]:
+    described = {
+        "lock_id": lock.lock_id,
+        "owner": lock.owner,
+        "host": lock.host,
+        "pid": lock.pid,
+        "command": lock.command,
+        "created_at": lock.created_at,
+    }
+    return {
+        "endpoint": _s(LOCK_ENDPOINT),
+        "parameter_hash": _s(param_hash({"lock_id": lock.lock_id})),
+        "lock_id": _s(lock.lock_id),
+        "owner": _s(lock.owner),
+        "host": _s(lock.host),
+        "pid": _n(lock.pid),
+        "command": _s(lock.command),
+        "created_at": _n(lock.created_at),
+        "expires_at": _n(lock.expires_at),
+        "payload": _s(json.dumps(described, sort_keys=True)),
+    }
+
+
+def _lock(item: dict[str, Any]) -> LockInfo:
+    return LockInfo(
+        lock_id=item["lock_id"]["S"],
+        owner=item["owner"]["S"],
+        host=item["host"]["S"],
+        pid=int(float(item["pid"]["N"])),
+        command=item["command"]["S"],
+        created_at=float(item["created_at"]["N"]),
+        expires_at=float(item["expires_at"]["N"]),
+    )
+
+
+class DynamoState:
+    """:class:`~reconciler.ports.StateStore` on the pipeline's DynamoDB checkpoint table."""
+
+    def __init__(
+        self,
+        table: str = "cbbd_checkpoints",
+        *,
+        region: str = "us-east-1",
+        endpoint_url: str | None = None,
+        session: boto3.session.Session | None = None,
+        max_batch_attempts: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Connect (no call is made until the first operation).
+
+        Args:
+            table: The checkpoint table.
+            region: Its region.
+            endpoint_url: A DynamoDB-compatible endpoint (moto); None for AWS.
+            session: A boto3 session (default: a new one, honouring AWS_PROFILE).
+            max_batch_attempts: BatchWriteItem attempts per chunk while items stay unprocessed.
+            sleep: The sleep used between those attempts (injected by tests).
+        """
+        self.table = table
+        self.max_batch_attempts = max_batch_attempts
+        self._sleep = sleep
+        session = session or boto3.session.Session(region_name=region)
+        self.client: Any = session.client(
+            "dynamodb", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG
+        )
+        self._what = f"DynamoDB table {table}"
+
+    @classmethod
+    def from_settings(cls, settings: StateSettings) -> DynamoState:
+        """Build from the profile's ``state`` section.
+
+        Args:
+            settings: State settings of kind ``dynamodb``.
+
+        Returns:
+            The store.
+        """
+        return cls(settings.table, region=settings.region, endpoint_url=settings.endpoint_url)
+
+    def _query(self, endpoint: str) -> Iterable[dict[str, Any]]:
+        paginator = self.client.get_paginator("query")
+        with translate_aws_errors(self._what):
+            for page in paginator.paginate(
+                TableName=self.table,
+                KeyConditionExpression="endpoint = :e",
+                ExpressionAttributeValues={":e": _s(endpoint)},
+                ConsistentRead=True,
+            ):
+                yield from page.get("Items", [])
+
+    def load_units(self, target: str) -> dict[str, UnitRecord]:
+        """Every recorded unit of a target (Query on its partition, paginated).
+
+        Args:
+            target: The spec name.
+
+        Returns:
+            Unit key → record.
+
+        Raises:
+            BackendError: If an item of our namespace is malformed (it is named).
+        """
+        out: dict[str, UnitRecord] = {}
+        for item in self._query(_unit_endpoint(target)):
+            try:
+                p = json.loads(item["payload"]["S"])
+                rec = UnitRecord(
+                    target=target,
+                    unit=p["unit"],
+                    status=p["status"],
+                    rows=int(p.get("rows", 0)),
+                    attempts=int(p.get("attempts", 0)),
+                    error=str(p.get("error", "")),
+                    updated_at=float(p.get("updated_at", 0.0)),
+                    season=None if p.get("season") is None else int(p["season"]),
+                    extra=dict(p.get("extra") or {}),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                key = item.get("parameter_hash", {}).get("S", "?")
+                raise BackendError(
+                    f"{self._what}: item {UNIT_ENDPOINT_PREFIX}{target}/{key} is malformed ({exc!r})"
+                ) from None
+            out[rec.unit] = rec
+        return out
+
+    def record_units(self, records: Iterable[UnitRecord]) -> None:
+        """Write unit states with BatchWriteItem, 25 a call, retrying unprocessed items.
+
+        Args:
+            records: The states; a later record of the same unit wins.
+
+        Raises:
+            BackendError: If items stay unprocessed after ``max_batch_attempts`` attempts.
+        """
+        latest = {(r.target, r.unit): r for r in records}  # one batch may not name a key twice
+        items = [_unit_item(r) for r in latest.values()]
+        for chunk in chunked(items, DDB_BATCH_WRITE):
+            pending: list[dict[str, Any]] = [{"PutRequest": {"Item": it}} for it in chunk]
+            for attempt in range(1, self.max_batch_attempts + 1):
+                with translate_aws_errors(self._what):
+                    resp = self.client.batch_write_item(RequestItems={self.table: pending})
+                pending = resp.get("UnprocessedItems", {}).get(self.table, [])
+                if not pending:
+                    break
+                if attempt < self.max_batch_attempts:
+                    delay = min(2.0, 0.05 * 2 ** (attempt - 1))
+                    log.debug("%d item(s) unprocessed; retrying in %.2f s", len(pending), delay)
+                    self._sleep(delay)
+            if pending:
+                raise BackendError(
+                    f"{self._what}: {len(pending)} checkpoint(s) still unprocessed after "
+                    f"{self.max_batch_attempts} BatchWriteItem attempts (throttled): re-run to resume"
+                )
+
+    def _meta_key(self, key: str) -> dict[str, Any]:
+        return {"endpoint": _s(META_ENDPOINT), "parameter_hash": _s(param_hash({"key": key}))}
+
+    def get_meta(self, key: str) -> str | None:
+        """A metadata value.
+
+        Args:
+            key: The key.
+
+        Returns:
+            The value, or None.
+        """
+        with translate_aws_errors(self._what):
+            item = self.client.get_item(
+                TableName=self.table, Key=self._meta_key(key), ConsistentRead=True
+            ).get("Item")
+        if item is None:
+            return None
+        return str(json.loads(item["payload"]["S"])["value"])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a metadata value.
+
+        Args:
+            key: The key.
+            value: The value.
+        """
+        item = {
+            **self._meta_key(key),
+            "meta_key": _s(key),
+            "payload": _s(json.dumps({"key": key, "value": value})),
+        }
+        with translate_aws_errors(self._what):
+            self.client.put_item(TableName=self.table, Item=item)
+
+    def _lock_key(self, lock_id: str) -> dict[str, Any]:
+        return {"endpoint": _s(LOCK_ENDPOINT), "parameter_hash": _s(param_hash({"lock_id": lock_id}))}
+
+    def _code(self, exc: ClientError) -> str:
+        return str(exc.response.get("Error", {}).get("Code", ""))
+
+    def acquire_lock(self, lock: LockInfo, now: float) -> LockInfo | None:
+        """Take a lock with a conditional PutItem (free, expired, or already ours).
+
+        Args:
+            lock: The lock to take (its owner is us).
+            now: The current time, epoch seconds.
+
+        Returns:
+            None if we hold the lock now; otherwise the current holder.
+        """
+        for _ in range(3):
+            with translate_aws_errors(self._what):
+                try:
+                    self.client.put_item(
+                        TableName=self.table,
+                        Item=_lock_item(lock),
+                        ConditionExpression="attribute_not_exists(endpoint) OR expires_at < :now OR #o = :me",
+                        ExpressionAttributeNames={"#o": "owner"},
+                        ExpressionAttributeValues={":now": _n(now), ":me": _s(lock.owner)},
+                    )
+                    return None
+                except ClientError as exc:
+                    if self._code(exc) != "ConditionalCheckFailedException":
+                        raise
+                item = self.client.get_item(
+                    TableName=self.table, Key=self._lock_key(lock.lock_id), ConsistentRead=True
+                ).get("Item")
+            if item is not None:
+                return _lock(item)
+            # Released between our PutItem and GetItem: try again.
+        raise BackendError(f"{self._what}: lock {lock.lock_id} keeps changing hands; retry")
+
+    def renew_lock(self, lock_id: str, owner: str, expires_at: float) -> bool:
+        """Extend our lease (UpdateItem conditional on ``owner = :me``).
+
+        Args:
+            lock_id: The lock.
+            owner: Our owner id.
+            expires_at: The new expiry, epoch seconds.
+
+        Returns:
+            False if we no longer hold the lock.
+        """
+        with translate_aws_errors(self._what):
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=self._lock_key(lock_id),
+                    UpdateExpression="SET expires_at = :e",
+                    ConditionExpression="#o = :me",
+                    ExpressionAttributeNames={"#o": "owner"},
+                    ExpressionAttributeValues={":e": _n(expires_at), ":me": _s(owner)},
+                )
+            except ClientError as exc:
+                if self._code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
+
+    def release_lock(self, lock_id: str, owner: str | None) -> bool:
+        """Release a lock (DeleteItem, conditional on ``owner = :me`` unless forced).
+
+        Args:
+            lock_id: The lock.
+            owner: Our owner id, or None to release whoever holds it.
+
+        Returns:
+            True if a lock was removed.
+        """
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._lock_key(lock_id),
+            "ReturnValues": "ALL_OLD",
+        }
+        if owner is not None:
+            kwargs.update(
+                ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":me": _s(owner)},
+            )
+        with translate_aws_errors(self._what):
+            try:
+                resp = self.client.delete_item(**kwargs)
+            except ClientError as exc:
+                if self._code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return bool(resp.get("Attributes"))
+
+    def list_locks(self) -> list[LockInfo]:
+        """Every recorded lock, expired ones included, by lock id.
+
+        Returns:
+            The locks.
+        """
+        return sorted((_lock(item) for item in self._query(LOCK_ENDPOINT)), key=lambda lk: lk.lock_id)
+
+    def close(self) -> None:
+        """Nothing to release (boto3 clients need no closing)."""

@@ -1,0 +1,312 @@
+"""The AWS object store: the lake in an S3 bucket (``hoops-edge``), keys relative to the bucket.
+
+Behaves like :class:`~reconciler.adapters.local_store.LocalStore` (the contract suite runs both):
+listings in key order without temporary objects, ``put(if_absent=True)`` as a conditional write,
+``delete`` counting only objects that existed.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pyarrow.fs as pafs
+from botocore.exceptions import ClientError
+
+from reconciler.adapters._batching import S3_DELETE_BATCH, chunked
+from reconciler.adapters.aws_errors import BOTO_CONFIG, translate_aws_errors
+from reconciler.config import StoreSettings
+from reconciler.errors import BackendError, LakeError
+from reconciler.ports import ObjectInfo
+
+__all__ = ["S3Store"]
+
+log = logging.getLogger(__name__)
+
+_IGNORED_SUFFIXES = (".tmp",)
+_UNSUPPORTED_CONDITIONAL = frozenset({"NotImplemented", "InvalidArgument", "InvalidRequest"})
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class S3Store:
+    """A lake in an S3 bucket, optionally under a key prefix.
+
+    Attributes:
+        bucket: The bucket name.
+        prefix: The key prefix of the lake inside the bucket (``""`` or ending with ``/``).
+        client: The boto3 S3 client (exposed so tests can count calls with event hooks).
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        region: str = "us-east-1",
+        endpoint_url: str | None = None,
+        prefix: str = "",
+        session: boto3.session.Session | None = None,
+    ) -> None:
+        """Open a bucket (no call is made until the first operation).
+
+        Args:
+            bucket: The bucket (``hoops-edge``).
+            region: Its region.
+            endpoint_url: An S3-compatible endpoint (moto, MinIO); None for AWS.
+            prefix: A key prefix under which the lake lives; keys are relative to it.
+            session: A boto3 session (default: a new one, honouring AWS_PROFILE).
+        """
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self._session = session or boto3.session.Session(region_name=region)
+        self.client: Any = self._session.client(
+            "s3", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG
+        )
+        self._conditional_put = True
+
+    @classmethod
+    def from_settings(cls, settings: StoreSettings) -> S3Store:
+        """Build from the profile's ``store`` section.
+
+        Args:
+            settings: Store settings of kind ``s3``.
+
+        Returns:
+            The store.
+        """
+        if not settings.bucket:
+            raise BackendError("store.bucket is required for an s3 store")
+        return cls(settings.bucket, region=settings.region, endpoint_url=settings.endpoint_url)
+
+    def _full(self, key: str) -> str:
+        if key.startswith("/") or ".." in key.split("/"):
+            raise LakeError(f"{key}: invalid object key")
+        return self.prefix + key
+
+    def _rel(self, full_key: str) -> str:
+        return full_key[len(self.prefix) :]
+
+    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object under ``prefix``, recursively, in key order (ListObjectsV2, paginated).
+
+        Args:
+            prefix: A key prefix; a trailing ``/`` names a directory.
+
+        Yields:
+            One :class:`ObjectInfo` per object (folder markers and temporary objects skipped).
+        """
+        paginator = self.client.get_paginator("list_objects_v2")
+        with translate_aws_errors(self.uri(prefix)):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full(prefix)):
+                for obj in page.get("Contents", []):
+                    key = self._rel(obj["Key"])
+                    name = posixpath.basename(key)
+                    if not name or name.startswith(".tmp-") or name.endswith(_IGNORED_SUFFIXES):
+                        continue
+                    yield ObjectInfo(key=key, size=int(obj["Size"]), mtime=obj["LastModified"].timestamp())
+
+    def list_prefixes(self, prefix: str) -> list[str]:
+        """The immediate "directories" under ``prefix`` (ListObjectsV2 with ``Delimiter='/'``).
+
+        Args:
+            prefix: A directory key (a missing trailing ``/`` is added), or ``""`` for the root.
+
+        Returns:
+            Sorted child prefixes, each ending with ``/``.
+        """
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        out: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        with translate_aws_errors(self.uri(prefix)):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full(prefix), Delimiter="/"):
+                out.extend(self._rel(cp["Prefix"]) for cp in page.get("CommonPrefixes", []))
+        return sorted(out)
+
+    def get(self, key: str) -> bytes:
+        """Read one object.
+
+        Args:
+            key: The object key.
+
+        Returns:
+            Its bytes.
+
+        Raises:
+            LakeError: If it does not exist.
+        """
+        full = self._full(key)
+        with translate_aws_errors(self.uri(key)):
+            try:
+                body = self.client.get_object(Bucket=self.bucket, Key=full)["Body"]
+            except ClientError as exc:
+                if _code(exc) in ("NoSuchKey", "404"):
+                    raise LakeError(f"{key}: no such object in s3://{self.bucket}/{self.prefix}") from None
+                raise
+            with body:
+                data: bytes = body.read()
+        return data
+
+    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        """Write an object (a single PUT is atomic in S3).
+
+        With ``if_absent`` the PUT carries ``If-None-Match: *``, so S3 itself refuses to
+        overwrite. A backend that rejects that header gets a HEAD then a PUT instead; that
+        fallback is racy (two writers may both see "absent"), which is logged once.
+
+        Args:
+            key: The object key.
+            data: The bytes.
+            if_absent: Refuse (return False) if the object already exists.
+
+        Returns:
+            True if written.
+        """
+        full = self._full(key)
+        with translate_aws_errors(self.uri(key)):
+            if not if_absent:
+                self.client.put_object(Bucket=self.bucket, Key=full, Body=data)
+                return True
+            if self._conditional_put:
+                try:
+                    self.client.put_object(Bucket=self.bucket, Key=full, Body=data, IfNoneMatch="*")
+                    return True
+                except ClientError as exc:
+                    code = _code(exc)
+                    if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                        return False
+                    if code not in _UNSUPPORTED_CONDITIONAL:
+                        raise
+                    log.warning(
+                        "%s rejects conditional PUT (%s); falling back to HEAD-then-PUT, which is "
+                        "not atomic between concurrent writers",
+                        self.endpoint_url or "S3",
+                        code,
+                    )
+                    self._conditional_put = False
+            if self._exists_full(full):
+                return False
+            self.client.put_object(Bucket=self.bucket, Key=full, Body=data)
+            return True
+
+    def _exists_full(self, full: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=full)
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def exists(self, key: str) -> bool:
+        """Whether the object exists (HeadObject).
+
+        Args:
+            key: The object key.
+
+        Returns:
+            True if it exists.
+        """
+        full = self._full(key)
+        with translate_aws_errors(self.uri(key)):
+            return self._exists_full(full)
+
+    def _existing(self, full_keys: Sequence[str]) -> list[str]:
+        """The subset of keys that exist, found by listing each parent "directory" once."""
+        wanted = set(full_keys)
+        parents = sorted({posixpath.dirname(k) for k in wanted})
+        found: set[str] = set()
+        paginator = self.client.get_paginator("list_objects_v2")
+        for parent in parents:
+            pfx = parent + "/" if parent else ""
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=pfx, Delimiter="/"):
+                found.update(o["Key"] for o in page.get("Contents", []) if o["Key"] in wanted)
+        return sorted(found)
+
+    def delete(self, keys: Sequence[str]) -> int:
+        """Delete objects with DeleteObjects, 1,000 keys a call.
+
+        Only the executor calls this, after ``--allow-delete`` and confirmation.
+
+        Args:
+            keys: Object keys.
+
+        Returns:
+            How many objects existed and were deleted (absent keys are not counted).
+
+        Raises:
+            BackendError: If S3 reports a per-key failure (the first is named).
+        """
+        full_keys = [self._full(k) for k in dict.fromkeys(keys)]
+        if not full_keys:
+            return 0
+        deleted = 0
+        with translate_aws_errors(f"s3://{self.bucket}/{self.prefix}"):
+            existing = self._existing(full_keys)
+            for chunk in chunked(existing, S3_DELETE_BATCH):
+                resp = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True},
+                )
+                errors = resp.get("Errors", [])
+                if errors:
+                    first = errors[0]
+                    raise BackendError(
+                        f"deleting {self.uri(self._rel(first.get('Key', '?')))} failed: "
+                        f"{first.get('Code')}: {first.get('Message')} ({len(errors)} key(s) not deleted)"
+                    )
+                deleted += len(chunk)
+        return deleted
+
+    def arrow(self) -> tuple[pafs.FileSystem, str]:
+        """A pyarrow S3 filesystem for this bucket and the root under which keys live.
+
+        Credentials are resolved by boto3 (profiles, SSO, roles) and handed to pyarrow, so both
+        see the same identity. Temporary credentials are a snapshot: a filesystem kept for
+        longer than their lifetime must be re-created.
+
+        Returns:
+            ``(S3FileSystem, "bucket[/prefix]")``.
+
+        Raises:
+            BackendError: If no credentials can be found.
+        """
+        with translate_aws_errors(f"s3://{self.bucket}"):
+            creds = self._session.get_credentials()
+        if creds is None:
+            raise BackendError(
+                f"no AWS credentials for s3://{self.bucket}: set AWS_PROFILE or AWS_ACCESS_KEY_ID "
+                "and AWS_SECRET_ACCESS_KEY"
+            )
+        frozen = creds.get_frozen_credentials()
+        kwargs: dict[str, Any] = {
+            "region": self.region,
+            "access_key": frozen.access_key,
+            "secret_key": frozen.secret_key,
+            "session_token": frozen.token,
+        }
+        if self.endpoint_url:
+            parts = urlsplit(self.endpoint_url)
+            kwargs["endpoint_override"] = parts.netloc or parts.path
+            kwargs["scheme"] = parts.scheme or "https"
+        root = f"{self.bucket}/{self.prefix}".rstrip("/")
+        return pafs.S3FileSystem(**kwargs), root
+
+    def uri(self, key: str) -> str:
+        """The ``s3://`` URI of a key.
+
+        Args:
+            key: The object key.
+
+        Returns:
+            ``s3://bucket/[prefix/]key``.
+        """
+        return f"s3://{self.bucket}/{self.prefix}{key}"

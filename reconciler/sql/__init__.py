@@ -1,0 +1,17 @@
+"""Pure SQL helpers shared by the query engines: parameter binding and sqlglot rewriting."""
+
+from __future__ import annotations
+
+from reconciler.sql.params import bind_params, placeholders, sql_literal
+from reconciler.sql.rewrite import TableRef, parse_query, replace_tables, table_refs, to_dialect
+
+__all__ = [
+    "TableRef",
+    "bind_params",
+    "parse_query",
+    "placeholders",
+    "replace_tables",
+    "sql_literal",
+    "table_refs",
+    "to_dialect",
+]

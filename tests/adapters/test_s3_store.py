@@ -1,0 +1,117 @@
+"""S3Store specifics (moto): conditional puts, DeleteObjects batching, prefixes, errors."""
+
+from __future__ import annotations
+
+import logging
+
+import pyarrow.fs as pafs
+import pytest
+from botocore.exceptions import ClientError
+
+from reconciler.adapters import s3_store
+from reconciler.adapters.s3_store import S3Store
+from reconciler.config import StoreSettings
+from reconciler.errors import BackendError
+
+pytestmark = pytest.mark.aws
+
+
+@pytest.fixture
+def s3(moto_url, boto_session):
+    return S3Store("hoops-edge", endpoint_url=moto_url, session=boto_session)
+
+
+def test_from_settings(moto_url):
+    store = S3Store.from_settings(StoreSettings(kind="s3", bucket="hoops-edge", endpoint_url=moto_url))
+    assert store.put("k", b"1")
+    assert store.get("k") == b"1"
+
+
+def test_if_absent_uses_a_conditional_put(s3, counter):
+    calls = counter(s3.client)
+    assert s3.put("k", b"1", if_absent=True)
+    assert not s3.put("k", b"2", if_absent=True)
+    assert calls["PutObject"] == 2
+    assert calls["HeadObject"] == 0  # moto honours If-None-Match: no fallback needed
+
+
+class _NoConditional:
+    """A backend that rejects If-None-Match (as some S3-compatible stores do)."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def put_object(self, **kwargs):
+        if "IfNoneMatch" in kwargs:
+            raise ClientError(
+                {"Error": {"Code": "NotImplemented", "Message": "If-None-Match"}, "ResponseMetadata": {}},
+                "PutObject",
+            )
+        return self._client.put_object(**kwargs)
+
+
+def test_if_absent_falls_back_to_head_then_put(s3, caplog):
+    s3.client = _NoConditional(s3.client)
+    with caplog.at_level(logging.WARNING):
+        assert s3.put("k", b"1", if_absent=True)
+    assert "not atomic" in caplog.text
+    assert not s3.put("k", b"2", if_absent=True)
+    assert s3.get("k") == b"1"
+
+
+def test_delete_objects_in_chunks(s3, counter, monkeypatch):
+    monkeypatch.setattr(s3_store, "S3_DELETE_BATCH", 10)
+    keys = [f"silver/t/season=2025/part-{i:02d}.parquet" for i in range(25)]
+    for k in keys:
+        s3.put(k, b"x")
+    calls = counter(s3.client)
+    assert s3.delete([*keys, "silver/t/season=2025/absent.parquet"]) == 25
+    assert calls["DeleteObjects"] == 3
+    assert list(s3.list_objects("silver/")) == []
+
+
+def test_delete_object_errors_name_the_key(s3):
+    s3.put("a/b", b"x")
+
+    class Failing:
+        def __init__(self, client):
+            self._client = client
+
+        def __getattr__(self, name):
+            return getattr(self._client, name)
+
+        def delete_objects(self, **kwargs):
+            return {"Errors": [{"Key": "a/b", "Code": "AccessDenied", "Message": "no"}]}
+
+    s3.client = Failing(s3.client)
+    with pytest.raises(BackendError, match=r"deleting s3://hoops-edge/a/b failed: AccessDenied"):
+        s3.delete(["a/b"])
+
+
+def test_a_key_prefix_roots_the_lake(moto_url, boto_session):
+    store = S3Store("hoops-edge", endpoint_url=moto_url, prefix="/lakes/test/", session=boto_session)
+    store.put("silver/x.parquet", b"1")
+    assert store.uri("silver/x.parquet") == "s3://hoops-edge/lakes/test/silver/x.parquet"
+    assert [o.key for o in store.list_objects("")] == ["silver/x.parquet"]
+    assert store.list_prefixes("") == ["silver/"]
+    fs, root = store.arrow()
+    assert root == "hoops-edge/lakes/test"
+    assert fs.get_file_info(f"{root}/silver/x.parquet").size == 1
+
+
+def test_arrow_filesystem_points_at_the_endpoint(s3, moto_url):
+    fs, root = s3.arrow()
+    assert isinstance(fs, pafs.S3FileSystem)
+    assert root == "hoops-edge"
+    assert fs.region == "us-east-1"
+
+
+def test_missing_bucket_says_what_to_fix(moto_url, boto_session):
+    store = S3Store("no-such-bucket", endpoint_url=moto_url, session=boto_session)
+    with pytest.raises(BackendError, match="S3 bucket no-such-bucket does not exist"):
+        list(store.list_objects(""))
+    with pytest.raises(BackendError, match="does not exist"):
+        store.put("k", b"x")
