@@ -133,6 +133,9 @@ class Profile(_Frozen):
 class _ConfigFile(_Frozen):
     default_profile: str = "local"
     profiles: dict[str, dict[str, Any]]
+    # Written by `reconcile sandbox init` (seed, scale, seasons of the synthetic universe) and read
+    # by `reconcile sim serve`; profiles ignore it.
+    sandbox: dict[str, Any] | None = None
 
 
 def _resolve(base: Path, value: str | None) -> str | None:
