@@ -57,7 +57,7 @@ def _check(dest: Path, seasons: tuple[int, ...], scale: float, api_port: int) ->
 
 def _default_workers(seasons: tuple[int, ...], scale: float) -> int:
     plays = sum(games_in_season(s, scale) * plays_per_game(s) for s in seasons)
-    return 1 if plays < 1_500_000 else max(1, min(2, os.cpu_count() or 1))
+    return 1 if plays < 300_000 else max(1, min(2, os.cpu_count() or 1))
 
 
 def _run_jobs(jobs: list[SeasonJob], workers: int) -> list[SeasonResult]:
@@ -161,6 +161,8 @@ def init_sandbox(
     jobs.sort(key=lambda j: -games_in_season(j.plan.season, scale) * plays_per_game(j.plan.season))
     n_workers = workers if workers is not None else _default_workers(season_tuple, scale)
     results = sorted(_run_jobs(jobs, n_workers), key=lambda r: r.season)
+    for r in results:
+        log.info("season %s built in %.1fs", r.season, r.seconds)
     draft: dict[str, Any] = {"drift": {}}
     if drift:
         inject_drift(LocalStore(lake), universe, draft)

@@ -271,21 +271,28 @@ def shot_info_json(p: PlayPieces, style: Style) -> pa.Array:
         JSON text (nullable) per event.
     """
     f = p.frame
-    shooter = json_obj(style, [("name", quoted(p.actor_name)), ("id", int_text(f.actor, f.actor < 0))])
-    by = json_obj(style, [("name", quoted(p.assist_name)), ("id", int_text(f.assist, f.assist < 0))])
-    loc = json_obj(style, [("x", _loc_text(f.loc_x10)), ("y", _loc_text(f.loc_y10))])
+    sel = np.flatnonzero(p.is_shot)  # built for shot events only, then spread out with nulls
+    at = pa.array(sel)
+    actor, assist, etype = f.actor[sel], f.assist[sel], f.etype[sel]
+    shooter = json_obj(
+        style, [("name", quoted(pc.take(p.actor_name, at))), ("id", int_text(actor, actor < 0))]
+    )
+    by = json_obj(style, [("name", quoted(pc.take(p.assist_name, at))), ("id", int_text(assist, assist < 0))])
+    loc = json_obj(style, [("x", _loc_text(f.loc_x10[sel])), ("y", _loc_text(f.loc_y10[sel]))])
     shot = json_obj(
         style,
         [
             ("shooter", shooter),
-            ("made", bool_text(SCORING[f.etype])),
-            ("range", pc.fill_null(quoted(pc.take(RANGES, pa.array(f.etype))), "null")),
-            ("assisted", bool_text(f.assist >= 0)),
+            ("made", bool_text(SCORING[etype])),
+            ("range", quoted(pc.take(RANGES, pa.array(etype)))),
+            ("assisted", bool_text(assist >= 0)),
             ("assistedBy", by),
             ("location", loc),
         ],
     )
-    return pc.if_else(pa.array(p.is_shot), shot, pa.scalar(None, pa.string()))
+    idx = np.full(len(f), -1, dtype=np.int64)
+    idx[sel] = np.arange(len(sel), dtype=np.int64)
+    return pc.take(shot, pa.array(idx, mask=idx < 0))
 
 
 def _masked(values: NDArray[np.generic], null: NDArray[np.bool_], typ: pa.DataType) -> pa.Array:

@@ -51,7 +51,7 @@ def subs_share(season: int) -> float:
     Returns:
         A probability.
     """
-    return float(min(0.96, max(0.05, 0.05 + 0.06 * (season - 2010))))
+    return float(min(0.97, max(0.05, 0.05 + 0.07 * (season - 2010))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,11 @@ def test_plays_table_is_batch_invariant(universe: Universe) -> None:
     assert season.num_rows > whole.num_rows
 
 
+def test_plays_batch_equals_per_game_records(universe: Universe) -> None:
+    ids = _sample_ids(universe, 2024, 4)
+    assert universe.plays_batch(ids) == [r for g in ids for r in universe.plays(g)]
+
+
 def test_raw_lines_equal_json_dumps_of_records(universe: Universe) -> None:
     for season in universe.seasons:
         for gid in _sample_ids(universe, season, 9):
