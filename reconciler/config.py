@@ -134,6 +134,8 @@ class Profile(_Frozen):
 class _ConfigFile(_Frozen):
     default_profile: str = "local"
     profiles: dict[str, dict[str, Any]]
+    # Written by `reconcile sandbox init` (seed, scale, seasons of the synthetic universe) and read
+    # by `reconcile sim serve`; profiles ignore it.
     sandbox: dict[str, Any] | None = None
 
 

@@ -302,12 +302,17 @@ SILVER_TABLES: dict[str, TableSchema] = {
 # ---------------------------------------------------------------------------- bronze
 def _bronze_flatten(wire: Sequence[tuple[str, pa.DataType]], extra: Sequence[str] = ()) -> Flatten:
     names = [n for n, _ in wire]
+    # A scalar in a column declared string (e.g. the int `homeSeed`) is cast with str(), as cbbd_etl does.
+    text = {n for n, t in wire if t == _STR}
 
     def flat(rec: Mapping[str, Any], ctx: Mapping[str, Any]) -> Row:
         row: Row = {}
         for n in names:
             v = rec.get(n)
-            row[n] = _json(v) if isinstance(v, list | dict) else v
+            if isinstance(v, list | dict):
+                row[n] = _json(v)
+            else:
+                row[n] = str(v) if n in text and v is not None and not isinstance(v, str) else v
         for n in extra:
             row[n] = ctx.get(n, rec.get(n))
         return row

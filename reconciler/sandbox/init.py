@@ -1,0 +1,185 @@
+"""``init_sandbox``: write a synthetic lake in the cbbd_etl layout, its config and its manifest."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import reconciler
+from reconciler.adapters.local_store import LocalStore
+from reconciler.errors import InputError
+from reconciler.sandbox.config_file import write_config
+from reconciler.sandbox.drift import inject_drift
+from reconciler.sandbox.gaps import lineups_season, plan_season, plays_missing_seasons, subs_season
+from reconciler.sandbox.manifest import Manifest, SeasonCoverage, TargetManifest, season_totals
+from reconciler.sandbox.season_task import SeasonJob, SeasonResult, run_season
+from reconciler.synth.scale import games_in_season, plays_per_game
+from reconciler.synth.universe import Universe
+
+__all__ = ["DEFAULT_SEASONS", "INGEST_DATE", "RAW_PLAYS_MAX_SCALE", "init_sandbox"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SEASONS: tuple[int, ...] = tuple(range(2010, 2027))
+#: The UTC day the synthetic lake was "ingested" (raw ``ingested_at``, bronze ``asof``).
+INGEST_DATE = "2026-11-24"
+#: Above this scale raw plays are skipped unless asked for (they would dominate time and disk).
+RAW_PLAYS_MAX_SCALE = 0.5
+MAX_SCALE = 10.0
+_TARGETS = {
+    "plays": ("gameId", "fct_plays"),
+    "substitutions": ("gameId", "fct_substitutions"),
+    "lineups": ("gameId:teamId", "fct_lineups"),
+}
+
+
+def _check(dest: Path, seasons: tuple[int, ...], scale: float, api_port: int) -> None:
+    if not seasons:
+        raise InputError("--seasons: no season selected")
+    if not 0 < scale <= MAX_SCALE:
+        raise InputError(f"--scale: {scale} is outside (0, {MAX_SCALE}]")
+    if not 1 <= api_port <= 65535:
+        raise InputError(f"--api-port: {api_port} is not a TCP port")
+    lake = dest / "lake"
+    taken = [p.name for p in (dest / "manifest.json", dest / "config.yaml") if p.exists()]
+    if lake.is_dir() and any(lake.iterdir()):
+        taken.append("lake/")
+    if taken:
+        raise InputError(f"{dest}: already holds a sandbox ({', '.join(taken)}); choose an empty directory")
+
+
+def _default_workers(seasons: tuple[int, ...], scale: float) -> int:
+    plays = sum(games_in_season(s, scale) * plays_per_game(s) for s in seasons)
+    return 1 if plays < 300_000 else max(1, min(2, os.cpu_count() or 1))
+
+
+def _run_jobs(jobs: list[SeasonJob], workers: int) -> list[SeasonResult]:
+    if workers <= 1 or len(jobs) <= 1:
+        return [run_season(j) for j in jobs]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        return list(pool.map(run_season, jobs))
+
+
+def _manifest(
+    universe: Universe, results: list[SeasonResult], *, ingest: str, raw_plays: bool, drift: dict[str, Any]
+) -> Manifest:
+    seasons = universe.seasons
+    targets: dict[str, TargetManifest] = {}
+    for name, (unit, table) in _TARGETS.items():
+        per = {str(r.season): SeasonCoverage.model_validate(r.targets[name]) for r in results}
+        targets[name] = TargetManifest(unit=unit, silver_table=table, seasons=per, totals=season_totals(per))
+    files: dict[str, dict[str, int]] = {}
+    for r in results:
+        for key, (n, size) in r.files.items():
+            tally = files.setdefault(key, {"objects": 0, "bytes": 0})
+            tally["objects"] += n
+            tally["bytes"] += size
+    notes = [
+        "bronze/plays_date partitions use the CBBD season (cbbd_etl itself files plays_date under the "
+        "calendar year of the date).",
+        "fct_plays, fct_substitutions and fct_lineups silver files are consolidated per date partition "
+        "(named like deduplicate_silver.py: hash8 of table, season, date, rows).",
+    ]
+    if not raw_plays:
+        notes.append(
+            "raw/plays/date was not written (scale above the raw-plays limit); bronze and silver were."
+        )
+    return Manifest(
+        seed=universe.seed,
+        scale=universe.scale,
+        seasons=list(seasons),
+        ingest_date=ingest,
+        raw_plays=raw_plays,
+        wholly_missing={
+            "plays": list(plays_missing_seasons(seasons)),
+            "substitutions": [s for s in seasons if s != subs_season(seasons)],
+            "lineups": [s for s in seasons if s != lineups_season(seasons)],
+        },
+        games={str(r.season): r.games for r in results},
+        targets=targets,
+        drift=drift,
+        files=dict(sorted(files.items())),
+        notes=notes,
+    )
+
+
+def init_sandbox(
+    dest: Path,
+    *,
+    seasons: Sequence[int] = DEFAULT_SEASONS,
+    scale: float = 0.02,
+    seed: int = 7,
+    api_port: int = 8787,
+    drift: bool = False,
+    specs_source: Path | None = None,
+    raw_plays: bool | None = None,
+    workers: int | None = None,
+    ingest_date: str = INGEST_DATE,
+) -> Manifest:
+    """Write a sandbox: ``dest/lake`` (synthetic lake with known gaps), ``config.yaml``, ``manifest.json``.
+
+    Args:
+        dest: The sandbox directory (created; must not already hold a sandbox).
+        seasons: Seasons to generate.
+        scale: Games per season relative to the real lake.
+        seed: Universe seed.
+        api_port: Port of the simulator on 127.0.0.1 (written into the config).
+        drift: Also inject layout and schema drift (see :mod:`reconciler.sandbox.drift`).
+        specs_source: A ``specs/`` directory to copy; default: the project's top-level ``specs/``.
+        raw_plays: Write raw plays; default: only at scales up to :data:`RAW_PLAYS_MAX_SCALE`.
+        workers: Processes; default: 1 for small lakes, else up to 2.
+        ingest_date: The ingest day used for raw ``ingested_at`` and bronze ``asof``.
+
+    Returns:
+        The manifest (also written to ``dest/manifest.json``).
+
+    Raises:
+        InputError: On bad arguments or a destination that already holds a sandbox.
+    """
+    t0 = time.perf_counter()
+    dest = Path(dest)
+    season_tuple = tuple(sorted({int(s) for s in seasons}))
+    _check(dest, season_tuple, float(scale), int(api_port))
+    raw = raw_plays if raw_plays is not None else scale <= RAW_PLAYS_MAX_SCALE
+    universe = Universe(seed, scale, season_tuple)
+    lake = dest / "lake"
+    lake.mkdir(parents=True, exist_ok=True)
+    jobs = [
+        SeasonJob(
+            str(lake), universe.seed, universe.scale, season_tuple, plan_season(universe, s), ingest_date, raw
+        )
+        for s in season_tuple
+    ]
+    jobs.sort(key=lambda j: -games_in_season(j.plan.season, scale) * plays_per_game(j.plan.season))
+    n_workers = workers if workers is not None else _default_workers(season_tuple, scale)
+    results = sorted(_run_jobs(jobs, n_workers), key=lambda r: r.season)
+    for r in results:
+        log.info("season %s built in %.1fs", r.season, r.seconds)
+    draft: dict[str, Any] = {"drift": {}}
+    if drift:
+        inject_drift(LocalStore(lake), universe, draft)
+    manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"])
+    manifest.save(dest / "manifest.json")
+    src = (
+        specs_source if specs_source is not None else Path(reconciler.__file__).resolve().parents[1] / "specs"
+    )
+    if src.is_dir():
+        shutil.copytree(src, dest / "specs", dirs_exist_ok=True)
+    write_config(
+        dest,
+        seed=universe.seed,
+        scale=universe.scale,
+        seasons=season_tuple,
+        api_port=api_port,
+        waivers=(dest / "specs" / "waivers.yaml").is_file(),
+    )
+    log.info("sandbox %s written in %.1fs (%s workers)", dest, time.perf_counter() - t0, n_workers)
+    return manifest
