@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -126,9 +127,19 @@ class Profile(_Frozen):
     config_file: str = ""
 
     def api_key(self) -> str | None:
-        """The API key from the environment (never from a file), or None."""
+        """The API key from the environment (never from a file).
+
+        A simulator on loopback accepts any bearer token, so a sandbox needs no real key: when
+        ``CBBD_API_KEY`` is unset and the API is on a loopback address, a placeholder is sent.
+
+        Returns:
+            The key, or None.
+        """
         key = os.environ.get(API_KEY_ENV)
-        return key or None
+        if key:
+            return key
+        host = urlparse(self.api.base_url).hostname
+        return "sandbox" if host in ("127.0.0.1", "localhost", "::1") else None
 
 
 class _ConfigFile(_Frozen):

@@ -62,9 +62,7 @@ class SqliteDb:
         self._lock = threading.RLock()
         with self.errors("open"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
+            self.conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.migrate(migrations)
@@ -126,12 +124,9 @@ class SqliteDb:
         """
         with self.reading() as conn:
             conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version "
-                "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
             )
-            row = conn.execute(
-                "SELECT version FROM schema_version WHERE component = ?", (self.component,)
-            ).fetchone()
+            row = conn.execute("SELECT version FROM schema_version WHERE component = ?", (self.component,)).fetchone()
         return int(row[0]) if row else 0
 
     def migrate(self, migrations: Sequence[Migration]) -> None:

@@ -34,9 +34,7 @@ log = logging.getLogger(__name__)
 #: default (throttling is retried with backoff before :func:`translate_aws_errors` sees it).
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=10, read_timeout=60)
 
-_ACCESS_DENIED = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
-)
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"})
 _BAD_CREDENTIALS = frozenset(
     {
         "ExpiredToken",

@@ -55,9 +55,7 @@ def declared_empty_schemas(silver_database: str, bronze_database: str) -> dict[T
         Table → schema (with the partition columns the engine adds).
     """
     out = {TableRef(silver_database, n.lower()): _empty_schema(t.schema) for n, t in SILVER_TABLES.items()}
-    out.update(
-        {TableRef(bronze_database, n.lower()): _empty_schema(t.schema) for n, t in BRONZE_TABLES.items()}
-    )
+    out.update({TableRef(bronze_database, n.lower()): _empty_schema(t.schema) for n, t in BRONZE_TABLES.items()})
     return out
 
 
@@ -109,9 +107,7 @@ class DuckDBEngine:
         self._con.execute("SET parquet_metadata_cache = true")
 
     @classmethod
-    def from_settings(
-        cls, store: ObjectStore, engine: EngineSettings, catalog: CatalogSettings
-    ) -> DuckDBEngine:
+    def from_settings(cls, store: ObjectStore, engine: EngineSettings, catalog: CatalogSettings) -> DuckDBEngine:
         """Build from the profile's ``engine`` and ``catalog`` sections.
 
         Args:

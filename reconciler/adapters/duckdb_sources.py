@@ -199,9 +199,7 @@ class SchemaCache:
         return [self._schemas[(f.key, f.size, f.mtime)] for f in files]
 
 
-def _arrow_plan(
-    files: list[LakeFile], fs: pafs.FileSystem, root: str, relation: str, cache: SchemaCache
-) -> SourcePlan:
+def _arrow_plan(files: list[LakeFile], fs: pafs.FileSystem, root: str, relation: str, cache: SchemaCache) -> SourcePlan:
     schemas = cache.schemas(fs, root, files)
     groups: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[tuple[LakeFile, pa.Schema]]] = {}
     for f, schema in zip(files, schemas, strict=True):

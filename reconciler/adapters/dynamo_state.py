@@ -138,9 +138,7 @@ class DynamoState:
         self.max_batch_attempts = max_batch_attempts
         self._sleep = sleep
         session = session or boto3.session.Session(region_name=region)
-        self.client: Any = session.client(
-            "dynamodb", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG
-        )
+        self.client: Any = session.client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG)
         self._what = f"DynamoDB table {table}"
 
     @classmethod
@@ -243,9 +241,7 @@ class DynamoState:
             The value, or None.
         """
         with translate_aws_errors(self._what):
-            item = self.client.get_item(
-                TableName=self.table, Key=self._meta_key(key), ConsistentRead=True
-            ).get("Item")
+            item = self.client.get_item(TableName=self.table, Key=self._meta_key(key), ConsistentRead=True).get("Item")
         if item is None:
             return None
         return str(json.loads(item["payload"]["S"])["value"])

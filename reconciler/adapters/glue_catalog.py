@@ -65,9 +65,7 @@ class GlueCatalog:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         session = session or boto3.session.Session(region_name=region)
-        self.client: Any = session.client(
-            "glue", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG
-        )
+        self.client: Any = session.client("glue", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG)
 
     @classmethod
     def from_settings(cls, settings: CatalogSettings, bucket: str) -> GlueCatalog:
@@ -159,9 +157,7 @@ class GlueCatalog:
     def _require(self, database: str, name: str) -> tuple[CatalogTable, dict[str, Any]]:
         raw = self._raw_table(database, name)
         if raw is None:
-            raise BackendError(
-                f"Glue table {database}.{name} not found: create it first (terraform or put_table)"
-            )
+            raise BackendError(f"Glue table {database}.{name} not found: create it first (terraform or put_table)")
         return self._parse(database, name, raw), raw
 
     def list_partitions(self, database: str, name: str) -> list[PartitionSpec]:
@@ -183,9 +179,7 @@ class GlueCatalog:
                     out.append(PartitionSpec(values=tuple(p["Values"]), location=self._relative(loc)))
         return sorted(out, key=lambda p: p.values)
 
-    def _raise_errors(
-        self, table: CatalogTable, errors: list[dict[str, Any]], ignore: str, doing: str
-    ) -> None:
+    def _raise_errors(self, table: CatalogTable, errors: list[dict[str, Any]], ignore: str, doing: str) -> None:
         real = [e for e in errors if e.get("ErrorDetail", {}).get("ErrorCode") != ignore]
         if not real:
             return

@@ -67,9 +67,7 @@ class S3Store:
         self.region = region
         self.endpoint_url = endpoint_url
         self._session = session or boto3.session.Session(region_name=region)
-        self.client: Any = self._session.client(
-            "s3", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG
-        )
+        self.client: Any = self._session.client("s3", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG)
         self._conditional_put = True
 
     @classmethod

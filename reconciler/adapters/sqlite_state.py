@@ -112,8 +112,7 @@ class SqliteState:
         """
         with self._db.errors(f"loading units of {target}"), self._db.reading() as conn:
             rows = conn.execute(
-                "SELECT unit, status, rows, attempts, error, updated_at, season, extra "
-                "FROM units WHERE target = ?",
+                "SELECT unit, status, rows, attempts, error, updated_at, season, extra FROM units WHERE target = ?",
                 (target,),
             ).fetchall()
         return {
@@ -185,8 +184,7 @@ class SqliteState:
         """
         with self._db.errors(f"writing meta {key}"), self._db.transaction() as conn:
             conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
 
@@ -220,9 +218,7 @@ class SqliteState:
             )
             if cur.rowcount == 1:
                 return None
-            row = conn.execute(
-                f"SELECT {_LOCK_COLUMNS} FROM locks WHERE lock_id = ?", (lock.lock_id,)
-            ).fetchone()
+            row = conn.execute(f"SELECT {_LOCK_COLUMNS} FROM locks WHERE lock_id = ?", (lock.lock_id,)).fetchone()
         return _lock(row)
 
     def renew_lock(self, lock_id: str, owner: str, expires_at: float) -> bool:

@@ -123,9 +123,7 @@ class CbbdClient:
         self._settings = settings
         self._key = _bare_key(api_key)
         self._max_requests = max_requests
-        self._pacer = pacer or StrictPacer(
-            settings.rate_limit_per_sec, settings.max_concurrency, margin=pacing_margin
-        )
+        self._pacer = pacer or StrictPacer(settings.rate_limit_per_sec, settings.max_concurrency, margin=pacing_margin)
         self._retry_sleep: Sleep = retry_sleep or _anyio_sleep
         self._jitter: Jitter = jitter
         self._rng = rng or random.Random()
@@ -277,9 +275,7 @@ class CbbdClient:
         except httpx.TransportError as exc:
             raise _Retryable(f"connection error ({type(exc).__name__}: {exc})") from None
         except httpx.HTTPError as exc:
-            raise TerminalApiError(
-                self._redact(f"GET {where}: {type(exc).__name__}: {exc}"), path=where
-            ) from None
+            raise TerminalApiError(self._redact(f"GET {where}: {type(exc).__name__}: {exc}"), path=where) from None
         finally:
             self._pacer.release(ticket)
             self._pending -= 1

@@ -149,6 +149,7 @@ class Executor:
         progress: Progress sink.
         clock: Returns epoch seconds.
         max_duration: Stop starting new actions after this many seconds.
+        breaker: Stop after this many actions in a row failed transiently (the API is down).
     """
 
     specs: Mapping[str, Spec]
@@ -160,11 +161,13 @@ class Executor:
     progress: ProgressSink = field(default_factory=_NullProgress)
     clock: Callable[[], float] = time.time
     max_duration: float | None = None
+    breaker: int = 10
     result: ApplyResult = field(default_factory=ApplyResult)
     _stop: str = ""
     _pending: Counter[tuple[str, str]] = field(default_factory=Counter)
     _rows: Counter[tuple[str, str]] = field(default_factory=Counter)
     _started: float = 0.0
+    _consecutive_transient: int = 0
 
     def request_stop(self, reason: str) -> None:
         """Stop taking new actions; in-flight ones finish and are recorded.
@@ -266,16 +269,23 @@ class Executor:
         except (QuotaExhausted, BudgetExhausted, AuthError) as exc:
             self._stop = self._stop or str(exc)
             return
-        except (TransientApiError, TerminalApiError) as exc:
+        except TransientApiError as exc:
             self.result.errors.append(f"{action.address}: {exc}")
             self._record(action, None, exc)
             self.progress.advance(action.covers, action.api_calls, "failed")
+            self._consecutive_transient += 1
+            if self._consecutive_transient >= self.breaker:
+                self.request_stop(
+                    f"the API looks unreachable: {self._consecutive_transient} requests in a row failed after "
+                    f"all retries (last: {exc})"
+                )
             return
         except ApiError as exc:
             self.result.errors.append(f"{action.address}: {exc}")
             self._record(action, None, exc)
             self.progress.advance(action.covers, action.api_calls, "failed")
             return
+        self._consecutive_transient = 0
         self._record(action, outcome, None)
         self.result.actions_done += 1
         self.result.rows += sum(outcome.rows_by_unit.values())

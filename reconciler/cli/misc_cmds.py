@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -61,7 +62,11 @@ def sandbox_init_cmd(
         t0 = time.monotonic()
         manifest = init_sandbox(directory, seasons=seas, scale=scale, seed=seed, api_port=api_port, drift=drift)
         con.print(
-            f"[green]Sandbox written[/green] to {directory} in {time.monotonic() - t0:.1f} s: {manifest.summary()}"
+            f"[green]Sandbox written[/green] to {directory} in {time.monotonic() - t0:.1f} s: "
+            + ", ".join(
+                f"{name}: {t.totals.get('missing', 0):,} of {t.totals.get('expected', 0):,} units missing"
+                for name, t in manifest.targets.items()
+            )
         )
         con.print(
             f"[dim]Next: reconcile sim serve --config {directory}/config.yaml &  then  "
@@ -115,10 +120,17 @@ def sim_serve_cmd(
             request_log=request_log,
             seed=seed,
         )
+        server.start()
         err_console().print(f"CBBD simulator on {server.url} (Ctrl-C to stop)")
         sys.stderr.flush()
+
+        def _term(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _term)
         try:
-            server.serve_forever()
+            while True:
+                time.sleep(3600)
         except KeyboardInterrupt:
             pass
         finally:

@@ -105,9 +105,7 @@ def sandbox_settings(config_file: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: no `sandbox:` section (was it written by `reconcile sandbox init`?)")
     try:
         seasons = sec["seasons"]
-        parsed = (
-            parse_seasons(seasons) if isinstance(seasons, str) else tuple(sorted({int(s) for s in seasons}))
-        )
+        parsed = parse_seasons(seasons) if isinstance(seasons, str) else tuple(sorted({int(s) for s in seasons}))
         return {
             "seed": int(sec["seed"]),
             "scale": float(sec["scale"]),
@@ -132,10 +130,6 @@ def load_universe_from_config(profile_or_config_path: Profile | str | Path) -> U
     Raises:
         ConfigError: If the config has no valid ``sandbox:`` section.
     """
-    path = (
-        profile_or_config_path.config_file
-        if isinstance(profile_or_config_path, Profile)
-        else profile_or_config_path
-    )
+    path = profile_or_config_path.config_file if isinstance(profile_or_config_path, Profile) else profile_or_config_path
     s = sandbox_settings(path)
     return Universe(s["seed"], s["scale"], s["seasons"])

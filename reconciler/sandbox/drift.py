@@ -66,9 +66,7 @@ def _asof_duplicates(store: ObjectStore, universe: Universe) -> dict[str, Any]:
 
 
 def _excitement_int64(store: ObjectStore, universe: Universe) -> dict[str, Any]:
-    others = [
-        s for s in universe.seasons if s != (2025 if 2025 in universe.seasons else universe.seasons[-1])
-    ]
+    others = [s for s in universe.seasons if s != (2025 if 2025 in universe.seasons else universe.seasons[-1])]
     season = others[-1] if others else universe.seasons[-1]
     params, chunk = _season_slices(universe, season)[0]
     table = records_to_table(SILVER_TABLES["fct_games"], chunk)

@@ -33,9 +33,7 @@ _KINDS = {
 class FanoutWriter:
     """Writes one fan-out endpoint (``substitutions`` or ``lineups``) for successive frames."""
 
-    def __init__(
-        self, kind: str, sink: Sink, plan: SeasonPlan, teams: TeamTable, seed: int, ingest: str
-    ) -> None:
+    def __init__(self, kind: str, sink: Sink, plan: SeasonPlan, teams: TeamTable, seed: int, ingest: str) -> None:
         """Prepare a writer.
 
         Args:

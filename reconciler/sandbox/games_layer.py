@@ -86,9 +86,7 @@ def write_games(sink: Sink, universe: Universe, season: int, ingest: str) -> dic
         if not chunk:
             continue  # cbbd_etl writes nothing for an empty response
         part = f"season={season}/asof={ingest}"
-        sink.put_parquet(
-            table_key("bronze", "games", part, params), records_to_table(BRONZE_TABLES["games"], chunk)
-        )
+        sink.put_parquet(table_key("bronze", "games", part, params), records_to_table(BRONZE_TABLES["games"], chunk))
         sink.put(raw_key("games", ingest, params), encode_raw(chunk))
     final = int((sg.status == FINAL).sum())
     return {

@@ -89,9 +89,7 @@ def _manifest(
         "(named like deduplicate_silver.py: hash8 of table, season, date, rows).",
     ]
     if not raw_plays:
-        notes.append(
-            "raw/plays/date was not written (scale above the raw-plays limit); bronze and silver were."
-        )
+        notes.append("raw/plays/date was not written (scale above the raw-plays limit); bronze and silver were.")
     return Manifest(
         seed=universe.seed,
         scale=universe.scale,
@@ -153,9 +151,7 @@ def init_sandbox(
     lake = dest / "lake"
     lake.mkdir(parents=True, exist_ok=True)
     jobs = [
-        SeasonJob(
-            str(lake), universe.seed, universe.scale, season_tuple, plan_season(universe, s), ingest_date, raw
-        )
+        SeasonJob(str(lake), universe.seed, universe.scale, season_tuple, plan_season(universe, s), ingest_date, raw)
         for s in season_tuple
     ]
     jobs.sort(key=lambda j: -games_in_season(j.plan.season, scale) * plays_per_game(j.plan.season))
@@ -168,9 +164,7 @@ def init_sandbox(
         inject_drift(LocalStore(lake), universe, draft)
     manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"])
     manifest.save(dest / "manifest.json")
-    src = (
-        specs_source if specs_source is not None else Path(reconciler.__file__).resolve().parents[1] / "specs"
-    )
+    src = specs_source if specs_source is not None else Path(reconciler.__file__).resolve().parents[1] / "specs"
     if src.is_dir():
         shutil.copytree(src, dest / "specs", dirs_exist_ok=True)
     write_config(

@@ -30,9 +30,7 @@ _BRONZE = BRONZE_TABLES["plays_date"].schema
 class PlaysWriter:
     """Writes the plays of successive frames (whole dates at a time) of one season."""
 
-    def __init__(
-        self, sink: Sink, plan: SeasonPlan, teams: TeamTable, seed: int, ingest: str, *, raw: bool
-    ) -> None:
+    def __init__(self, sink: Sink, plan: SeasonPlan, teams: TeamTable, seed: int, ingest: str, *, raw: bool) -> None:
         """Prepare a writer.
 
         Args:

@@ -109,9 +109,7 @@ def run_season(job: SeasonJob) -> SeasonResult:
     sg = universe.season_games(season)
     teams = universe.team_table
     plays = (
-        None
-        if plan.plays_wholly_missing
-        else PlaysWriter(sink, plan, teams, job.seed, job.ingest, raw=job.raw_plays)
+        None if plan.plays_wholly_missing else PlaysWriter(sink, plan, teams, job.seed, job.ingest, raw=job.raw_plays)
     )
     fanouts = [
         FanoutWriter(kind, sink, plan, teams, job.seed, job.ingest)

@@ -134,9 +134,7 @@ def fixture_data() -> InMemoryApiData:
     ]
     games, plays, subs, lineups = [], {}, {}, {}
     for game, with_subs in specs:
-        plays[game["id"]], subs[game["id"]], lineups[game["id"]] = simulate_game(
-            game, _BY_ID, with_subs=with_subs
-        )
+        plays[game["id"]], subs[game["id"]], lineups[game["id"]] = simulate_game(game, _BY_ID, with_subs=with_subs)
         games.append(game)
     scheduled = _game(
         1006,

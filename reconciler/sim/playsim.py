@@ -168,9 +168,7 @@ def _possession(sim: _Sim, period: int, sr: int, team_id: int) -> None:
     defender = _athlete(opp, rng.choice(_unit(sr)))
     roll = rng.random()
     if roll < 0.12:
-        _play(
-            sim, period, sr, team_id, "Lost Ball Turnover", f"{shooter['name']} Turnover.", people=(shooter,)
-        )
+        _play(sim, period, sr, team_id, "Lost Ball Turnover", f"{shooter['name']} Turnover.", people=(shooter,))
         _count(sim, team_id, sr, turnovers=1, possessions=1)
         _play(sim, period, sr, opp.id, "Steal", f"{defender['name']} Steal.", people=(defender,))
         _count(sim, opp.id, sr, steals=1)
@@ -281,9 +279,7 @@ def _stints(sim: _Sim) -> list[dict[str, Any]]:
                 marks = []
                 for period, sr in ((p_in, s_in), (p_out, s_out)):
                     own, other = _score_at(sim.plays, period, sr, home)
-                    marks.append(
-                        {"opponentPoints": other, "teamPoints": own, "secondsRemaining": sr, "period": period}
-                    )
+                    marks.append({"opponentPoints": other, "teamPoints": own, "secondsRemaining": sr, "period": period})
                 out.append(
                     {
                         "gameId": g["id"],

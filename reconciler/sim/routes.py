@@ -273,9 +273,7 @@ def lineups_by_team(store: SimStore, p: Params) -> list[Any]:
     chosen = store.index.select(
         team=p["team"], season=p["season"], start_ms=p["startDateRange"], end_ms=p["endDateRange"]
     )
-    per_game = (
-        rec for g in chosen for rec in store.data.lineups(g["id"]) if str(rec["team"]).lower() == team
-    )
+    per_game = (rec for g in chosen for rec in store.data.lineups(g["id"]) if str(rec["team"]).lower() == team)
     return aggregate_lineups(per_game)
 
 

@@ -40,9 +40,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_HANG_SECONDS = 65.0
 """Longer than the default 60 s client timeout (config ``api.timeout_seconds``)."""
 
-_SECRET_PARAMS = frozenset(
-    {"authorization", "access_token", "accesstoken", "api_key", "apikey", "key", "token"}
-)
+_SECRET_PARAMS = frozenset({"authorization", "access_token", "accesstoken", "api_key", "apikey", "key", "token"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,9 +276,7 @@ class SimServer:
             "ts": arrived,
             "method": method,
             "path": url.path,
-            "query": {
-                k: v[0] if len(v) == 1 else v for k, v in raw_query.items() if k.lower() not in _SECRET_PARAMS
-            },
+            "query": {k: v[0] if len(v) == 1 else v for k, v in raw_query.items() if k.lower() not in _SECRET_PARAMS},
             "status": reply.status,
             "fault": reply.fault,
             "bytes": len(reply.body),

@@ -57,8 +57,7 @@ _SUFFIX = pa.array(
     ]
 )
 _PERIOD_END = pa.array(
-    ["", "End of 1st Half", "End of 2nd Half"]
-    + [f"End of {n} Overtime" for n in ("1st", "2nd", "3rd", "4th")]
+    ["", "End of 1st Half", "End of 2nd Half"] + [f"End of {n} Overtime" for n in ("1st", "2nd", "3rd", "4th")]
 )
 _SILVER = SILVER_TABLES["fct_plays"].schema
 LOC_MAX = 9401
@@ -149,16 +148,12 @@ def play_pieces(frame: PlayFrame, teams: TeamTable, seed: int) -> PlayPieces:
         pc.if_else(pa.array(shot_like), pc.fill_null(school, ""), ""),
     )
     suffix = pc.take(_SUFFIX, etype)
-    suffix = pc.if_else(
-        pa.array(frame.etype == ET.END_PERIOD), pc.take(_PERIOD_END, pa.array(frame.period)), suffix
-    )
+    suffix = pc.if_else(pa.array(frame.etype == ET.END_PERIOD), pc.take(_PERIOD_END, pa.array(frame.period)), suffix)
     assist_name = _names_or_null(seed, frame.assist)
     assist_txt = pc.fill_null(cat(" Assisted by ", assist_name, "."), "")
     rot = frame.rotation
     seg_game = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(rot.seg_off))
-    seg_team = np.where(
-        np.arange(10)[None, :] < 5, g.home[rows][seg_game][:, None], g.away[rows][seg_game][:, None]
-    )
+    seg_team = np.where(np.arange(10)[None, :] < 5, g.home[rows][seg_game][:, None], g.away[rows][seg_game][:, None])
     wall = iso_seconds(np.maximum(frame.wall, 0))
     text = {
         "sourceId": cat(pc.take(g_src, pb), seq_text),
@@ -274,9 +269,7 @@ def shot_info_json(p: PlayPieces, style: Style) -> pa.Array:
     sel = np.flatnonzero(p.is_shot)  # built for shot events only, then spread out with nulls
     at = pa.array(sel)
     actor, assist, etype = f.actor[sel], f.assist[sel], f.etype[sel]
-    shooter = json_obj(
-        style, [("name", quoted(pc.take(p.actor_name, at))), ("id", int_text(actor, actor < 0))]
-    )
+    shooter = json_obj(style, [("name", quoted(pc.take(p.actor_name, at))), ("id", int_text(actor, actor < 0))])
     by = json_obj(style, [("name", quoted(pc.take(p.assist_name, at))), ("id", int_text(assist, assist < 0))])
     loc = json_obj(style, [("x", _loc_text(f.loc_x10[sel])), ("y", _loc_text(f.loc_y10[sel]))])
     shot = json_obj(

@@ -138,9 +138,7 @@ def simulate(seed: int, games: SeasonGames, rows: NDArray[np.int64], teams: Team
     # --- scoring and filler counts per (game, period, side) row
     n_rows = 2 * npd
     rg = np.repeat(np.arange(n_games, dtype=np.int64), n_rows)
-    r_in = np.arange(len(rg), dtype=np.int64) - np.repeat(
-        np.concatenate([[0], np.cumsum(n_rows)])[:-1], n_rows
-    )
+    r_in = np.arange(len(rg), dtype=np.int64) - np.repeat(np.concatenate([[0], np.cumsum(n_rows)])[:-1], n_rows)
     rp, rs = r_in // 2, r_in % 2
     p_pts = pts[rg, rs, rp]
     plen = _period_len(rp + 1)

@@ -39,9 +39,7 @@ def raw_lines(p: PlayPieces) -> pa.Array:
     f = p.frame
     t = p.text
     tn = p.team_null
-    hwp = pc.if_else(
-        pa.array(f.hwp < 0), "null", pc.take(thousandths_table(), pa.array(np.maximum(f.hwp, 0)))
-    )
+    hwp = pc.if_else(pa.array(f.hwp < 0), "null", pc.take(thousandths_table(), pa.array(np.maximum(f.hwp, 0))))
     season = str(f.season)
     fields = [
         ("id", int_text(p.play_id)),
@@ -82,9 +80,7 @@ def raw_lines(p: PlayPieces) -> pa.Array:
 
 
 def _person(names: pa.Array, ids: NDArray[np.int64], null: NDArray[np.bool_]) -> pa.StructArray:
-    return pa.StructArray.from_arrays(
-        [names, pa.array(ids, type=pa.int64(), mask=null)], names=["name", "id"]
-    )
+    return pa.StructArray.from_arrays([names, pa.array(ids, type=pa.int64(), mask=null)], names=["name", "id"])
 
 
 def _list(counts: NDArray[np.int64], values: pa.Array) -> pa.Array:

@@ -176,9 +176,7 @@ def build_teams(seed: int) -> TeamTable:
     colors = tuple((f"{int(c) & 0xFFFFFF:06x}", f"{(int(c) >> 24) & 0xFFFFFF:06x}") for c in h_color.tolist())
     city = tuple(s.rsplit(" ", 1)[0] if s.endswith((" State", " Tech")) else s for s in school)
     city = tuple(c.split(" ", 1)[0] if c.endswith(_NON_D1_SUFFIX) else c for c in city)
-    conf_members = tuple(
-        np.flatnonzero(conf_idx == c).astype(np.int64) for c in range(len(names.CONFERENCES))
-    )
+    conf_members = tuple(np.flatnonzero(conf_idx == c).astype(np.int64) for c in range(len(names.CONFERENCES)))
     return TeamTable(
         team_id=team_id,
         d1=d1,
@@ -192,17 +190,13 @@ def build_teams(seed: int) -> TeamTable:
         venue=tuple(f"{school[i]} {_ARENA[int(h) % len(_ARENA)]}" for i, h in enumerate(h_venue.tolist())),
         colors=colors,
         school_pa=pa.array(school, type=pa.string()),
-        conf_pa=pa.array(
-            [names.CONFERENCES[c][1] if c >= 0 else None for c in conf_idx.tolist()], type=pa.string()
-        ),
+        conf_pa=pa.array([names.CONFERENCES[c][1] if c >= 0 else None for c in conf_idx.tolist()], type=pa.string()),
         conf_id=np.where(conf_idx >= 0, conf_idx + 1, -1).astype(np.int64),
         conf_members=conf_members,
     )
 
 
-def athlete_ids(
-    season: int | NDArray[np.int64], team_id: NDArray[np.int64], k: NDArray[np.int64]
-) -> NDArray[np.int64]:
+def athlete_ids(season: int | NDArray[np.int64], team_id: NDArray[np.int64], k: NDArray[np.int64]) -> NDArray[np.int64]:
     """Athlete ids: unique per (season, team, roster slot ``k`` in 0..19).
 
     Args:

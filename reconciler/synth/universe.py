@@ -141,9 +141,7 @@ class Universe:
         Returns:
             The frame.
         """
-        return simulate(
-            self.seed, self.season_games(season), np.asarray(rows, dtype=np.int64), self.team_table
-        )
+        return simulate(self.seed, self.season_games(season), np.asarray(rows, dtype=np.int64), self.team_table)
 
     def _frame_for(self, game_id: int) -> PlayFrame | None:
         hit = self.locate(game_id)
@@ -214,10 +212,7 @@ class Universe:
             runs = [(season, list(range(len(self.season_games(season)))))]
         else:
             runs = self._runs(game_ids or [])
-        tables = [
-            silver_table(play_pieces(self.play_frame(s, rows), self.team_table, self.seed))
-            for s, rows in runs
-        ]
+        tables = [silver_table(play_pieces(self.play_frame(s, rows), self.team_table, self.seed)) for s, rows in runs]
         if not tables:
             return SILVER_TABLES["fct_plays"].schema.empty_table()
         return pa.concat_tables(tables)
@@ -233,9 +228,7 @@ class Universe:
         """
         out: list[str] = []
         for s, rows in self._runs(game_ids):
-            out.extend(
-                raw_lines(play_pieces(self.play_frame(s, rows), self.team_table, self.seed)).to_pylist()
-            )
+            out.extend(raw_lines(play_pieces(self.play_frame(s, rows), self.team_table, self.seed)).to_pylist())
         return out
 
     # ------------------------------------------------------------------ substitutions and lineups
