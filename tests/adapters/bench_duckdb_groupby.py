@@ -52,9 +52,7 @@ def generate(root: str, files: int, rows: int, seed: int = 7) -> None:
         n = per_file + (1 if i < rows % files else 0)
         gids = np.repeat(np.arange(game_id, game_id + games_per_file, dtype=np.int64), plays_per_game + 1)[:n]
         if len(gids) < n:
-            gids = np.concatenate(
-                [gids, np.full(n - len(gids), game_id + games_per_file - 1, dtype=np.int64)]
-            )
+            gids = np.concatenate([gids, np.full(n - len(gids), game_id + games_per_file - 1, dtype=np.int64)])
         for g in range(game_id, game_id + games_per_file):
             game_rows.append((g, season, date))
         game_id += games_per_file

@@ -36,9 +36,7 @@ def _moto_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def boto_session() -> boto3.session.Session:
     """One boto3 session for the adapters under test: service models load once, not per test."""
-    return boto3.session.Session(
-        region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    return boto3.session.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 @pytest.fixture

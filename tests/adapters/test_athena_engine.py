@@ -44,9 +44,7 @@ def test_end_to_end_with_moto(moto_athena):
     header = {"Data": [{"VarCharValue": "game_id"}, {"VarCharValue": "date"}]}
     rows = [{"Data": [{"VarCharValue": str(i)}, {"VarCharValue": f"2024-12-0{i}"}]} for i in (1, 2)]
     moto_athena.query_results_queue.append(
-        QueryResults(
-            rows=[header, *rows], column_info=[_column("game_id", "bigint"), _column("date", "varchar")]
-        )
+        QueryResults(rows=[header, *rows], column_info=[_column("game_id", "bigint"), _column("date", "varchar")])
     )
     engine = AthenaEngine.from_settings(
         EngineSettings(kind="athena", output_location="s3://hoops-edge/athena/"), CatalogSettings()

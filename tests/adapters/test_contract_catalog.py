@@ -43,16 +43,11 @@ def catalog(catalog_kind, tmp_path, request, counter):
 
 
 def _parts(n, season="2025"):
-    return [
-        PartitionSpec(values=(season, f"2024-{1 + i // 28:02d}-{1 + i % 28:02d}"), location="")
-        for i in range(n)
-    ]
+    return [PartitionSpec(values=(season, f"2024-{1 + i // 28:02d}-{1 + i % 28:02d}"), location="") for i in range(n)]
 
 
 def _located(parts):
-    return [
-        PartitionSpec(p.values, f"silver/fct_plays/season={p.values[0]}/date={p.values[1]}/") for p in parts
-    ]
+    return [PartitionSpec(p.values, f"silver/fct_plays/season={p.values[0]}/date={p.values[1]}/") for p in parts]
 
 
 def test_missing_table_is_none(catalog):

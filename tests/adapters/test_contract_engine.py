@@ -90,9 +90,7 @@ def test_mixed_layouts_types_and_partition_columns(engine):
 
 
 def test_partition_key_hides_the_physical_column(engine):
-    assert _rows(
-        engine, "SELECT season, count(*) AS n FROM cbbd_silver.fct_plays GROUP BY season ORDER BY 1"
-    ) == [
+    assert _rows(engine, "SELECT season, count(*) AS n FROM cbbd_silver.fct_plays GROUP BY season ORDER BY 1") == [
         {"season": 2024, "n": 1},
         {"season": 2025, "n": 3},
     ]

@@ -60,9 +60,7 @@ def test_units_round_trip(state):
     recs = [
         UnitRecord("plays", "1234", "done", rows=320, updated_at=1700000000.5, season=2025),
         UnitRecord("plays", "1235", "empty", season=2025, extra={"address": "plays[season=2025]"}),
-        UnitRecord(
-            "plays", "1236", "failed", attempts=2, error="TransientApiError: 504", extra={"n": [1, 2]}
-        ),
+        UnitRecord("plays", "1236", "failed", attempts=2, error="TransientApiError: 504", extra={"n": [1, 2]}),
         UnitRecord("lineups", "1234:72", "done", rows=31),
     ]
     state.record_units(recs)
@@ -73,9 +71,7 @@ def test_units_round_trip(state):
 
 def test_record_units_overwrites_and_last_record_wins(state):
     state.record_units([UnitRecord("plays", "1", "failed", attempts=1, error="boom")])
-    state.record_units(
-        [UnitRecord("plays", "1", "failed", attempts=2), UnitRecord("plays", "1", "done", rows=5)]
-    )
+    state.record_units([UnitRecord("plays", "1", "failed", attempts=2), UnitRecord("plays", "1", "done", rows=5)])
     assert state.load_units("plays") == {"1": UnitRecord("plays", "1", "done", rows=5)}
 
 

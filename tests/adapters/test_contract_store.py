@@ -61,9 +61,7 @@ def test_list_prefixes(filled):
         "silver/fct_plays/season=2025/",
     ]
     # a missing trailing slash is added, not glued onto the child name
-    assert filled.list_prefixes("silver/fct_plays/season=2024") == [
-        "silver/fct_plays/season=2024/date=2023-11-30/"
-    ]
+    assert filled.list_prefixes("silver/fct_plays/season=2024") == ["silver/fct_plays/season=2024/date=2023-11-30/"]
     assert filled.list_prefixes("nothing/") == []
 
 

@@ -35,9 +35,7 @@ def test_from_settings_maps_database_names_to_layers(lake):
         CatalogSettings(silver_database="my_silver", bronze_database="my_bronze"),
     )
     assert engine.query("SELECT count(*) AS n FROM my_silver.fct_games").table.to_pylist() == [{"n": 2}]
-    assert engine.query("SELECT id, asof FROM MY_BRONZE.games").table.to_pylist() == [
-        {"id": 7, "asof": "2026-02-23"}
-    ]
+    assert engine.query("SELECT id, asof FROM MY_BRONZE.games").table.to_pylist() == [{"id": 7, "asof": "2026-02-23"}]
     with pytest.raises(QueryError, match="unknown database cbbd_silver"):
         engine.query("SELECT * FROM cbbd_silver.fct_games")
     engine.close()

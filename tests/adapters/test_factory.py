@@ -43,20 +43,14 @@ def test_local_profile(tmp_path):
         assert (tmp_path / ".reconcile/deep/state.sqlite").is_file()
         assert backends.catalog.path == tmp_path / ".reconcile/deep/catalog.sqlite"
         backends.state.record_units([UnitRecord("plays", "1", "done")])
-        backends.store.put(
-            "silver/fct_games/season=2025/part-a.parquet", encode_parquet(pa.table({"gameId": [1]}))
-        )
-        assert backends.engine.query("SELECT count(*) AS n FROM cbbd_silver.fct_games").table.to_pylist() == [
-            {"n": 1}
-        ]
+        backends.store.put("silver/fct_games/season=2025/part-a.parquet", encode_parquet(pa.table({"gameId": [1]})))
+        assert backends.engine.query("SELECT count(*) AS n FROM cbbd_silver.fct_games").table.to_pylist() == [{"n": 1}]
     finally:
         backends.close()
 
 
 def test_missing_local_lake_is_a_lake_error(tmp_path):
-    profile = _profile(
-        tmp_path, store={"kind": "local", "path": "nope"}, state={"kind": "sqlite", "path": "s.db"}
-    )
+    profile = _profile(tmp_path, store={"kind": "local", "path": "nope"}, state={"kind": "sqlite", "path": "s.db"})
     with pytest.raises(LakeError, match="lake directory does not exist"):
         open_backends(profile)
 
@@ -76,12 +70,10 @@ def test_s3_glue_dynamodb_with_duckdb(tmp_path, moto_url):
         assert isinstance(backends.store, S3Store)
         assert isinstance(backends.catalog, GlueCatalog)
         assert isinstance(backends.state, DynamoState)
-        backends.store.put(
-            "silver/fct_games/season=2025/part-a.parquet", encode_parquet(pa.table({"gameId": [1, 2]}))
-        )
-        assert backends.engine.query(
-            "SELECT sum(gameId) AS s FROM cbbd_silver.fct_games"
-        ).table.to_pylist() == [{"s": 3}]
+        backends.store.put("silver/fct_games/season=2025/part-a.parquet", encode_parquet(pa.table({"gameId": [1, 2]})))
+        assert backends.engine.query("SELECT sum(gameId) AS s FROM cbbd_silver.fct_games").table.to_pylist() == [
+            {"s": 3}
+        ]
         backends.catalog.put_table(CatalogTable("cbbd_silver", "fct_games", "silver/fct_games/"))
         assert backends.catalog.get_table("cbbd_silver", "fct_games") is not None
         backends.state.set_meta("k", "v")

@@ -43,9 +43,7 @@ def test_tables_are_external_parquet_at_s3_locations(glue, catalog):
 
 
 def test_partitions_copy_the_table_descriptor_with_their_location(glue, catalog):
-    catalog.create_partitions(
-        "cbbd_silver", "fct_games", [PartitionSpec(("2025",), "silver/fct_games/season=2025")]
-    )
+    catalog.create_partitions("cbbd_silver", "fct_games", [PartitionSpec(("2025",), "silver/fct_games/season=2025")])
     (p,) = glue.get_partitions(DatabaseName="cbbd_silver", TableName="fct_games")["Partitions"]
     assert p["Values"] == ["2025"]
     assert p["StorageDescriptor"]["Location"] == "s3://hoops-edge/silver/fct_games/season=2025/"
@@ -117,9 +115,7 @@ def test_foreign_locations_are_kept_whole(glue, catalog):
         TableName="fct_games",
         PartitionInput={"Values": ["1999"], "StorageDescriptor": {"Location": "s3://other-bucket/x/"}},
     )
-    assert catalog.list_partitions("cbbd_silver", "fct_games") == [
-        PartitionSpec(("1999",), "s3://other-bucket/x/")
-    ]
+    assert catalog.list_partitions("cbbd_silver", "fct_games") == [PartitionSpec(("1999",), "s3://other-bucket/x/")]
 
 
 def test_missing_database_on_put_says_what_to_fix(catalog):

@@ -56,9 +56,7 @@ async def run_schedule(
     in_flight=st.integers(1, 6),
     margin=st.sampled_from([0.0, 0.02]),
     schedule=st.lists(
-        st.tuples(
-            st.floats(0, 3), st.one_of(st.just(0.0), st.just(-1.0), st.floats(0, 1.5)), st.floats(0, 2)
-        ),
+        st.tuples(st.floats(0, 3), st.one_of(st.just(0.0), st.just(-1.0), st.floats(0, 1.5)), st.floats(0, 2)),
         min_size=1,
         max_size=40,
     ),

@@ -7,9 +7,7 @@ import pytest
 from reconciler.api.retry import backoff_delay, parse_retry_after
 
 
-@pytest.mark.parametrize(
-    ("attempt", "ceiling"), [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (9, 8.0), (500, 8.0)]
-)
+@pytest.mark.parametrize(("attempt", "ceiling"), [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (9, 8.0), (500, 8.0)])
 def test_backoff_ceiling_and_jitter(attempt: int, ceiling: float) -> None:
     rng = random.Random(1)
     assert backoff_delay(attempt, base=0.5, cap=8.0, jitter="none") == ceiling

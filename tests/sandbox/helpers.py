@@ -10,9 +10,7 @@ from reconciler.lake.layout import parse_partition_path
 
 def files(root: Path, prefix: str, suffix: str = "") -> list[Path]:
     base = root / prefix
-    return (
-        sorted(p for p in base.rglob("*") if p.is_file() and p.name.endswith(suffix)) if base.exists() else []
-    )
+    return sorted(p for p in base.rglob("*") if p.is_file() and p.name.endswith(suffix)) if base.exists() else []
 
 
 def read_all(root: Path, prefix: str) -> pa.Table | None:

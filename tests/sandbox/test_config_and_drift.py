@@ -38,10 +38,7 @@ def test_universe_rebuilt_from_the_config(sandbox: Sandbox) -> None:
 
 def test_manifest_file_round_trips(sandbox: Sandbox) -> None:
     assert load_manifest(sandbox.dest) == sandbox.manifest
-    assert (
-        load_manifest(sandbox.dest / "manifest.json").to_json()
-        == (sandbox.dest / "manifest.json").read_text()
-    )
+    assert load_manifest(sandbox.dest / "manifest.json").to_json() == (sandbox.dest / "manifest.json").read_text()
 
 
 def test_drift_objects(sandbox: Sandbox) -> None:
@@ -71,8 +68,6 @@ def test_init_refuses_an_existing_sandbox_and_bad_arguments(sandbox: Sandbox, tm
 
 def test_config_without_sandbox_section(tmp_path: Path) -> None:
     cfg = tmp_path / "config.yaml"
-    cfg.write_text(
-        "profiles:\n  local:\n    store: {kind: local, path: lake}\n    state: {kind: sqlite, path: s}\n"
-    )
+    cfg.write_text("profiles:\n  local:\n    store: {kind: local, path: lake}\n    state: {kind: sqlite, path: s}\n")
     with pytest.raises(ConfigError, match="sandbox"):
         load_universe_from_config(cfg)

@@ -49,10 +49,7 @@ def test_substitutions_bronze_and_raw_are_complete(sandbox: Sandbox) -> None:
         raw = lake / f"raw/substitutions/game/ingested_at={INGEST_DATE}/{path.name[:-8]}.json.gz"
         assert decode_raw(raw.read_bytes()) == api
     for gid in cov.deadlettered:
-        dl = (
-            lake
-            / f"deadletter/substitutions_game/ingested_at={INGEST_DATE}/part-{hash8({'gameId': gid})}.json"
-        )
+        dl = lake / f"deadletter/substitutions_game/ingested_at={INGEST_DATE}/part-{hash8({'gameId': gid})}.json"
         body = json.loads(dl.read_text())
         assert body == {
             "reason": "empty_response",
@@ -67,9 +64,7 @@ def test_lineups_only_in_2025_collapsed_and_one_team(sandbox: Sandbox) -> None:
     cov = sandbox.manifest.targets["lineups"].seasons["2025"]
     table = read_all(lake, "silver/fct_lineups/season=2025/")
     assert table is not None and table.schema.equals(SILVER_TABLES["fct_lineups"].schema)
-    units = {
-        f"{g}:{t}" for g, t in zip(table["gameId"].to_pylist(), table["teamid"].to_pylist(), strict=True)
-    }
+    units = {f"{g}:{t}" for g, t in zip(table["gameId"].to_pylist(), table["teamid"].to_pylist(), strict=True)}
     assert units == set(cov.collapsed) | {f"{g}:{u.game(g)['homeTeamId']}" for g in cov.one_team_only}
     assert cov.one_team_only and cov.collapsed
     for gid in cov.one_team_only:
@@ -108,8 +103,6 @@ def test_lineups_bronze_and_raw_carry_the_injected_keys(sandbox: Sandbox) -> Non
         gid = t["gameId"][0].as_py()
         api = u.lineups(gid)
         assert t.num_rows == len(api)
-        raw = decode_raw(
-            (lake / f"raw/lineups/game/ingested_at={INGEST_DATE}/{path.name[:-8]}.json.gz").read_bytes()
-        )
+        raw = decode_raw((lake / f"raw/lineups/game/ingested_at={INGEST_DATE}/{path.name[:-8]}.json.gz").read_bytes())
         date = partition(path, lake)["date"]
         assert raw == [{**r, "season": 2025, "date": date, "gameId": gid} for r in api]

@@ -47,15 +47,9 @@ def test_fct_games_silver_bronze_raw(sandbox: Sandbox) -> None:
     for season in SEASONS:
         sg = u.season_games(season)
         ids = set(sg.game_id.tolist())
-        silver = [
-            p
-            for p in files(lake, f"silver/fct_games/season={season}/")
-            if p.parent.name.startswith("season=")
-        ]
+        silver = [p for p in files(lake, f"silver/fct_games/season={season}/") if p.parent.name.startswith("season=")]
         consolidated = [
-            p
-            for p in silver
-            if p.relative_to(lake).as_posix() == consolidated_key("fct_games", season, len(ids))
+            p for p in silver if p.relative_to(lake).as_posix() == consolidated_key("fct_games", season, len(ids))
         ]
         assert len(consolidated) == 1
         table = pq.read_table(consolidated[0])
@@ -69,9 +63,7 @@ def test_fct_games_silver_bronze_raw(sandbox: Sandbox) -> None:
             assert t.schema.equals(BRONZE_TABLES["games"].schema)
             days = {d[:10] for d in t["startDate"].to_pylist()}
             assert all(params["startDateRange"][:10] <= d <= params["endDateRange"][:10] for d in days)
-            raw = decode_raw(
-                (lake / f"raw/games/ingested_at={INGEST_DATE}/{path.name[:-8]}.json.gz").read_bytes()
-            )
+            raw = decode_raw((lake / f"raw/games/ingested_at={INGEST_DATE}/{path.name[:-8]}.json.gz").read_bytes())
             assert [r["id"] for r in raw] == t["id"].to_pylist()
             seen.extend(t["id"].to_pylist())
         assert sorted(seen) == sorted(ids)

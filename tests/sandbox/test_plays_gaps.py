@@ -73,9 +73,7 @@ def test_partial_games_stop_after_period_one(sandbox: Sandbox) -> None:
 def test_silver_rows_equal_the_api_for_complete_games(sandbox: Sandbox) -> None:
     table = read_all(sandbox.lake, "silver/fct_plays/season=2025/")
     assert table is not None and table.schema.equals(SILVER_TABLES["fct_plays"].schema)
-    gid = sorted(
-        set(table["gameId"].to_pylist()) - set(sandbox.manifest.targets["plays"].seasons["2025"].partial)
-    )[0]
+    gid = sorted(set(table["gameId"].to_pylist()) - set(sandbox.manifest.targets["plays"].seasons["2025"].partial))[0]
     rows = table.filter(pc.equal(table["gameId"], gid))
     assert rows.equals(sandbox.universe.plays_table([gid]))
 

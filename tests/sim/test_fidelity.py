@@ -70,13 +70,9 @@ def test_official_sdk_parses_every_endpoint(sim: SimServer) -> None:
     assert proc.returncode == 0, f"SDK script failed:\n{proc.stderr[-4000:]}"
     sdk_counts = json.loads(proc.stdout.strip().splitlines()[-1])
     with httpx.Client(base_url=sim.url, headers={"Authorization": "Bearer x"}) as client:
-        raw_counts = {
-            name: len(client.get(path, params=params).json()) for name, (path, params) in RAW.items()
-        }
+        raw_counts = {name: len(client.get(path, params=params).json()) for name, (path, params) in RAW.items()}
     assert sdk_counts == raw_counts
     assert sdk_counts["games"] == 6 and sdk_counts["games_window"] == 3 and sdk_counts["teams"] == 5
     assert (
-        sdk_counts["plays_date_1130"] > 0
-        and sdk_counts["lineups_team"] == 2
-        and sdk_counts["lineups_team_window"] == 2
+        sdk_counts["plays_date_1130"] > 0 and sdk_counts["lineups_team"] == 2 and sdk_counts["lineups_team_window"] == 2
     )

@@ -80,9 +80,7 @@ def test_aggregate_guards_zero_possessions() -> None:
     unit = fixture_data().lineups(1002)[0]
     empty: dict[str, Any] = {**unit, "totalSeconds": 0, "teamStats": {}, "opponentStats": {}}
     (merged,) = aggregate_lineups([empty])
-    assert (
-        merged["pace"] == 0 and merged["offenseRating"] == 0 and merged["teamStats"]["fieldGoals"]["pct"] == 0
-    )
+    assert merged["pace"] == 0 and merged["offenseRating"] == 0 and merged["teamStats"]["fieldGoals"]["pct"] == 0
 
 
 @pytest.mark.parametrize(

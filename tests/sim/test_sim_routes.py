@@ -75,9 +75,7 @@ def test_games_cap_is_silent_and_ordered(start_sim: Callable[..., SimServer]) ->
         assert keys == sorted(keys)
         everything = sorted((g["startDate"], g["id"]) for g in games)
         assert keys == everything[:GAMES_CAP]  # the latest 100 are dropped without a word
-        window = client.get(
-            "/games", params={"startDateRange": "2025-01-28", "endDateRange": "2025-01-28T23:59:59Z"}
-        )
+        window = client.get("/games", params={"startDateRange": "2025-01-28", "endDateRange": "2025-01-28T23:59:59Z"})
         assert len(window.json()) == sum(1 for g in games if g["startDate"].startswith("2025-01-28"))
 
 

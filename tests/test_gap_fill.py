@@ -1,0 +1,217 @@
+"""The gap-fill path end to end: sandbox lake → simulator on loopback → `reconcile apply` → lake.
+
+Every test runs the real CLI against a real HTTP simulator serving the sandbox's own data.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from reconciler.adapters.sqlite_state import SqliteState
+from reconciler.sandbox import load_universe_from_config
+from tests.e2e_helpers import (
+    cli,
+    duplicate_keys,
+    make_sandbox,
+    max_in_window,
+    plan_json,
+    read_silver,
+    request_log,
+    simulator,
+)
+
+SEASONS = "2015-2016"
+KEYS = {
+    "fct_plays": ["id"],
+    "fct_substitutions": ["gameId", "athleteId", "sub_in_period", "sub_in_seconds_remaining"],
+    "fct_lineups": ["gameId", "teamid", "idhash"],
+    "fct_games": ["gameId"],
+}
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    cfg, port, manifest = make_sandbox(tmp_path / "sb", seasons=SEASONS, scale=0.005)
+    return cfg, port, manifest
+
+
+def _apply(cfg, *extra):
+    return cli(["apply", "--config", str(cfg), "--seasons", SEASONS, "--auto-approve", *extra])
+
+
+def _plays_units(lake: Path) -> set[int]:
+    t = read_silver(lake, "fct_plays", ["gameId"])
+    return set(t.column("gameId").to_pylist()) if t is not None else set()
+
+
+def _manifest_sets(manifest, target="plays"):
+    missing, empty, partial = set(), set(), set()
+    for s in manifest.targets[target].seasons.values():
+        missing |= set(s.missing)
+        empty |= set(s.api_empty)
+        partial |= set(s.partial)
+    return missing, empty, partial
+
+
+def test_gap_fill_writes_raw_bronze_and_silver_then_plan_is_clean(sandbox):
+    cfg, port, manifest = sandbox
+    lake = cfg.parent / "lake"
+    missing, api_empty, partial = _manifest_sets(manifest)
+    fetchable = missing - api_empty
+    assert fetchable, "the sandbox must have gaps to fill"
+    assert not fetchable & _plays_units(lake)
+    before = plan_json(cfg, SEASONS, "--target", "plays")
+    plays = next(t for t in before["targets"] if t["target"] == "plays")
+    planned = {int(u) for a in plays["actions"] for u in a["units"]}
+    assert planned == missing | partial
+
+    with simulator(cfg, port, request_log=cfg.parent / "req.jsonl"):
+        r = _apply(cfg, "--target", "plays")
+    assert r.exit_code == 0, r.output
+    assert "Apply complete" in r.output
+
+    assert fetchable <= _plays_units(lake)
+    assert not api_empty & _plays_units(lake)
+    # raw: gzip JSON Lines of untouched API records; bronze and silver: Parquet.
+    raws = list((lake / "raw" / "plays").rglob("*.json.gz"))
+    assert raws
+    recs = [json.loads(line) for line in gzip.decompress(raws[-1].read_bytes()).decode().splitlines()]
+    assert recs and {"id", "gameId", "shotInfo", "onFloor"} <= set(recs[0])
+    bronze_files = [p for p in (lake / "bronze").rglob("*.parquet") if "plays_" in str(p)]
+    assert any("plays_game" in str(p) or "plays_date" in str(p) or "plays_team" in str(p) for p in bronze_files)
+    # Empty responses are recorded as verified empty, and the next plan has nothing to do.
+    state = SqliteState(cfg.parent / ".reconcile" / "state.sqlite")
+    units = state.load_units("plays")
+    state.close()
+    assert {int(k) for k, u in units.items() if u.status == "empty"} == api_empty
+    after = plan_json(cfg, SEASONS, "--target", "plays")
+    assert after["summary"]["api_calls"] == 0
+    cov = next(t for t in after["targets"] if t["target"] == "plays")["coverage"]
+    assert sum(c["verified_empty"] for c in cov.values()) == len(api_empty)
+    assert duplicate_keys(lake, "fct_plays", KEYS["fct_plays"]) == 0
+
+
+def test_empty_units_are_not_fetched_again(sandbox):
+    cfg, port, _ = sandbox
+    log = cfg.parent / "req.jsonl"
+    with simulator(cfg, port, request_log=log):
+        assert _apply(cfg, "--target", "plays").exit_code == 0
+        n = len(request_log(log))
+        r = _apply(cfg, "--target", "plays")
+        assert r.exit_code == 0
+        assert "No changes" in r.output
+        assert len(request_log(log)) == n
+
+
+def test_5xx_and_timeouts_are_retried(sandbox):
+    cfg, port, manifest = sandbox
+    log = cfg.parent / "req.jsonl"
+    faults = {"5xx": 0.15, "504": 0.05, "timeout": 0.05, "reset": 0.05}
+    with simulator(cfg, port, request_log=log, fault_rates=faults, hang_seconds=3.0, seed=3):
+        r = _apply(cfg, "--target", "plays")
+    assert r.exit_code == 0, r.output
+    entries = request_log(log)
+    seen = {e["fault"] for e in entries if e["fault"]}
+    assert {"5xx", "timeout"} <= seen or len(seen) >= 2
+    missing, api_empty, _ = _manifest_sets(manifest)
+    assert missing - api_empty <= _plays_units(cfg.parent / "lake")
+    assert duplicate_keys(cfg.parent / "lake", "fct_plays", ["id"]) == 0
+
+
+class _BrokenGame:
+    """The sandbox's API data, except that one game's plays come back malformed (ids not integers)."""
+
+    def __init__(self, data, game_id):
+        self._data, self.game_id = data, game_id
+
+    def __getattr__(self, name):
+        return getattr(self._data, name)
+
+    def plays(self, game_id):
+        recs = self._data.plays(game_id)
+        if game_id == self.game_id:
+            return [{**r, "id": f"bad-{r['id']}"} for r in recs]
+        return recs
+
+
+def test_a_permanently_failing_item_does_not_stop_the_others(sandbox):
+    cfg, port, manifest = sandbox
+    missing, api_empty, _ = _manifest_sets(manifest)
+    broken = min(missing - api_empty)
+    data = _BrokenGame(load_universe_from_config(cfg), broken)
+    lake = cfg.parent / "lake"
+    with simulator(cfg, port, data=data):
+        r = _apply(cfg, "--target", "plays")
+    assert r.exit_code == 1
+    assert "malformed payload" in r.output
+    have = _plays_units(lake)
+    assert broken not in have  # a bad payload never reaches silver
+    assert (missing - api_empty - {broken}) <= have
+    # The failed unit stays in the plan, with its attempt count.
+    plan = plan_json(cfg, SEASONS, "--target", "plays")
+    plays = next(t for t in plan["targets"] if t["target"] == "plays")
+    assert any(str(broken) in a["units"] for a in plays["actions"])
+    assert sum(c["failed"] for c in plays["coverage"].values()) >= 1
+    # Once the API serves it correctly, the next apply fills it.
+    with simulator(cfg, port):
+        assert _apply(cfg, "--target", "plays").exit_code == 0
+    assert broken in _plays_units(lake)
+
+
+def test_quota_429_stops_cleanly_and_resumes(sandbox):
+    cfg, port, manifest = sandbox
+    lake = cfg.parent / "lake"
+    log = cfg.parent / "req.jsonl"
+    with simulator(cfg, port, quota=4, request_log=log):
+        r = _apply(cfg, "--target", "plays")
+    assert r.exit_code == 1
+    assert "quota" in r.output.lower()
+    entries = request_log(log)
+    assert sum(1 for e in entries if e["status"] == 200) == 4
+    # Only requests started before the 429 (at most the in-flight ones) are refused, then it stops.
+    assert sum(1 for e in entries if e["status"] == 429) <= 3
+    state = SqliteState(cfg.parent / ".reconcile" / "state.sqlite")
+    done = {k for k, u in state.load_units("plays").items() if u.status in ("done", "empty")}
+    assert state.get_meta("api.calllimit_remaining") == "0"
+    state.close()
+    assert done  # everything finished before the 429 is kept
+    with simulator(cfg, port, request_log=log):
+        r = _apply(cfg, "--target", "plays")
+    assert r.exit_code == 0, r.output
+    missing, api_empty, _ = _manifest_sets(manifest)
+    assert missing - api_empty <= _plays_units(lake)
+    assert duplicate_keys(lake, "fct_plays", ["id"]) == 0
+
+
+def test_apply_twice_never_duplicates_any_table(sandbox):
+    cfg, port, _ = sandbox
+    lake = cfg.parent / "lake"
+    with simulator(cfg, port):
+        assert _apply(cfg).exit_code == 0
+        second = _apply(cfg)
+    assert second.exit_code == 0
+    assert "No changes" in second.output
+    for table, key in KEYS.items():
+        assert duplicate_keys(lake, table, key) == 0, table
+    plan = plan_json(cfg, SEASONS)
+    assert plan["summary"]["api_calls"] == 0
+    assert all(a == [] for a in (t["actions"] for t in plan["targets"]))
+
+
+def test_pacing_limit_holds_in_the_request_log(tmp_path):
+    cfg, port, _ = make_sandbox(tmp_path / "sb", seasons="2016", scale=0.005, rate=3)
+    log = tmp_path / "req.jsonl"
+    with simulator(cfg, port, request_log=log, latency_ms=20):
+        r = _apply_seasons(cfg, "2016", "--target", "plays", "--target", "substitutions")
+    assert r.exit_code == 0, r.output
+    ts = [e["ts"] for e in request_log(log)]
+    assert len(ts) >= 6
+    assert max_in_window(ts) <= 3
+
+
+def _apply_seasons(cfg, seasons, *extra):
+    return cli(["apply", "--config", str(cfg), "--seasons", seasons, "--auto-approve", *extra])
