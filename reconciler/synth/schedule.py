@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from reconciler.synth import names
 from reconciler.synth.rng import categorical, normal, randint, uniform
-from reconciler.synth.scale import date_str, games_in_season, plays_per_game, season_days
+from reconciler.synth.scale import date_str, games_in_season, plays_per_game
+from reconciler.synth.season_calendar import TIP_SLOTS, TIP_WEIGHTS, day_weights, game_notes
 from reconciler.synth.teams import N_D1, N_NON_D1, TeamTable
 
 __all__ = [
@@ -36,10 +36,6 @@ STATUSES = ("final", "postponed", "cancelled")
 FINAL = 0
 _TOURNAMENTS = ("NCAA", "NIT")
 _GAME_TYPES = ("STD", "TRNMNT")
-#: UTC tip-off times (seconds after midnight) and weights; 00:00Z is a 7 pm US-Eastern tip-off.
-_SLOTS = (0, 1800, 3600, 5400, 7200, 10800, 57600, 61200, 64800, 68400, 72000, 75600, 82800, 84600)
-_SLOT_W = (0.20, 0.04, 0.12, 0.03, 0.08, 0.04, 0.05, 0.06, 0.06, 0.08, 0.04, 0.07, 0.10, 0.03)
-_NCAA_ROUNDS = ("First Four", "1st Round", "1st Round", "2nd Round", "2nd Round", "Sweet 16", "Elite 8")
 
 
 def subs_share(season: int) -> float:
@@ -198,26 +194,6 @@ def _int_or_none(v: Any) -> int | None:
     return None if iv < 0 else iv
 
 
-def _day_weights(
-    season: int,
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
-    first, post, last = season_days(season)
-    reg_days = np.arange(first, post, dtype=np.int64)
-    reg_w = np.ones(len(reg_days))
-    for k, d in enumerate(reg_days.tolist()):
-        day = dt.date(1970, 1, 1) + dt.timedelta(days=d)
-        wd = day.weekday()
-        w = {5: 1.9, 6: 0.9, 0: 0.8}.get(wd, 1.0)
-        if day.month == 11 and day.day < 7:
-            w *= 0.1
-        if day.month == 12 and 22 <= day.day <= 28:
-            w *= 0.15
-        reg_w[k] = w
-    post_days = np.arange(post, last + 1, dtype=np.int64)
-    post_w = (1.0 / (1.0 + 0.3 * np.arange(len(post_days)))).astype(np.float64)
-    return reg_days, reg_w, post_days, post_w
-
-
 def build_season(seed: int, season: int, scale: float, teams: TeamTable) -> SeasonGames:
     """Generate one season's games.
 
@@ -237,18 +213,15 @@ def build_season(seed: int, season: int, scale: float, teams: TeamTable) -> Seas
     def u(stream: int) -> NDArray[np.float64]:
         return uniform(seed, 100 + stream, s, i)
 
-    def z(stream: int) -> NDArray[np.float64]:
-        return normal(seed, 200 + stream, s, i)
-
     n_post = max(1, round(n * 0.017))
     post = i < n_post
-    reg_days, reg_w, post_days, post_w = _day_weights(season)
+    reg_days, reg_w, post_days, post_w = day_weights(season)
     day = np.where(
         post,
         post_days[categorical(post_w.tolist(), u(1))],
         reg_days[categorical(reg_w.tolist(), u(2))],
     )
-    slot = np.asarray(_SLOTS, dtype=np.int64)[categorical(_SLOT_W, u(3))]
+    slot = np.asarray(TIP_SLOTS, dtype=np.int64)[categorical(TIP_WEIGHTS, u(3))]
     if not np.any(slot == 0):
         slot[int(np.argmin(u(3)))] = 0  # always have 00:00Z tip-offs (they straddle two /plays/date days)
     start_epoch = day * 86400 + slot
@@ -293,19 +266,7 @@ def build_season(seed: int, season: int, scale: float, teams: TeamTable) -> Seas
     seed_hi = np.where(tournament == 0, 17, 9)
     home_seed = np.where(post, randint(seed, 305, 1, seed_hi, g), -1)
     away_seed = np.where(post, randint(seed, 306, 1, seed_hi, g), -1)
-    notes: list[str | None] = []
-    first_post = season_days(season)[1]
-    for k in range(n):
-        if post[k]:
-            rnd = min(int(day[k] - first_post) // 3, len(_NCAA_ROUNDS) - 1)
-            label = "Men's Basketball Championship" if tournament[k] == 0 else "NIT"
-            notes.append(f"{label} - {_NCAA_ROUNDS[rnd]}")
-        elif conf_tourney[k]:
-            notes.append(f"{names.CONFERENCES[int(hc[k])][2]} Tournament")
-        elif early_event[k]:
-            notes.append(f"{names.PLACES[int(game_id[k]) % len(names.PLACES)]} Classic")
-        else:
-            notes.append(None)
+    notes = game_notes(season, day, post, tournament, conf_tourney, early_event, hc, game_id)
 
     u_status = ug(7)
     status = np.where(u_status < 0.008, np.where(ug(8) < 0.5, 1, 2), FINAL)
@@ -369,7 +330,7 @@ def build_season(seed: int, season: int, scale: float, teams: TeamTable) -> Seas
         postseason=post,
         tournament=tournament.astype(np.int64),
         game_type=game_type.astype(np.int64),
-        notes=tuple(notes),
+        notes=notes,
         home=home.astype(np.int64),
         away=away.astype(np.int64),
         neutral=neutral,
