@@ -67,9 +67,7 @@ def test_every_season_has_midnight_utc_and_non_final_games(universe: Universe) -
         assert midnight, season
         # /plays/date?date=D also returns D+1T00:00Z games: some midnight game has a busy day before it
         days = {g["startDate"][:10] for g in games if not g["startDate"].endswith("T00:00:00.000Z")}
-        before = {
-            (dt.date.fromisoformat(g["startDate"][:10]) - dt.timedelta(days=1)).isoformat() for g in midnight
-        }
+        before = {(dt.date.fromisoformat(g["startDate"][:10]) - dt.timedelta(days=1)).isoformat() for g in midnight}
         assert days & before, season
         assert any(g["status"] in {"postponed", "cancelled"} for g in games), season
         assert sum(g["status"] == "final" for g in games) > 0.8 * len(games)
