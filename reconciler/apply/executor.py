@@ -37,6 +37,9 @@ __all__ = ["ApiClientLike", "ApplyResult", "Executor", "ProgressSink", "season_w
 
 log = logging.getLogger(__name__)
 
+# New copies before the catalog, deletions (only with --allow-delete) last.
+MAINTENANCE_ORDER = ("relayout", "dedupe", "register", "delete")
+
 
 class ApiResponseLike(Protocol):
     """What the executor needs from an API response."""
@@ -101,6 +104,7 @@ class ApplyResult:
         errors: Sample error messages.
         rows: Rows written.
         signal: The signal that interrupted the apply, if any.
+        maintenance: Non-data actions done, by type.
     """
 
     done: int = 0
@@ -114,6 +118,7 @@ class ApplyResult:
     errors: list[str] = field(default_factory=list)
     rows: int = 0
     signal: int = 0
+    maintenance: dict[str, int] = field(default_factory=dict)
 
 
 def season_windows(season: int, days: int) -> list[tuple[str, str]]:
@@ -150,6 +155,8 @@ class Executor:
         clock: Returns epoch seconds.
         max_duration: Stop starting new actions after this many seconds.
         breaker: Stop after this many actions in a row failed transiently (the API is down).
+        allow_delete: Execute ``delete`` actions (the user passed --allow-delete and confirmed).
+        handlers: Handlers of the non-data action types (register, relayout, dedupe, delete).
     """
 
     specs: Mapping[str, Spec]
@@ -162,6 +169,8 @@ class Executor:
     clock: Callable[[], float] = time.time
     max_duration: float | None = None
     breaker: int = 10
+    allow_delete: bool = False
+    handlers: Mapping[str, Callable[[Action], None]] = field(default_factory=dict)
     result: ApplyResult = field(default_factory=ApplyResult)
     _stop: str = ""
     _pending: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -308,6 +317,22 @@ class Executor:
         self.result.rows += sum(outcome.rows_by_unit.values())
         self.progress.advance(action.covers, 0, "done")
 
+    async def _maintenance(self, todo: Sequence[Action]) -> None:
+        """Run the non-data actions in a safe order: new copies first, the catalog, deletions last."""
+        for kind in MAINTENANCE_ORDER:
+            for a in (x for x in todo if x.type == kind):
+                if self._stop:
+                    return
+                if kind == "delete" and not self.allow_delete:
+                    continue
+                handler = self.handlers.get(kind)
+                if handler is None:
+                    self.result.errors.append(f"{a.address}: no handler for {kind} actions in this profile")
+                    continue
+                await anyio.to_thread.run_sync(handler, a)
+                self.result.actions_done += 1
+                self.result.maintenance[kind] = self.result.maintenance.get(kind, 0) + 1
+
     async def run(self, plan: Plan, actions: Sequence[Action] | None = None) -> ApplyResult:
         """Execute a plan's data actions (fetch, refetch, rebuild).
 
@@ -321,7 +346,8 @@ class Executor:
         self._started = self.clock()
         todo = [a for a in (actions if actions is not None else plan.all_actions())]
         data = [a for a in todo if a.type in ("fetch", "refetch", "rebuild")]
-        self.result.skipped_deletes = sum(1 for a in todo if a.type == "delete")
+        if not self.allow_delete:
+            self.result.skipped_deletes = sum(1 for a in todo if a.type == "delete")
         for a in data:
             for k in a.units:
                 self._pending[(a.target, k)] += 1
@@ -341,6 +367,7 @@ class Executor:
         async with anyio.create_task_group() as tg:
             for a in fetches:
                 tg.start_soon(one, a)
+        await self._maintenance(todo)
         attempted = {(a.target, k) for a in data for k in a.units if self._pending[(a.target, k)] == 0}
         self.result.remaining = len({(a.target, k) for a in data for k in a.units} - attempted)
         self.result.stopped = self._stop

@@ -188,6 +188,7 @@ async def _execute(
             concurrency=session.profile.api.max_concurrency,
             progress=progress,
             max_duration=opts.max_duration,
+            allow_delete=opts.allow_delete,
         )
         async with anyio.create_task_group() as tg:
 
