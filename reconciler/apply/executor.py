@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 import anyio
 
+from reconciler.apply.derive import materialize_derive
 from reconciler.apply.materialize import Outcome, Response, materialize_fetch, materialize_rebuild
 from reconciler.core.observed import ExpectedUnit, ObservedState
 from reconciler.core.plan import Action, Plan
@@ -309,9 +310,11 @@ class Executor:
             action: A ``rebuild`` action.
         """
         spec = self.specs[action.target]
-        outcome = materialize_rebuild(
-            self.store, spec, action, self._units(action.target), self._incomplete(action.target)
-        )
+        units, incomplete = self._units(action.target), self._incomplete(action.target)
+        if action.details.get("derive"):
+            outcome = materialize_derive(self.store, self.specs, action, units, incomplete)
+        else:
+            outcome = materialize_rebuild(self.store, spec, action, units, incomplete)
         self._record(action, outcome, None)
         self.result.actions_done += 1
         self.result.rows += sum(outcome.rows_by_unit.values())

@@ -32,7 +32,7 @@ from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES, TableSchema, r
 from reconciler.ports import ObjectStore
 from reconciler.spec.models import Spec
 
-__all__ = ["Outcome", "Response", "materialize_fetch", "materialize_rebuild"]
+__all__ = ["Outcome", "Response", "materialize_fetch", "materialize_rebuild", "write_silver_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ def _unit_keys(table: pa.Table, cols: Sequence[str]) -> list[str]:
     return [":".join(str(v[i]) for v in values) for i in range(table.num_rows)]
 
 
-def _write_silver(
+def write_silver_rows(
     store: ObjectStore,
     spec: Spec,
     action: Action,
@@ -99,6 +99,24 @@ def _write_silver(
     key_params: Mapping[str, Any],
     out: Outcome,
 ) -> None:
+    """Write rows for an action's units to silver, one object per partition.
+
+    Rows of units outside the action are dropped; for incomplete units, rows whose natural key
+    is already stored are skipped, so the unit gains only what it lacked.
+
+    Args:
+        store: The object store.
+        spec: The target's spec.
+        action: The action.
+        table: Rows in the silver schema.
+        units: Expected units by key (for partitions).
+        incomplete: Units present but incomplete.
+        key_params: Parameters hashed into the object names.
+        out: Accumulates what was written.
+
+    Raises:
+        LakeError: For a row of a unit that is not expected.
+    """
     silver = spec.target.silver
     schema = SILVER_TABLES[silver.table]
     wanted = set(action.units)
@@ -196,7 +214,7 @@ def materialize_fetch(
     if tables:
         combined = pa.concat_tables(tables)
         key_params = action.details.get("params") or (action.request.params if action.request else {})
-        _write_silver(store, spec, action, combined, units, incomplete, key_params, out)
+        write_silver_rows(store, spec, action, combined, units, incomplete, key_params, out)
     return out
 
 
@@ -240,5 +258,5 @@ def materialize_rebuild(
     if not parts:
         return out
     key_params = {"rebuild": bronze_name, **params}
-    _write_silver(store, spec, action, pa.concat_tables(parts), units, incomplete, key_params, out)
+    write_silver_rows(store, spec, action, pa.concat_tables(parts), units, incomplete, key_params, out)
     return out

@@ -255,13 +255,17 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
                 return 0
             total = ApplyResult()
             needs_api = plan.summary.api_calls > 0 or any(
-                c.known_after_apply for t in plan.targets for c in t.coverage.values()
+                c.known_after_apply or c.after_apply for t in plan.targets for c in t.coverage.values()
             )
             client = await _client(profile, opts.max_requests) if needs_api else None
             async with _maybe(client):
                 await _execute(session, plan, observed, opts, con, total, client)
                 for _ in range(3):
-                    pending = [t.target for t in plan.targets if any(c.known_after_apply for c in t.coverage.values())]
+                    pending = [
+                        t.target
+                        for t in plan.targets
+                        if any(c.known_after_apply or c.after_apply for c in t.coverage.values())
+                    ]
                     if not pending or total.stopped:
                         break
                     con.print(f"[bold]Replanning {', '.join(pending)}: their expected sets are known now.[/bold]")

@@ -80,6 +80,7 @@ class SeasonCoverage(_Frozen):
     quarantined: int = 0
     failed: int = 0
     missing: int = 0
+    after_apply: int = Field(0, description="missing units whose inputs other targets will fill first")
     known_after_apply: bool = False
 
     @property

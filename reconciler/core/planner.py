@@ -89,6 +89,30 @@ def _selected(spec: Spec, selectors: Sequence[str]) -> bool:
     return any(s == spec.name or s.startswith(spec.name + "[") or s.startswith(spec.name + ".") for s in selectors)
 
 
+def _closure(specs: Sequence[Spec], selectors: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Targets to plan, and those selected whole.
+
+    Like Terraform, a bare ``--target lineups`` brings the targets it depends on along; an
+    address glob selects only its own actions.
+    """
+    by_name = {s.name: s for s in specs}
+    whole = {s.name for s in specs if not selectors or s.name in selectors}
+    todo = list(whole)
+    while todo:
+        for dep in by_name[todo.pop()].depends_on:
+            if dep in by_name and dep not in whole:
+                whole.add(dep)
+                todo.append(dep)
+    planned = set(whole) | {s.name for s in specs if _selected(s, selectors)}
+    todo = list(planned)
+    while todo:
+        for dep in by_name[todo.pop()].depends_on:
+            if dep in by_name and dep not in planned:
+                planned.add(dep)
+                todo.append(dep)
+    return planned, whole
+
+
 def _action_selected(addr: str, target: str, selectors: Sequence[str]) -> bool:
     if not selectors or target in selectors:
         return True
@@ -116,6 +140,37 @@ def _empty_is_fresh(spec: Spec, unit: ExpectedUnit, checked_at: float, now: date
     checked = datetime.fromtimestamp(checked_at, UTC)
     # Only games that were recent when found empty may still gain data; older ones stay empty.
     return checked - game_day > timedelta(days=pol.only_if_game_within_days)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What derive strategies need to know about their input targets."""
+
+    specs: Mapping[str, Spec]
+    observed: ObservedState
+    pending: Mapping[str, set[str]]
+
+    def status(self, strategy: FetchStrategy, unit: ExpectedUnit) -> str:
+        """``ready`` (every input complete or verified empty), ``wait`` (an input is planned) or ``no``."""
+        for name in strategy.inputs:
+            spec = self.specs.get(name)
+            obs = self.observed.targets.get(name)
+            if spec is None or obs is None:
+                return "no"
+            try:
+                key = ":".join(str(unit.cols[c]) for c in spec.unit)
+            except KeyError:
+                return "no"
+            if key in self.pending.get(name, set()):
+                return "wait"
+            present, state = obs.present.get(key), obs.states.get(key)
+            done = state is not None and state.status in ("done", "empty")
+            if present is not None and (present.complete or done):
+                continue
+            if present is None and state is not None and state.status == "empty":
+                continue
+            return "no"
+        return "ready"
 
 
 @dataclass
@@ -228,11 +283,48 @@ def _plan_season(
     reasons: Mapping[str, str],
     all_units: Sequence[ExpectedUnit],
     obs: ObservedTarget,
-) -> tuple[list[Action], str]:
+    inputs: _Inputs,
+) -> tuple[list[Action], str, int]:
     actions: list[Action] = []
     remaining = {u.key: u for u in units}
     nparts = _nparts(spec)
     notes: list[str] = []
+    waiting = 0
+    # 0. Derivations from other targets' silver, zero API calls; units whose inputs are still
+    #    being filled wait for them (known after apply).
+    for strategy in spec.fetch:
+        if strategy.source != "derive":
+            continue
+        dgroups: dict[tuple[tuple[str, Any], ...], list[str]] = defaultdict(list)
+        for key, u in list(remaining.items()):
+            st = inputs.status(strategy, u)
+            if st == "no":
+                continue
+            del remaining[key]
+            if st == "wait":
+                waiting += 1
+                continue
+            params = tuple(sorted((p, u.cols.get(c[0])) for p, c in strategy.param_columns().items()))
+            dgroups[params].append(key)
+        for params, keys in sorted(dgroups.items()):
+            actions.append(
+                Action(
+                    type="rebuild",
+                    address=f"{spec.name}.{strategy.name}[season={season}]{_fmt_params(params)}",
+                    target=spec.name,
+                    season=season,
+                    strategy=strategy.name,
+                    covers=len(keys),
+                    units=sorted(keys),
+                    reason=_reason(keys, reasons),
+                    details={"derive": strategy.derive, "inputs": list(strategy.inputs), "params": dict(params)},
+                )
+            )
+        if dgroups:
+            n = sum(len(k) for k in dgroups.values())
+            notes.append(f"{n:,} derived from {' + '.join(strategy.inputs)} (0 calls)")
+        if waiting:
+            notes.append(f"{waiting:,} wait for {' + '.join(strategy.inputs)} (known after apply)")
     # 1. The lake as a source: rebuild silver from complete bronze, zero API calls.
     for strategy in spec.fetch:
         if strategy.source != "bronze":
@@ -329,7 +421,7 @@ def _plan_season(
         how = ", ".join(f"{n:,} calls to {p}" for p, n in per_strategy.most_common())
         notes.insert(0, how)
     choice = f"{season}: {n_units:,} {spec.name} units to fill → " + ("; ".join(notes) if notes else "nothing")
-    return actions, choice
+    return actions, choice, waiting
 
 
 def _split_key(key: Hashable) -> tuple[str, tuple[tuple[str, Any], ...]]:
@@ -381,16 +473,20 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
     opts = opts or PlanOptions()
     targets: list[TargetPlan] = []
     pending_seasons: dict[str, set[int]] = {}
+    pending_units: dict[str, set[str]] = {}
+    inputs = _Inputs(specs={s.name: s for s in specs}, observed=observed, pending=pending_units)
+    planned, whole = _closure(specs, opts.targets)
     for spec in specs:
-        if not _selected(spec, opts.targets) and not any(
-            _selected(s, opts.targets) and spec.name in s.depends_on for s in specs
-        ):
+        if spec.name not in planned:
             continue
         obs = observed.targets.get(spec.name)
         if obs is None:
             continue
         cov_counts, work, quarantined = _classify(spec, obs, opts, now)
-        blocked = set().union(*(pending_seasons.get(d, set()) for d in spec.depends_on))
+        # A dependency that feeds the source query leaves the expected set unknown for its pending
+        # seasons; one that only feeds a derivation defers just the units waiting for it.
+        feeds = {d for f in spec.fetch for d in f.inputs}
+        blocked = set().union(*(pending_seasons.get(d, set()) for d in spec.depends_on if d not in feeds))
         actions: list[Action] = []
         choices: list[str] = []
         by_season: dict[int, list[ExpectedUnit]] = defaultdict(list)
@@ -399,21 +495,29 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
         all_by_season: dict[int, list[ExpectedUnit]] = defaultdict(list)
         for u in obs.expected or ():
             all_by_season[u.season].append(u)
+        waiting: Counter[int] = Counter()
         for season in sorted(by_season):
             if season in blocked:
                 continue
-            acts, choice = _plan_season(spec, season, by_season[season], work.reasons, all_by_season[season], obs)
-            actions.extend(a for a in acts if _action_selected(a.address, spec.name, opts.targets))
+            acts, choice, waiting[season] = _plan_season(
+                spec, season, by_season[season], work.reasons, all_by_season[season], obs, inputs
+            )
+            actions.extend(
+                a for a in acts if spec.name in whole or _action_selected(a.address, spec.name, opts.targets)
+            )
             choices.append(choice)
         pending_seasons[spec.name] = {a.season for a in actions if a.season is not None}
+        pending_units[spec.name] = {k for a in actions for k in a.units}
         coverage: dict[str, SeasonCoverage] = {}
         for season in observed.seasons:
             c = cov_counts.get(season, Counter())
             coverage[str(season)] = SeasonCoverage(
-                **{k: int(v) for k, v in c.items()}, known_after_apply=season in blocked
+                **{k: int(v) for k, v in c.items()},
+                after_apply=waiting.get(season, 0),
+                known_after_apply=season in blocked,
             )
         notes = [f"expected set unavailable: {obs.source_error}"] if obs.source_error else []
-        if not _selected(spec, opts.targets):
+        if spec.name not in whole and not _selected(spec, opts.targets):
             continue
         targets.append(
             TargetPlan(

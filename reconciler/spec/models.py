@@ -58,7 +58,9 @@ class FetchStrategy(_Model):
     path: str | None = None
     params: dict[str, str | list[str]] = Field(default_factory=dict)
     match: Literal["any", "all"] = "any"
-    source: Literal["api", "bronze"] = "api"
+    source: Literal["api", "bronze", "derive"] = "api"
+    derive: Literal["lineups"] | None = Field(None, description="derive strategy: the derivation to run")
+    inputs: list[str] = Field(default_factory=list, description="derive strategy: targets whose silver feeds it")
     raw: str | None = Field(None, description="raw/ directory for this endpoint, e.g. plays/game")
     bronze: str | None = Field(None, description="bronze table (endpoint name), e.g. plays_game")
     rows_per_unit: float | None = Field(None, gt=0, description="expected rows per unit, for byte estimates")
@@ -85,8 +87,10 @@ class FetchStrategy(_Model):
                 raise ValueError(f"path parameter(s) {missing} have no entry in params")
             if not self.raw or not self.bronze:
                 raise ValueError("an api strategy needs raw (directory) and bronze (table)")
-        elif not self.bronze:
+        elif self.source == "bronze" and not self.bronze:
             raise ValueError("a bronze strategy needs bronze (the table to rebuild from)")
+        elif self.source == "derive" and (not self.derive or not self.inputs):
+            raise ValueError("a derive strategy needs derive (the derivation) and inputs (targets)")
         return self
 
     def param_columns(self) -> dict[str, tuple[str, ...]]:
@@ -185,6 +189,10 @@ class Spec(_Model):
             raise ValueError("target.silver.unit_columns must name one column per unit column")
         if not any(f.source == "api" and not f.aggregated for f in self.fetch):
             raise ValueError("at least one api fetch strategy must be able to fill a unit")
+        for f in self.fetch:
+            missing = [t for t in f.inputs if t not in self.depends_on]
+            if missing:
+                raise ValueError(f"fetch.{f.name}: inputs {missing} must also be listed in depends_on")
         return self
 
 

@@ -113,10 +113,10 @@ LINEUP: dict[str, tuple[tuple[type, ...], bool]] = {
     "idHash": (STR, False),
     "athletes": (LIST, False),
     "totalSeconds": (NUM, False),
-    "pace": (NUM, False),
-    "offenseRating": (NUM, False),
-    "defenseRating": (NUM, False),
-    "netRating": (NUM, False),
+    "pace": (NUM, True),  # NaN on the server (0 possessions) is sent as null
+    "offenseRating": (NUM, True),  # NaN on the server (0 possessions) is sent as null
+    "defenseRating": (NUM, True),  # NaN on the server (0 possessions) is sent as null
+    "netRating": (NUM, True),  # NaN on the server (0 possessions) is sent as null
     "teamStats": (DICT, False),
     "opponentStats": (DICT, False),
 }
