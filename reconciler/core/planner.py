@@ -239,22 +239,66 @@ def _request_for(strategy: FetchStrategy, values: Mapping[str, Any]) -> Request:
 
 
 def _strategy_requests(
-    strategy: FetchStrategy, unit: ExpectedUnit, nparts: int
+    strategy: FetchStrategy, cols: Mapping[str, tuple[str, ...]], unit: ExpectedUnit, nparts: int
 ) -> list[tuple[tuple[tuple[str, Any], ...], list[int]]]:
     """The requests of a strategy that touch a unit, each with the unit parts it fills."""
-    cols = strategy.param_columns()
-    combos: list[tuple[dict[str, Any], list[int]]] = [({}, list(range(nparts)))]
+    every = list(range(nparts))
+    combos: list[tuple[dict[str, Any], list[int]]] = [({}, every)]
     for param, columns in cols.items():
         nxt: list[tuple[dict[str, Any], list[int]]] = []
-        for values, parts in combos:
+        for values_d, parts in combos:
             for i, col in enumerate(columns):
                 v = unit.cols.get(col)
                 if v is None:
                     continue
                 fills = [i] if strategy.match == "all" and len(columns) > 1 else parts
-                nxt.append(({**values, param: v}, fills))
+                nxt.append(({**values_d, param: v}, fills))
         combos = nxt
     return [(tuple(sorted(v.items())), parts) for v, parts in combos]
+
+
+def _request_index(
+    strategy: FetchStrategy, units: Sequence[ExpectedUnit], nparts: int
+) -> list[list[tuple[tuple[tuple[str, Any], ...], list[int]]]]:
+    """:func:`_strategy_requests` for many units at once (the planner's hot loop).
+
+    Specs have at most one list-valued parameter per strategy (validated), so a unit touches
+    one request per alternative of that parameter, with a fixed prefix and suffix around it.
+    """
+    cols = strategy.param_columns()
+    names = sorted(cols)
+    multi = [n for n in names if len(cols[n]) > 1]
+    if len(multi) > 1:
+        return [_strategy_requests(strategy, cols, u, nparts) for u in units]
+    every = list(range(nparts))
+    out: list[list[tuple[tuple[tuple[str, Any], ...], list[int]]]] = []
+    if not multi:
+        singles = [(n, cols[n][0]) for n in names]
+        for u in units:
+            get = u.cols.get
+            key = tuple((n, get(c)) for n, c in singles)
+            out.append([] if any(v is None for _, v in key) else [(key, every)])
+        return out
+    m = multi[0]
+    pos = names.index(m)
+    before = [(n, cols[n][0]) for n in names[:pos]]
+    after = [(n, cols[n][0]) for n in names[pos + 1 :]]
+    alternatives = list(enumerate(cols[m]))
+    by_part = strategy.match == "all"
+    for u in units:
+        get = u.cols.get
+        head = tuple((n, get(c)) for n, c in before)
+        tail = tuple((n, get(c)) for n, c in after)
+        if any(v is None for _, v in head) or any(v is None for _, v in tail):
+            out.append([])
+            continue
+        reqs = []
+        for i, col in alternatives:
+            v = get(col)
+            if v is not None:
+                reqs.append(((*head, (m, v), *tail), [i] if by_part else every))
+        out.append(reqs)
+    return out
 
 
 def _nparts(spec: Spec) -> int:
@@ -265,9 +309,11 @@ def _nparts(spec: Spec) -> int:
     return n
 
 
-def _rows_per_unit(spec: Spec, strategy: FetchStrategy, obs: ObservedTarget) -> float:
-    if strategy.rows_per_unit:
-        return strategy.rows_per_unit
+def _rows_per_unit(strategy: FetchStrategy, mean_rows: float) -> float:
+    return strategy.rows_per_unit or mean_rows
+
+
+def _mean_rows(obs: ObservedTarget) -> float:
     rows = [p.rows for p in obs.present.values() if p.complete]
     return sum(rows) / len(rows) if rows else _DEFAULT_ROWS
 
@@ -284,6 +330,7 @@ def _plan_season(
     all_units: Sequence[ExpectedUnit],
     obs: ObservedTarget,
     inputs: _Inputs,
+    mean_rows: float,
 ) -> tuple[list[Action], str, int]:
     actions: list[Action] = []
     remaining = {u.key: u for u in units}
@@ -357,26 +404,25 @@ def _plan_season(
     wanted: dict[Hashable, str] = {(k, p): k for k in remaining for p in range(nparts)}
     cands: dict[tuple[str, tuple[tuple[str, Any], ...]], set[Hashable]] = defaultdict(set)
     order: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
-    for si, strategy in enumerate(api):
-        for u in remaining.values():
-            for params, parts in _strategy_requests(strategy, u, nparts):
-                ck = (strategy.name, params)
-                cands[ck].update((u.key, p) for p in parts)
-                order.setdefault(ck, si)
-    by_name = {s.name: s for s in api}
     # Rows a request returns, counting units already present (the waste of a broad request).
     touch: Counter[tuple[str, tuple[tuple[str, Any], ...]]] = Counter()
-    for strategy in api:
-        for u in all_units:
-            for params, _ in _strategy_requests(strategy, u, nparts):
-                if (strategy.name, params) in cands:
-                    touch[(strategy.name, params)] += 1
+    for si, strategy in enumerate(api):
+        for u, reqs in zip(all_units, _request_index(strategy, all_units, nparts), strict=True):
+            todo = u.key in remaining
+            for params, parts in reqs:
+                ck = (strategy.name, params)
+                touch[ck] += 1
+                if todo:
+                    cands[ck].update((u.key, p) for p in parts)
+                    order.setdefault(ck, si)
+    by_name = {s.name: s for s in api}
+    rows_per = {s.name: _rows_per_unit(s, mean_rows) for s in api}
     candidates = [
         Candidate(
             key=ck,
             elements=frozenset(els),
             calls=_calls(by_name[ck[0]]),
-            rows=touch[ck] * _rows_per_unit(spec, by_name[ck[0]], obs),
+            rows=touch[ck] * rows_per[ck[0]],
             order=order[ck],
         )
         for ck, els in sorted(cands.items(), key=lambda kv: (order[kv[0]], str(kv[0])))
@@ -496,11 +542,12 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
         for u in obs.expected or ():
             all_by_season[u.season].append(u)
         waiting: Counter[int] = Counter()
+        mean_rows = _mean_rows(obs)
         for season in sorted(by_season):
             if season in blocked:
                 continue
             acts, choice, waiting[season] = _plan_season(
-                spec, season, by_season[season], work.reasons, all_by_season[season], obs, inputs
+                spec, season, by_season[season], work.reasons, all_by_season[season], obs, inputs, mean_rows
             )
             actions.extend(
                 a for a in acts if spec.name in whole or _action_selected(a.address, spec.name, opts.targets)

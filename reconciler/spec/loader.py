@@ -102,6 +102,7 @@ def collect_problems(specs_dir: str | Path) -> tuple[list[Spec], list[SpecError]
     if not root.is_dir():
         return [], [SpecError("specs directory not found", file=str(root))]
     files = sorted(p for p in root.glob("*.yaml") if p.name != "waivers.yaml")
+    declared: set[str] = set()  # names of every spec file, valid or not, so one bad file does not cascade
     if not files:
         problems.append(SpecError("no spec files (*.yaml)", file=str(root)))
     for path in files:
@@ -113,6 +114,8 @@ def collect_problems(specs_dir: str | Path) -> tuple[list[Spec], list[SpecError]
         if not isinstance(data, dict):
             problems.append(SpecError("a spec must be a mapping", file=str(path), line=1))
             continue
+        if isinstance(data.get("name"), str):
+            declared.add(data["name"])
         try:
             spec = Spec.model_validate({**data, "file": str(path)})
         except ValidationError as exc:
@@ -127,7 +130,7 @@ def collect_problems(specs_dir: str | Path) -> tuple[list[Spec], list[SpecError]
         if names.count(s.name) > 1:
             problems.append(SpecError(f"target name {s.name!r} is declared twice", file=s.file, field="name"))
         for dep in s.depends_on:
-            if dep not in names:
+            if dep not in names and dep not in declared:
                 problems.append(SpecError(f"unknown target {dep!r}", file=s.file, field="depends_on"))
     problems.extend(_cycles(specs))
     return specs, problems

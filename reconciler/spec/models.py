@@ -87,6 +87,8 @@ class FetchStrategy(_Model):
                 raise ValueError(f"path parameter(s) {missing} have no entry in params")
             if not self.raw or not self.bronze:
                 raise ValueError("an api strategy needs raw (directory) and bronze (table)")
+            if sum(1 for v in self.params.values() if not isinstance(v, str)) > 1:
+                raise ValueError("at most one parameter may list several unit columns")
         elif self.source == "bronze" and not self.bronze:
             raise ValueError("a bronze strategy needs bronze (the table to rebuild from)")
         elif self.source == "derive" and (not self.derive or not self.inputs):
