@@ -194,8 +194,7 @@ def _classify(
         if present is not None and present.complete:
             c["present"] += 1
             continue
-        addr = unit_address(spec, u)
-        if _waived(addr, opts.waivers, today):
+        if opts.waivers and _waived(unit_address(spec, u), opts.waivers, today):
             c["waived"] += 1
             continue
         if present is not None and state is not None and state.status in ("done", "empty"):
@@ -213,6 +212,7 @@ def _classify(
         if state is not None and state.status == "failed":
             if state.attempts >= spec.expect.max_failed_applies and not opts.retry_failed:
                 c["quarantined"] += 1
+                addr = unit_address(spec, u)
                 quarantined.append({"unit": u.key, "address": addr, "attempts": state.attempts, "error": state.error})
                 continue
             c["failed"] += 1
@@ -274,10 +274,17 @@ def _request_index(
     out: list[list[tuple[tuple[tuple[str, Any], ...], list[int]]]] = []
     if not multi:
         singles = [(n, cols[n][0]) for n in names]
+        if len(singles) == 1:
+            (n0, c0) = singles[0]
+            none: list[tuple[tuple[tuple[str, Any], ...], list[int]]] = []
+            for u in units:
+                v0 = u.cols.get(c0)
+                out.append(none if v0 is None else [(((n0, v0),), every)])
+            return out
         for u in units:
             get = u.cols.get
-            key = tuple((n, get(c)) for n, c in singles)
-            out.append([] if any(v is None for _, v in key) else [(key, every)])
+            key = tuple([(n, get(c)) for n, c in singles])
+            out.append([] if any([v is None for _, v in key]) else [(key, every)])
         return out
     m = multi[0]
     pos = names.index(m)
@@ -425,7 +432,7 @@ def _plan_season(
             rows=touch[ck] * rows_per[ck[0]],
             order=order[ck],
         )
-        for ck, els in sorted(cands.items(), key=lambda kv: (order[kv[0]], str(kv[0])))
+        for ck, els in sorted(cands.items(), key=lambda kv: (order[kv[0]], kv[0]))
     ]
     chosen, uncovered = greedy_cover(wanted, candidates)
     firsts = group_elements(chosen, wanted)
