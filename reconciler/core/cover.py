@@ -35,16 +35,18 @@ class Candidate:
 
 
 def greedy_cover(
-    elements: Iterable[Hashable], candidates: Sequence[Candidate]
+    elements: Iterable[Hashable], candidates: Sequence[Candidate], *, floor: float = 0.0
 ) -> tuple[list[Candidate], set[Hashable]]:
     """Cover elements with candidates greedily (most new elements per call, then fewest rows).
 
     Args:
         elements: What must be covered.
         candidates: Requests that could cover them.
+        floor: Stop once the best candidate fills no more than this many elements per call
+            (the caller covers the rest with cheaper one-unit requests).
 
     Returns:
-        The chosen candidates in choice order, and the elements no candidate covers.
+        The chosen candidates in choice order, and the elements left uncovered.
     """
     todo = set(elements)
     heap: list[tuple[float, float, int, int]] = []
@@ -55,6 +57,8 @@ def greedy_cover(
     chosen: list[Candidate] = []
     while todo and heap:
         neg, rows, order, i = heapq.heappop(heap)
+        if -neg <= floor:
+            break
         c = candidates[i]
         n = len(c.elements & todo)
         if n == 0:

@@ -292,20 +292,22 @@ def _request_index(
     after = [(n, cols[n][0]) for n in names[pos + 1 :]]
     alternatives = list(enumerate(cols[m]))
     by_part = strategy.match == "all"
+    parts_of = [[i] if by_part else every for i, _ in alternatives]
     for u in units:
         get = u.cols.get
-        head = tuple((n, get(c)) for n, c in before)
-        tail = tuple((n, get(c)) for n, c in after)
-        if any(v is None for _, v in head) or any(v is None for _, v in tail):
+        head = tuple([(n, get(c)) for n, c in before])
+        tail = tuple([(n, get(c)) for n, c in after])
+        if None in [v for _, v in head] or None in [v for _, v in tail]:
             out.append([])
             continue
-        reqs = []
-        for i, col in alternatives:
-            v = get(col)
-            if v is not None:
-                reqs.append(((*head, (m, v), *tail), [i] if by_part else every))
-        out.append(reqs)
+        out.append([((*head, (m, v), *tail), parts_of[i]) for i, col in alternatives if (v := get(col)) is not None])
     return out
+
+
+def _is_per_unit(spec: Spec, strategy: FetchStrategy) -> bool:
+    """Whether each request of the strategy names exactly one unit (e.g. /plays/game/{gameId})."""
+    sources = {c for cols in strategy.param_columns().values() for c in cols}
+    return all(len(c) == 1 for c in strategy.param_columns().values()) and set(spec.unit) <= sources
 
 
 def _nparts(spec: Spec) -> int:
@@ -406,22 +408,32 @@ def _plan_season(
             )
         if groups:
             notes.append(f"{sum(len(k) for k in groups.values()):,} from bronze {strategy.bronze} (0 calls)")
-    # 2. The API: cheapest cover of the remaining unit parts.
+    # 2. The API: cheapest cover of the remaining unit parts, greedily: most parts per call, then
+    #    fewest rows. One-unit requests (/plays/game/{gameId}) never enter the heap: a unit with
+    #    t parts left is worth t to its own request, so multi-unit requests (dates, teams) are
+    #    taken while they fill more than t, then every unit with t parts left gets its own call.
     api = [s for s in spec.fetch if s.source == "api" and not s.aggregated]
+    per_unit = next((s for s in api if _is_per_unit(spec, s)), None)
     wanted: dict[Hashable, str] = {(k, p): k for k in remaining for p in range(nparts)}
-    cands: dict[tuple[str, tuple[tuple[str, Any], ...]], set[Hashable]] = defaultdict(set)
+    cands: dict[tuple[str, tuple[tuple[str, Any], ...]], set[Hashable]] = {}
     order: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
     # Rows a request returns, counting units already present (the waste of a broad request).
-    touch: Counter[tuple[str, tuple[tuple[str, Any], ...]]] = Counter()
+    touch: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
     for si, strategy in enumerate(api):
+        if strategy is per_unit:
+            continue
+        name = strategy.name
         for u, reqs in zip(all_units, _request_index(strategy, all_units, nparts), strict=True):
             todo = u.key in remaining
             for params, parts in reqs:
-                ck = (strategy.name, params)
-                touch[ck] += 1
+                ck = (name, params)
+                touch[ck] = touch.get(ck, 0) + 1
                 if todo:
-                    cands[ck].update((u.key, p) for p in parts)
-                    order.setdefault(ck, si)
+                    els = cands.get(ck)
+                    if els is None:
+                        els = cands[ck] = set()
+                        order[ck] = si
+                    els.update([(u.key, p) for p in parts])
     by_name = {s.name: s for s in api}
     rows_per = {s.name: _rows_per_unit(s, mean_rows) for s in api}
     candidates = [
@@ -434,7 +446,25 @@ def _plan_season(
         )
         for ck, els in sorted(cands.items(), key=lambda kv: (order[kv[0]], kv[0]))
     ]
-    chosen, uncovered = greedy_cover(wanted, candidates)
+    chosen: list[Candidate] = []
+    uncovered: set[Hashable] = set(wanted)
+    if per_unit is None:
+        chosen, uncovered = greedy_cover(uncovered, candidates)
+    else:
+        unit_calls = _calls(per_unit)
+        for t in range(nparts, 0, -1):
+            picked, uncovered = greedy_cover(uncovered, candidates, floor=t / unit_calls)
+            chosen.extend(picked)
+            left = Counter(wanted[e] for e in uncovered)
+            mine = sorted((k for k, n in left.items() if n == t), key=lambda k: (remaining[k].date, k))
+            units_t = [remaining[k] for k in mine]
+            for u, reqs in zip(units_t, _request_index(per_unit, units_t, nparts), strict=True):
+                for params, parts in reqs:
+                    fill: frozenset[Hashable] = frozenset((u.key, p) for p in parts) & uncovered
+                    if fill:
+                        ck = (per_unit.name, params)
+                        chosen.append(Candidate(ck, fill, unit_calls, rows_per[per_unit.name], api.index(per_unit)))
+                        uncovered -= fill
     firsts = group_elements(chosen, wanted)
     per_strategy: Counter[str] = Counter()
     for c in chosen:
