@@ -293,6 +293,16 @@ def _request_index(
     alternatives = list(enumerate(cols[m]))
     by_part = strategy.match == "all"
     parts_of = [[i] if by_part else every for i, _ in alternatives]
+    if len(before) == 1 and not after:  # e.g. {season: season, team: [home_team, away_team]}
+        (n0, c0) = before[0]
+        for u in units:
+            get = u.cols.get
+            v0 = get(c0)
+            if v0 is None:
+                out.append([])
+                continue
+            out.append([(((n0, v0), (m, v)), parts_of[i]) for i, col in alternatives if (v := get(col)) is not None])
+        return out
     for u in units:
         get = u.cols.get
         head = tuple([(n, get(c)) for n, c in before])
