@@ -1,5 +1,7 @@
 # cbbd-reconciler. The two commands a newcomer needs: `make demo` and `make test`.
 SHELL := /bin/bash
+# uv installed by this Makefile lives in .tools/bin; tests that call `uv` (the SDK fidelity check) find it too.
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
 PY_UV := $(shell command -v uv 2>/dev/null)
 UV := $(if $(PY_UV),$(PY_UV),.tools/bin/uv)
 VENV := .venv
