@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 # uv installed by this Makefile lives in .tools/bin; tests that call `uv` (the SDK fidelity check) find it too.
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
+# Trust the system certificate store (works behind TLS-inspecting proxies as well as without one).
+export UV_NATIVE_TLS ?= 1
 PY_UV := $(shell command -v uv 2>/dev/null)
 UV := $(if $(PY_UV),$(PY_UV),.tools/bin/uv)
 VENV := .venv
