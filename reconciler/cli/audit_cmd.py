@@ -1,47 +1,76 @@
-"""``reconcile audit``: write the completeness report."""
+"""``reconcile audit``: write the completeness report, and show its matrix in the terminal."""
 
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reconciler.audit import AuditData, TableCounts, render_audit
+from reconciler.audit import AuditData, TableCounts, audit_targets, render_audit
 from reconciler.cli.common import ConfigOpt, DebugOpt, ProfileOpt, SeasonsOpt, console, guarded, load, seasons_of
-from reconciler.observe.queries import duplicates_query, season_counts_query
+from reconciler.core.plan import Plan
+from reconciler.observe.counts import table_counts
+from reconciler.render.coverage import MARKERS, STYLES, gaps_of, level
+from reconciler.render.text import gate_texts
 from reconciler.service import Session, layer_map
 
-__all__ = ["audit_cmd"]
+__all__ = ["audit_cmd", "print_matrix"]
 
 
 def _counts(session: Session, seasons: tuple[int, ...]) -> dict[str, TableCounts]:
-    out: dict[str, TableCounts] = {}
     b = session.backends
     layers = layer_map(session.profile)
-    params = {"season_start": min(seasons), "season_end": max(seasons)}
-    for spec in session.specs:
-        silver = spec.target.silver
-        prefix = f"{layers.get(silver.database, 'silver')}/{silver.table}/"
-        if not any(o.key.endswith(".parquet") for o in b.store.list_objects(prefix)):  # type: ignore[attr-defined]
-            out[spec.name] = TableCounts(f"{silver.database}.{silver.table}", {}, {}, {})
-            continue
-        q = season_counts_query(silver.database, silver.table, silver.unit_columns)
-        t = b.engine.query(q, params).table  # type: ignore[attr-defined]
-        rows = dict(zip(t.column("season").to_pylist(), t.column("n").to_pylist(), strict=True))
-        units = dict(zip(t.column("season").to_pylist(), t.column("units").to_pylist(), strict=True))
-        d = b.engine.query(duplicates_query(silver.database, silver.table, silver.key), params).table  # type: ignore[attr-defined]
-        dups = dict(zip(d.column("season").to_pylist(), d.column("dup_rows").to_pylist(), strict=True))
-        out[spec.name] = TableCounts(
-            f"{silver.database}.{silver.table}",
-            {int(k): int(v) for k, v in rows.items()},
-            {int(k): int(v) for k, v in units.items()},
-            {int(k): int(v or 0) for k, v in dups.items()},
+    return {
+        spec.name: table_counts(
+            b.store,  # type: ignore[attr-defined]
+            b.engine,  # type: ignore[attr-defined]
+            spec,
+            layers.get(spec.target.silver.database, "silver"),
+            seasons,
         )
-    return out
+        for spec in session.specs
+    }
+
+
+def _version() -> str:
+    try:
+        return metadata.version("cbbd-reconciler")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def print_matrix(plan: Plan, con: Console) -> None:
+    """Print the season × table coverage matrix and the gate lines, in colour.
+
+    Args:
+        plan: The plan the audit was computed from.
+        con: The console.
+    """
+    targets = audit_targets(plan)
+    tab = Table(title="coverage (season × table)", show_edge=False, header_style="bold")
+    tab.add_column("season", justify="right")
+    for t in targets:
+        tab.add_column(t.table.rsplit(".", 1)[-1] or t.target, justify="left")
+    for s in plan.season_list:
+        cells: list[Text | str] = [str(s)]
+        for t in targets:
+            lv = level(t, str(s))
+            c = t.coverage.get(str(s))
+            if c is None or lv in ("none", "pending"):
+                cells.append(Text(MARKERS[lv] + (" after apply" if lv == "pending" else ""), style=STYLES[lv]))
+                continue
+            gaps = f"  {gaps_of(c):,} gaps" if gaps_of(c) else ""
+            cells.append(Text(f"{MARKERS[lv]} {100 * c.ratio:5.1f}%{gaps}", style=STYLES[lv]))
+        tab.add_row(*cells)
+    con.print(tab)
+    for line in gate_texts(targets):
+        con.print(line)
 
 
 def audit_cmd(
@@ -64,23 +93,16 @@ def audit_cmd(
         finally:
             session.close()
         command = " ".join(["reconcile", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "reconcile audit"
-        text = render_audit(AuditData(plan=plan, counts=counts, command=command))
+        data = AuditData(
+            plan=plan,
+            counts=counts,
+            command=command,
+            config=str(config),
+            version=_version(),
+        )
+        text = render_audit(data)
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         con = console()
-        tab = Table(title="coverage", show_edge=False, header_style="bold")
-        tab.add_column("season")
-        for t in plan.targets:
-            tab.add_column(t.target, justify="right")
-        for s in plan.season_list:
-            cells: list[Text | str] = [str(s)]
-            for t in plan.targets:
-                c = t.coverage.get(str(s))
-                if c is None or c.expected == 0:
-                    cells.append("·")
-                    continue
-                style = "green" if c.ratio >= 1 else ("yellow" if c.ratio >= t.error_below else "red")
-                cells.append(Text(f"{100 * c.ratio:.1f}%", style=style))
-            tab.add_row(*cells)
-        con.print(tab)
+        print_matrix(plan, con)
         con.print(f"Wrote {output}")

@@ -8,9 +8,10 @@ from rich.text import Text
 
 from reconciler.core.plan import Plan, TargetPlan
 from reconciler.render.common import coverage_pct, group_actions, summary_line
+from reconciler.render.coverage import gate_lines
 from reconciler.seasons import format_seasons
 
-__all__ = ["render_text"]
+__all__ = ["gate_texts", "render_text"]
 
 _STYLE = {
     "fetch": "green",
@@ -21,6 +22,7 @@ _STYLE = {
     "dedupe": "magenta",
     "delete": "bold red",
 }
+_GATE_STYLE = {"ok": "green", "warn": "bold yellow", "error": "bold red"}
 _SIGN = {"fetch": "+", "refetch": "~", "rebuild": "~", "register": "+", "relayout": "~", "dedupe": "~", "delete": "-"}
 
 
@@ -89,6 +91,22 @@ def _target_block(t: TargetPlan) -> list[RenderableType]:
     return out
 
 
+def gate_texts(targets: list[TargetPlan]) -> list[Text]:
+    """The coverage gate lines, coloured: green ok, yellow warn, red error.
+
+    Args:
+        targets: Target plans.
+
+    Returns:
+        One rich text per target that declares thresholds.
+    """
+    out = []
+    for g in gate_lines(targets):
+        mark = {"ok": "✓", "warn": "!", "error": "✗"}.get(g.gate, " ")
+        out.append(Text(f"  {mark} {g.text}", style=_GATE_STYLE.get(g.gate, "")))
+    return out
+
+
 def render_text(plan: Plan, console: Console, *, rate: float = 3.0) -> None:
     """Print a plan to a console.
 
@@ -121,6 +139,12 @@ def render_text(plan: Plan, console: Console, *, rate: float = 3.0) -> None:
             console.print(Text(f"  - delete {g.count:,} × {g.label}: {', '.join(g.samples)}", style="red"))
             if g.reason:
                 console.print(Text(f"      reason: {g.reason}", style="red"))
+    gates = gate_texts(plan.targets)
+    if gates:
+        console.print()
+        console.print(Text("Coverage gates:", style="bold"))
+        for gate in gates:
+            console.print(gate)
     console.print()
     line = summary_line(plan, rate)
     console.print(Text(line, style="bold green" if plan.summary.changes == 0 else "bold"))

@@ -1,0 +1,116 @@
+"""Record counts per season for the audit: rows, distinct units and keys, surplus duplicate rows.
+
+Read-only, through the ports: one grouped count query and one duplicates query per table
+(Athena dialect; DuckDB translates). A table with no Parquet object yet counts as empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.observe.queries import duplicates_query, quote_ident
+from reconciler.ports import ObjectStore, QueryEngine
+from reconciler.spec.models import Spec
+
+__all__ = ["TableCounts", "audit_counts_query", "table_counts"]
+
+
+@dataclass(frozen=True, slots=True)
+class TableCounts:
+    """Counts read from one table, per season.
+
+    Attributes:
+        table: ``cbbd_silver.fct_plays``.
+        rows: Rows.
+        units: Distinct units (the spec's ``unit_columns``; for ``fct_games`` the season).
+        dup_rows: Surplus rows whose natural key appears more than once.
+        keys: Distinct natural keys (for ``fct_games``: games).
+        unit_columns: The unit columns counted.
+        key_columns: The natural key.
+    """
+
+    table: str
+    rows: Mapping[int, int]
+    units: Mapping[int, int]
+    dup_rows: Mapping[int, int]
+    keys: Mapping[int, int] = field(default_factory=dict)
+    unit_columns: tuple[str, ...] = ()
+    key_columns: tuple[str, ...] = ()
+
+
+def _distinct(columns: Sequence[str]) -> str:
+    if len(columns) == 1:
+        return f"count(DISTINCT {quote_ident(columns[0])})"
+    joined = " || ':' || ".join(f"CAST({quote_ident(c)} AS varchar)" for c in columns)
+    return f"count(DISTINCT {joined})"
+
+
+def audit_counts_query(database: str, table: str, unit_columns: Sequence[str], key_columns: Sequence[str]) -> str:
+    """Rows, distinct units and distinct natural keys per season.
+
+    Args:
+        database: Glue database.
+        table: Table.
+        unit_columns: The unit columns.
+        key_columns: The natural key.
+
+    Returns:
+        A query with columns ``season``, ``n``, ``units`` and ``keys`` (a composite unit or key
+        with a NULL part is not counted); ``:season_start`` and ``:season_end`` are placeholders.
+    """
+    return (
+        f"SELECT CAST(season AS integer) AS season, count(*) AS n, {_distinct(unit_columns)} AS units, "
+        f"{_distinct(key_columns)} AS keys\n"
+        f"FROM {database}.{table}\n"
+        f"WHERE CAST(season AS integer) BETWEEN :season_start AND :season_end\n"
+        f"GROUP BY 1"
+    )
+
+
+def _column(result: Any, name: str) -> list[Any]:
+    return list(result.table.column(name).to_pylist())
+
+
+def _by_season(result: Any, name: str) -> dict[int, int]:
+    return {
+        int(s): int(v or 0)
+        for s, v in zip(_column(result, "season"), _column(result, name), strict=True)
+        if s is not None
+    }
+
+
+def table_counts(
+    store: ObjectStore, engine: QueryEngine, spec: Spec, layer: str, seasons: Sequence[int]
+) -> TableCounts:
+    """Count one spec's silver table.
+
+    Args:
+        store: The object store (to tell an absent table from an empty one).
+        engine: The query engine.
+        spec: The spec naming the table.
+        layer: The lake prefix of the table's database (``silver``).
+        seasons: Selected seasons.
+
+    Returns:
+        The counts (empty mappings when the table has no Parquet object).
+    """
+    silver = spec.target.silver
+    name = f"{silver.database}.{silver.table}"
+    units_cols, key_cols = tuple(silver.unit_columns), tuple(silver.key)
+    prefix = f"{layer}/{silver.table}/"
+    if not any(o.key.endswith(".parquet") for o in store.list_objects(prefix)):
+        return TableCounts(name, {}, {}, {}, {}, units_cols, key_cols)
+    params = {"season_start": min(seasons), "season_end": max(seasons)}
+    counts = engine.query(audit_counts_query(silver.database, silver.table, units_cols, key_cols), params)
+    dups = engine.query(duplicates_query(silver.database, silver.table, key_cols), params)
+    return TableCounts(
+        table=name,
+        rows=_by_season(counts, "n"),
+        units=_by_season(counts, "units"),
+        dup_rows=_by_season(dups, "dup_rows"),
+        keys=_by_season(counts, "keys"),
+        unit_columns=units_cols,
+        key_columns=key_cols,
+    )
