@@ -87,9 +87,9 @@ def plan_cmd(
             plan, _ = session.plan(seas, target or [], retry_failed=retry_failed)
         finally:
             session.close()
+        _emit(plan, fmt, out, console(), float(prof.api.rate_limit_per_sec))
         if stats:
             print_aws_calls(session.backends)
-        _emit(plan, fmt, out, console(), float(prof.api.rate_limit_per_sec))
         code = _exit_code(plan, detailed_exitcode)
     raise typer.Exit(code)
 

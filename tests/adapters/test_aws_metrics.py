@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 import yaml
 
 from reconciler.adapters.aws_metrics import AwsCallCounter, format_calls
+from reconciler.adapters.dynamo_state import DynamoState
 from reconciler.adapters.factory import open_backends
+from reconciler.adapters.glue_catalog import GlueCatalog
+from reconciler.adapters.s3_store import S3Store
 from reconciler.config import load_profile
 from reconciler.errors import BackendError
 from reconciler.ports import CatalogTable
@@ -47,10 +49,9 @@ def _aws_profile(tmp_path, url, **over):
 
 
 @pytest.mark.aws
-def test_counter_on_a_session_counts_its_clients_calls(moto_url):
-    session = boto3.session.Session(region_name="us-east-1")
-    calls = AwsCallCounter().attach(session)
-    s3 = session.client("s3", endpoint_url=moto_url)
+def test_counter_counts_a_clients_calls(moto_url, boto_session):
+    s3 = boto_session.client("s3", endpoint_url=moto_url)
+    calls = AwsCallCounter().attach(s3)
     s3.list_objects_v2(Bucket="hoops-edge")
     s3.put_object(Bucket="hoops-edge", Key="k", Body=b"1")
     with pytest.raises(s3.exceptions.NoSuchKey):
@@ -90,37 +91,42 @@ def test_local_backends_count_nothing(tmp_path):
         b.close()
 
 
+def _adapter(kind, url, session, name):
+    if kind == "store":
+        return S3Store(name, endpoint_url=url, session=session)
+    if kind == "catalog":
+        catalog = GlueCatalog("hoops-edge", endpoint_url=url, session=session)
+        catalog.databases = ("cbbd_bronze", name)
+        return catalog
+    return DynamoState(name, endpoint_url=url, session=session)
+
+
 @pytest.mark.aws
 @pytest.mark.parametrize(
-    ("override", "message"),
+    ("kind", "message"),
     [
-        ({"store": {"bucket": "no-such-bucket"}}, "S3 bucket no-such-bucket does not exist at http"),
-        ({"catalog": {"silver_database": "nope"}}, "Glue database nope does not exist at http"),
-        ({"state": {"table": "nope"}}, "DynamoDB table nope does not exist at http"),
+        ("store", "S3 bucket nope-bucket does not exist at http://.*: create it, or fix store.bucket"),
+        ("catalog", "Glue database nope-bucket does not exist at http://.*: create it .*catalog.silver_database"),
+        ("state", "DynamoDB table nope-bucket does not exist at http://.*: create it .*state.table"),
     ],
 )
-def test_preflight_names_the_missing_resource(tmp_path, moto_url, override, message):
-    b = open_backends(_aws_profile(tmp_path, moto_url, **override))
-    try:
-        with pytest.raises(BackendError, match=message) as err:
-            b.preflight()
-        assert "\n" not in str(err.value)
-    finally:
-        b.close()
+def test_check_names_the_missing_resource_and_the_fix(moto_url, boto_session, kind, message):
+    with pytest.raises(BackendError, match=message) as err:
+        _adapter(kind, moto_url, boto_session, "nope-bucket").check()
+    assert "\n" not in str(err.value)
+    _adapter(
+        kind, moto_url, boto_session, {"store": "hoops-edge", "catalog": "cbbd_silver"}.get(kind, "cbbd_checkpoints")
+    ).check()
 
 
 @pytest.mark.aws
-def test_preflight_refuses_a_table_with_another_key_schema(tmp_path, moto_url):
-    ddb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_url)
+def test_check_refuses_a_table_with_another_key_schema(moto_url, boto_session):
+    ddb = boto_session.client("dynamodb", endpoint_url=moto_url)
     ddb.create_table(
         TableName="other",
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
     )
-    b = open_backends(_aws_profile(tmp_path, moto_url, state={"table": "other"}))
-    try:
-        with pytest.raises(BackendError, match=r"keyed hash pk \(S\); the checkpoint table must have hash key"):
-            b.preflight()
-    finally:
-        b.close()
+    with pytest.raises(BackendError, match=r"keyed hash pk \(S\); the checkpoint table must have hash key"):
+        DynamoState("other", endpoint_url=moto_url, session=boto_session).check()
