@@ -68,18 +68,28 @@ class Session:
 
     @classmethod
     def open(cls, profile: Profile) -> Session:
-        """Load specs and open the profile's backends.
+        """Load specs, open the profile's backends and check that their AWS resources exist.
 
         Args:
             profile: The profile.
 
         Returns:
             The session (close it when done).
+
+        Raises:
+            BackendError: If a bucket, Glue database or checkpoint table is missing, or there
+                are no AWS credentials (one line naming the fix).
         """
         from reconciler.adapters.factory import open_backends
 
         specs = load_specs(profile.specs_dir)
-        return cls(profile=profile, specs=specs, backends=open_backends(profile))
+        backends = open_backends(profile)
+        try:
+            backends.preflight()
+        except BaseException:
+            backends.close()
+            raise
+        return cls(profile=profile, specs=specs, backends=backends)
 
     def close(self) -> None:
         """Close the backends."""

@@ -107,6 +107,7 @@ class AthenaEngine:
         poll_interval: float = 1.0,
         connect: Callable[..., Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        session: Any = None,
     ) -> None:
         """Configure the engine; the connection opens on the first query.
 
@@ -119,6 +120,7 @@ class AthenaEngine:
             poll_interval: Seconds between status polls.
             connect: A ``pyathena.connect``-compatible factory (tests inject a fake).
             clock: A monotonic clock (tests inject one).
+            session: A boto3 session for pyathena (None: pyathena makes its own).
         """
         self.workgroup = workgroup
         self.output_location = output_location
@@ -128,16 +130,19 @@ class AthenaEngine:
         self.poll_interval = poll_interval
         self._connect = connect or pyathena.connect
         self._clock = clock
+        self._session = session
         self._conn: Any = None
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, engine: EngineSettings, catalog: CatalogSettings) -> AthenaEngine:
+    def from_settings(cls, engine: EngineSettings, catalog: CatalogSettings, *, session: Any = None) -> AthenaEngine:
         """Build from the profile's ``engine`` and ``catalog`` sections.
 
         Args:
             engine: Engine settings (workgroup, output location, region, timeout).
             catalog: Catalog settings (the silver database is the default schema).
+            session: A boto3 session shared with the profile's other AWS adapters (its
+                calls are counted with theirs).
 
         Returns:
             The engine.
@@ -148,10 +153,12 @@ class AthenaEngine:
             region=engine.region,
             database=catalog.silver_database,
             timeout_seconds=engine.query_timeout_seconds,
+            session=session,
         )
 
     def _connection(self) -> Any:
         if self._conn is None:
+            extra: dict[str, Any] = {"session": self._session} if self._session is not None else {}
             with translate_aws_errors(f"Athena workgroup {self.workgroup}"):
                 self._conn = self._connect(
                     work_group=self.workgroup,
@@ -159,6 +166,7 @@ class AthenaEngine:
                     region_name=self.region,
                     schema_name=self.database,
                     poll_interval=self.poll_interval,
+                    **extra,
                 )
         return self._conn
 

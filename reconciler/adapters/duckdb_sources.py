@@ -34,7 +34,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from reconciler.errors import QueryError
 from reconciler.ports import ObjectStore
@@ -168,13 +167,13 @@ class SchemaCache:
         """Start empty."""
         self._schemas: dict[tuple[str, int, float], pa.Schema] = {}
 
-    def schemas(self, fs: pafs.FileSystem, root: str, files: list[LakeFile]) -> list[pa.Schema]:
+    def schemas(self, files: list[LakeFile], fragments: list[ds.FileFragment]) -> list[pa.Schema]:
         """The physical schema of every file, reading missing footers in parallel.
 
         Args:
-            fs: The filesystem.
-            root: The root path under which keys live.
             files: The files.
+            fragments: Their fragments (reading a fragment's schema caches its footer, so the
+                scan that follows does not fetch it again).
 
         Returns:
             One schema per file, in order.
@@ -183,48 +182,51 @@ class SchemaCache:
             QueryError: If a file is not readable Parquet (the key is named).
         """
 
-        def read(f: LakeFile) -> pa.Schema:
+        def read(item: tuple[LakeFile, ds.FileFragment]) -> pa.Schema:
+            f, fragment = item
             try:
-                with fs.open_input_file(f"{root}/{f.key}") as fh:
-                    return pq.read_schema(fh)
+                schema: pa.Schema = fragment.physical_schema
+                return schema
             except (OSError, pa.ArrowException) as exc:
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise QueryError(f"{f.key}: not readable Parquet ({first})") from None
 
-        missing = [f for f in files if (f.key, f.size, f.mtime) not in self._schemas]
+        missing = [
+            (f, g) for f, g in zip(files, fragments, strict=True) if (f.key, f.size, f.mtime) not in self._schemas
+        ]
         if missing:
             with ThreadPoolExecutor(max_workers=min(_SCHEMA_READERS, len(missing))) as pool:
-                for f, schema in zip(missing, pool.map(read, missing), strict=True):
+                for (f, _), schema in zip(missing, pool.map(read, missing), strict=True):
                     self._schemas[(f.key, f.size, f.mtime)] = schema
         return [self._schemas[(f.key, f.size, f.mtime)] for f in files]
 
 
 def _arrow_plan(files: list[LakeFile], fs: pafs.FileSystem, root: str, relation: str, cache: SchemaCache) -> SourcePlan:
-    schemas = cache.schemas(fs, root, files)
-    groups: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[tuple[LakeFile, pa.Schema]]] = {}
-    for f, schema in zip(files, schemas, strict=True):
+    # Fragments carry each file's size from the listing: pyarrow then needs no HEAD per file.
+    fmt = ds.ParquetFileFormat()
+    fragments = []
+    for f in files:
+        expr = pc.scalar(True)
+        for k, v in f.partitions:
+            expr = expr & (pc.field(_HIVE + k) == v)
+        fragments.append(fmt.make_fragment(f"{root}/{f.key}", fs, partition_expression=expr, file_size=f.size))
+    schemas = cache.schemas(files, fragments)
+    groups: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[ds.FileFragment]] = {}
+    signatures: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], tuple[pa.Schema, tuple[str, ...]]] = {}
+    for f, fragment, schema in zip(files, fragments, schemas, strict=True):
         fingerprint = tuple((fld.name, str(fld.type)) for fld in schema)
-        groups.setdefault((f.signature, fingerprint), []).append((f, schema))
+        group = (f.signature, fingerprint)
+        groups.setdefault(group, []).append(fragment)
+        signatures.setdefault(group, (schema, f.signature))
     branches = []
     datasets: dict[str, ds.Dataset] = {}
-    for i, ((signature, _), members) in enumerate(groups.items()):
-        physical = members[0][1].remove_metadata()
+    for i, (group, members) in enumerate(groups.items()):
+        schema, signature = signatures[group]
+        physical = schema.remove_metadata()
         hive_fields = [pa.field(_HIVE + k, pa.string()) for k in signature]
         full = pa.schema(list(physical) + hive_fields)
-        exprs = []
-        for f, _ in members:
-            expr = pc.scalar(True)
-            for k, v in f.partitions:
-                expr = expr & (pc.field(_HIVE + k) == v)
-            exprs.append(expr)
         name = f"{relation}__g{i}"
-        datasets[name] = ds.FileSystemDataset.from_paths(
-            [f"{root}/{f.key}" for f, _ in members],
-            schema=full,
-            format=ds.ParquetFileFormat(),
-            filesystem=fs,
-            partitions=exprs,
-        )
+        datasets[name] = ds.FileSystemDataset(members, schema=full, format=fmt, filesystem=fs)
         cols = [quote_ident(fld.name) for fld in physical if fld.name not in signature]
         cols += _partition_select(signature, lambda k: quote_ident(_HIVE + k))
         branches.append(f"SELECT {', '.join(cols)} FROM {quote_ident(name)}")

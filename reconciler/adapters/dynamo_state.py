@@ -135,6 +135,8 @@ class DynamoState:
             sleep: The sleep used between those attempts (injected by tests).
         """
         self.table = table
+        self.region = region
+        self.endpoint_url = endpoint_url
         self.max_batch_attempts = max_batch_attempts
         self._sleep = sleep
         session = session or boto3.session.Session(region_name=region)
@@ -142,16 +144,45 @@ class DynamoState:
         self._what = f"DynamoDB table {table}"
 
     @classmethod
-    def from_settings(cls, settings: StateSettings) -> DynamoState:
+    def from_settings(cls, settings: StateSettings, *, session: boto3.session.Session | None = None) -> DynamoState:
         """Build from the profile's ``state`` section.
 
         Args:
             settings: State settings of kind ``dynamodb``.
+            session: A boto3 session shared with the profile's other AWS adapters.
 
         Returns:
             The store.
         """
-        return cls(settings.table, region=settings.region, endpoint_url=settings.endpoint_url)
+        return cls(settings.table, region=settings.region, endpoint_url=settings.endpoint_url, session=session)
+
+    def check(self) -> None:
+        """Check that the table exists with the pipeline's key schema (one DescribeTable).
+
+        Raises:
+            BackendError: If the table is missing, or is not keyed hash ``endpoint`` (S), range
+                ``parameter_hash`` (S), naming the fix.
+        """
+        with translate_aws_errors(self._what):
+            try:
+                desc = self.client.describe_table(TableName=self.table)["Table"]
+            except ClientError as exc:
+                if self._code(exc) != "ResourceNotFoundException":
+                    raise
+                raise BackendError(
+                    f"{self._what} does not exist"
+                    + (f" at {self.endpoint_url}" if self.endpoint_url else f" in {self.region}")
+                    + ": create it (hash key endpoint, range key parameter_hash, both strings), or fix "
+                    "state.table, state.region or state.endpoint_url"
+                ) from None
+        types = {a["AttributeName"]: a["AttributeType"] for a in desc.get("AttributeDefinitions", [])}
+        keys = {k["KeyType"]: k["AttributeName"] for k in desc.get("KeySchema", [])}
+        if keys != {"HASH": "endpoint", "RANGE": "parameter_hash"} or {types.get(v) for v in keys.values()} != {"S"}:
+            found = ", ".join(f"{t.lower()} {n} ({types.get(n, '?')})" for t, n in sorted(keys.items()))
+            raise BackendError(
+                f"{self._what} is keyed {found}; the checkpoint table must have hash key endpoint (S) and "
+                "range key parameter_hash (S): point state.table at cbbd_checkpoints"
+            )
 
     def _query(self, endpoint: str) -> Iterable[dict[str, Any]]:
         paginator = self.client.get_paginator("query")

@@ -4,6 +4,12 @@ Each port's adapter is chosen independently, so S3 + Glue + DynamoDB with DuckDB
 is as valid as the all-local or all-AWS profiles. The embedded catalog lives in
 ``catalog.sqlite`` beside the state database (or, when state is in DynamoDB, in ``.reconcile/``
 beside the config file).
+
+All AWS adapters of a profile share one boto3 session, to which an
+:class:`~reconciler.adapters.aws_metrics.AwsCallCounter` is attached: ``Backends.aws_calls``
+tallies every AWS API call the command makes. :meth:`Backends.preflight` checks that the
+bucket, Glue databases and checkpoint table exist before a command starts work, so a missing
+resource is one clear line rather than a failure halfway through.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.adapters.aws_metrics import AwsCallCounter
 from reconciler.config import Profile
 from reconciler.errors import ConfigError
 from reconciler.ports import Catalog, ObjectStore, QueryEngine, StateStore
 
-__all__ = ["Backends", "catalog_path", "open_backends"]
+__all__ = ["Backends", "catalog_path", "open_backends", "uses_aws"]
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +40,35 @@ class Backends:
         engine: The query engine.
         catalog: The table catalog.
         state: The state store.
+        aws_calls: The tally of AWS API calls, or None when no port is on AWS.
     """
 
     store: ObjectStore
     engine: QueryEngine
     catalog: Catalog
     state: StateStore
+    aws_calls: AwsCallCounter | None = None
+
+    def preflight(self) -> None:
+        """Check that every AWS resource the profile names exists and is reachable.
+
+        One cheap call each: HeadBucket, GetDatabase per Glue database, DescribeTable (which also
+        checks the checkpoint table's key schema). Embedded adapters have nothing to check.
+
+        Raises:
+            BackendError: Naming the missing resource, or the missing credentials, and the fix.
+        """
+        for part in (self.store, self.catalog, self.state):
+            check = getattr(part, "check", None)
+            if check is not None:
+                check()
 
     def close(self) -> None:
         """Close every backend (errors on one do not stop the others)."""
         for part in (self.engine, self.catalog, self.state):
             _close(part)
+        if self.aws_calls is not None and self.aws_calls.total:
+            log.debug("%s", self.aws_calls)
 
 
 def _close(obj: Any) -> None:
@@ -72,7 +97,24 @@ def catalog_path(profile: Profile) -> Path:
     return base / ".reconcile" / CATALOG_FILE
 
 
-def _store(profile: Profile) -> ObjectStore:
+def uses_aws(profile: Profile) -> bool:
+    """Whether any port of a profile is an AWS service.
+
+    Args:
+        profile: The profile.
+
+    Returns:
+        True for an S3 store, Athena engine, Glue catalog or DynamoDB state.
+    """
+    return (
+        profile.store.kind == "s3"
+        or profile.engine.kind == "athena"
+        or profile.catalog.kind == "glue"
+        or profile.state.kind == "dynamodb"
+    )
+
+
+def _store(profile: Profile, session: Any) -> ObjectStore:
     settings = profile.store
     if settings.kind == "local":
         from reconciler.adapters.local_store import LocalStore
@@ -81,10 +123,10 @@ def _store(profile: Profile) -> ObjectStore:
         return LocalStore(settings.path)
     from reconciler.adapters.s3_store import S3Store
 
-    return S3Store.from_settings(settings)
+    return S3Store.from_settings(settings, session=session)
 
 
-def _engine(profile: Profile, store: ObjectStore) -> QueryEngine:
+def _engine(profile: Profile, store: ObjectStore, session: Any) -> QueryEngine:
     if profile.engine.kind == "duckdb":
         from reconciler.adapters.duckdb_engine import DuckDBEngine
 
@@ -93,10 +135,10 @@ def _engine(profile: Profile, store: ObjectStore) -> QueryEngine:
 
     if profile.store.kind != "s3":
         raise ConfigError(f"profiles.{profile.name}.engine: athena reads S3; the store is local")
-    return AthenaEngine.from_settings(profile.engine, profile.catalog)
+    return AthenaEngine.from_settings(profile.engine, profile.catalog, session=session)
 
 
-def _catalog(profile: Profile) -> Catalog:
+def _catalog(profile: Profile, session: Any) -> Catalog:
     if profile.catalog.kind == "local":
         from reconciler.adapters.local_catalog import LocalCatalog
 
@@ -105,17 +147,26 @@ def _catalog(profile: Profile) -> Catalog:
 
     if profile.store.kind != "s3" or not profile.store.bucket:
         raise ConfigError(f"profiles.{profile.name}.catalog: glue locations are s3:// URIs; use an s3 store")
-    return GlueCatalog.from_settings(profile.catalog, profile.store.bucket)
+    return GlueCatalog.from_settings(profile.catalog, profile.store.bucket, session=session)
 
 
-def _state(profile: Profile) -> StateStore:
+def _state(profile: Profile, session: Any) -> StateStore:
     if profile.state.kind == "sqlite":
         from reconciler.adapters.sqlite_state import SqliteState
 
         return SqliteState.from_settings(profile.state)
     from reconciler.adapters.dynamo_state import DynamoState
 
-    return DynamoState.from_settings(profile.state)
+    return DynamoState.from_settings(profile.state, session=session)
+
+
+def _aws_session(profile: Profile) -> tuple[Any, AwsCallCounter | None]:
+    if not uses_aws(profile):
+        return None, None
+    import boto3
+
+    session = boto3.session.Session(region_name=profile.store.region)
+    return session, AwsCallCounter().attach(session)
 
 
 def open_backends(profile: Profile) -> Backends:
@@ -133,14 +184,15 @@ def open_backends(profile: Profile) -> Backends:
         BackendError: If a backend cannot be opened.
     """
     opened: list[Any] = []
+    session, calls = _aws_session(profile)
     try:
-        store = _store(profile)
+        store = _store(profile, session)
         opened.append(store)
-        engine = _engine(profile, store)
+        engine = _engine(profile, store, session)
         opened.append(engine)
-        catalog = _catalog(profile)
+        catalog = _catalog(profile, session)
         opened.append(catalog)
-        state = _state(profile)
+        state = _state(profile, session)
         opened.append(state)
     except BaseException:
         for obj in reversed(opened):
@@ -153,4 +205,4 @@ def open_backends(profile: Profile) -> Backends:
         profile.catalog.kind,
         profile.state.kind,
     )
-    return Backends(store=store, engine=engine, catalog=catalog, state=state)
+    return Backends(store=store, engine=engine, catalog=catalog, state=state, aws_calls=calls)

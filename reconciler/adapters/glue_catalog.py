@@ -41,6 +41,7 @@ class GlueCatalog:
 
     Attributes:
         bucket: The lake bucket, for translating locations.
+        databases: The databases :meth:`check` requires (the profile's bronze and silver).
         client: The boto3 Glue client (exposed so tests can count calls with event hooks).
     """
 
@@ -64,21 +65,49 @@ class GlueCatalog:
         """
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.databases: tuple[str, ...] = ("cbbd_bronze", "cbbd_silver")
         session = session or boto3.session.Session(region_name=region)
         self.client: Any = session.client("glue", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG)
 
     @classmethod
-    def from_settings(cls, settings: CatalogSettings, bucket: str) -> GlueCatalog:
+    def from_settings(
+        cls, settings: CatalogSettings, bucket: str, *, session: boto3.session.Session | None = None
+    ) -> GlueCatalog:
         """Build from the profile's ``catalog`` section.
 
         Args:
             settings: Catalog settings of kind ``glue``.
             bucket: The lake bucket (from the ``store`` section).
+            session: A boto3 session shared with the profile's other AWS adapters.
 
         Returns:
             The catalog.
         """
-        return cls(bucket, region=settings.region, endpoint_url=settings.endpoint_url)
+        catalog = cls(bucket, region=settings.region, endpoint_url=settings.endpoint_url, session=session)
+        catalog.databases = (settings.bronze_database, settings.silver_database)
+        return catalog
+
+    def check(self) -> None:
+        """Check that the lake's Glue databases exist (one GetDatabase each).
+
+        Raises:
+            BackendError: Naming the missing database and the fix.
+        """
+        for database in self.databases:
+            with translate_aws_errors(f"Glue database {database}"):
+                try:
+                    self.client.get_database(Name=database)
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
+                        raise
+                    raise BackendError(
+                        f"Glue database {database} does not exist"
+                        + (f" at {self.endpoint_url}" if self.endpoint_url else f" in {self.region}")
+                        + ": create it (the pipeline's terraform does), or fix catalog.bronze_database, "
+                        "catalog.silver_database, catalog.region or catalog.endpoint_url"
+                    ) from None
 
     def _s3(self, location: str) -> str:
         if location.startswith("s3://"):

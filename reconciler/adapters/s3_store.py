@@ -71,18 +71,38 @@ class S3Store:
         self._conditional_put = True
 
     @classmethod
-    def from_settings(cls, settings: StoreSettings) -> S3Store:
+    def from_settings(cls, settings: StoreSettings, *, session: boto3.session.Session | None = None) -> S3Store:
         """Build from the profile's ``store`` section.
 
         Args:
             settings: Store settings of kind ``s3``.
+            session: A boto3 session shared with the profile's other AWS adapters.
 
         Returns:
             The store.
         """
         if not settings.bucket:
             raise BackendError("store.bucket is required for an s3 store")
-        return cls(settings.bucket, region=settings.region, endpoint_url=settings.endpoint_url)
+        return cls(settings.bucket, region=settings.region, endpoint_url=settings.endpoint_url, session=session)
+
+    def check(self) -> None:
+        """Check that the bucket exists and we may list it (one HeadBucket).
+
+        Raises:
+            BackendError: Naming the bucket and the fix (create it, fix the name, region or
+                endpoint, grant s3:ListBucket, or provide credentials).
+        """
+        with translate_aws_errors(f"s3://{self.bucket}"):
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                if _code(exc) in ("404", "NoSuchBucket", "NotFound"):
+                    raise BackendError(
+                        f"S3 bucket {self.bucket} does not exist"
+                        + (f" at {self.endpoint_url}" if self.endpoint_url else f" in {self.region}")
+                        + ": create it, or fix store.bucket, store.region or store.endpoint_url"
+                    ) from None
+                raise
 
     def _full(self, key: str) -> str:
         if key.startswith("/") or ".." in key.split("/"):

@@ -48,6 +48,7 @@ class ApplyOptions:
     plan_file: Path | None = None
     command: str = "reconcile apply"
     host: str = ""
+    stats: bool = False
 
 
 def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
@@ -290,6 +291,10 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
         return 0
     finally:
         session.close()
+        if opts.stats:
+            from reconciler.cli.common import print_aws_calls
+
+            print_aws_calls(session.backends)
 
 
 @asynccontextmanager

@@ -22,12 +22,14 @@ __all__ = [
     "DebugOpt",
     "ProfileOpt",
     "SeasonsOpt",
+    "StatsOpt",
     "TargetOpt",
     "console",
     "err_console",
     "fail",
     "guarded",
     "load",
+    "print_aws_calls",
     "seasons_of",
 ]
 
@@ -45,6 +47,7 @@ TargetOpt = Annotated[
     typer.Option("--target", help="Target name or address glob (repeatable).", show_default=False),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+StatsOpt = Annotated[bool, typer.Option("--stats", help="Print the AWS API calls made, per operation (stderr).")]
 
 
 def console() -> Console:
@@ -150,3 +153,14 @@ def run_sync(fn: Callable[..., T], *args: Any) -> T:
         Its result.
     """
     return fn(*args)
+
+
+def print_aws_calls(backends: Any) -> None:
+    """Print the AWS calls a command made, as one line on stderr (``--stats``).
+
+    Args:
+        backends: The command's :class:`~reconciler.adapters.factory.Backends`.
+    """
+    calls = getattr(backends, "aws_calls", None)
+    text = str(calls) if calls is not None else "AWS calls: none (the profile uses no AWS service)"
+    err_console().print(text, markup=False, highlight=False)

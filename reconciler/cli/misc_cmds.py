@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from reconciler.cli.common import ConfigOpt, DebugOpt, ProfileOpt, console, err_console, guarded, load
+from reconciler.cli.common import ConfigOpt, DebugOpt, ProfileOpt, StatsOpt, console, err_console, guarded, load
 from reconciler.errors import InputError
 from reconciler.seasons import parse_seasons
 from reconciler.spec.loader import collect_problems, load_waivers
@@ -47,9 +47,17 @@ def sandbox_init_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same lake.")] = 7,
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the simulator the config points at.")] = 8787,
     drift: Annotated[bool, typer.Option("--drift", help="Inject partition and layout drift too.")] = False,
+    into_config: Annotated[
+        Path | None, typer.Option("--into-config", help="Also publish the lake into a profile of this config file.")
+    ] = None,
+    into_profile: Annotated[
+        str | None, typer.Option("--into-profile", help="The profile to publish into (e.g. S3 + Glue).")
+    ] = None,
+    stats: StatsOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Write a synthetic lake in the cbbd_etl layout with known gaps, and a config for it."""
+    from reconciler.cli.sandbox_publish import check_target, publish_new_sandbox
     from reconciler.sandbox import init_sandbox
 
     with guarded(debug):
@@ -58,6 +66,7 @@ def sandbox_init_cmd(
             raise InputError(f"--scale: {scale} must be in (0, 2]")
         if directory.exists() and any(directory.iterdir()):
             raise InputError(f"{directory}: not empty; choose a new directory (the sandbox never overwrites)")
+        target, calls = check_target(into_config, into_profile)
         con = console()
         t0 = time.monotonic()
         manifest = init_sandbox(directory, seasons=seas, scale=scale, seed=seed, api_port=api_port, drift=drift)
@@ -68,6 +77,8 @@ def sandbox_init_cmd(
                 for name, t in manifest.targets.items()
             )
         )
+        if target is not None:
+            publish_new_sandbox(directory, target, con, calls, stats=stats)
         con.print(
             f"[dim]Next: reconcile sim serve --config {directory}/config.yaml &  then  "
             f"reconcile plan --config {directory}/config.yaml[/dim]"

@@ -18,10 +18,12 @@ from reconciler.cli.common import (
     DebugOpt,
     ProfileOpt,
     SeasonsOpt,
+    StatsOpt,
     TargetOpt,
     console,
     guarded,
     load,
+    print_aws_calls,
     seasons_of,
 )
 from reconciler.core.plan import Plan
@@ -71,6 +73,7 @@ def plan_cmd(
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes, 1 below error_below.")
     ] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Re-plan quarantined units.")] = False,
+    stats: StatsOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Observe the lake and print what is missing or inconsistent, and what apply would do."""
@@ -85,6 +88,8 @@ def plan_cmd(
         finally:
             session.close()
         _emit(plan, fmt, out, console(), float(prof.api.rate_limit_per_sec))
+        if stats:
+            print_aws_calls(session.backends)
         code = _exit_code(plan, detailed_exitcode)
     raise typer.Exit(code)
 
@@ -119,6 +124,7 @@ def apply_cmd(
     ] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Re-plan quarantined units.")] = False,
     replan: Annotated[bool, typer.Option("--replan", help="Replan when a saved plan is stale.")] = False,
+    stats: StatsOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Apply a saved plan, or plan and apply after confirmation."""
@@ -140,6 +146,7 @@ def apply_cmd(
             plan_file=plan_file,
             command=" ".join(["reconcile", *sys.argv[1:]]),
             host=socket.gethostname(),
+            stats=stats,
         )
         code = anyio.run(run_apply, prof, opts, con)
     raise typer.Exit(code)

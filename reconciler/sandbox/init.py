@@ -19,6 +19,7 @@ from reconciler.sandbox.config_file import write_config
 from reconciler.sandbox.drift import inject_drift
 from reconciler.sandbox.gaps import lineups_season, plan_season, plays_missing_seasons, subs_season
 from reconciler.sandbox.manifest import Manifest, SeasonCoverage, TargetManifest, season_totals
+from reconciler.sandbox.publish import register_local_catalog
 from reconciler.sandbox.season_task import SeasonJob, SeasonResult, run_season
 from reconciler.synth.scale import games_in_season, plays_per_game
 from reconciler.synth.universe import Universe
@@ -124,6 +125,10 @@ def init_sandbox(
 ) -> Manifest:
     """Write a sandbox: ``dest/lake`` (synthetic lake with known gaps), ``config.yaml``, ``manifest.json``.
 
+    The lake's bronze and silver tables and partitions are also described in the sandbox's
+    embedded catalog (``dest/.reconcile/catalog.sqlite``), as :mod:`reconciler.sandbox.publish`
+    describes a published sandbox in Glue.
+
     Args:
         dest: The sandbox directory (created; must not already hold a sandbox).
         seasons: Seasons to generate.
@@ -167,7 +172,7 @@ def init_sandbox(
     src = specs_source if specs_source is not None else Path(reconciler.__file__).resolve().parents[1] / "specs"
     if src.is_dir():
         shutil.copytree(src, dest / "specs", dirs_exist_ok=True)
-    write_config(
+    cfg = write_config(
         dest,
         seed=universe.seed,
         scale=universe.scale,
@@ -175,5 +180,6 @@ def init_sandbox(
         api_port=api_port,
         waivers=(dest / "specs" / "waivers.yaml").is_file(),
     )
+    register_local_catalog(cfg)
     log.info("sandbox %s written in %.1fs (%s workers)", dest, time.perf_counter() - t0, n_workers)
     return manifest

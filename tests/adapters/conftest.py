@@ -48,18 +48,24 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+@pytest.fixture(scope="session")
+def _setup_clients(_moto_server: str, boto_session: boto3.session.Session) -> tuple[Any, Any, Any]:
+    """Clients for creating the fixtures' resources (made once: client creation is slow)."""
+    return tuple(  # type: ignore[return-value]
+        boto_session.client(name, region_name=REGION, endpoint_url=_moto_server) for name in ("s3", "glue", "dynamodb")
+    )
+
+
 @pytest.fixture
-def moto_url(_moto_server: str, aws_env: None) -> str:
+def moto_url(_moto_server: str, aws_env: None, _setup_clients: tuple[Any, Any, Any]) -> str:
     """The moto endpoint, freshly reset, with the lake bucket, databases and checkpoint table."""
     req = urllib.request.Request(f"{_moto_server}/moto-api/reset", method="POST")
     with urllib.request.urlopen(req) as resp:
         assert resp.status == 200
-    s3 = boto3.client("s3", region_name=REGION, endpoint_url=_moto_server)
+    s3, glue, ddb = _setup_clients
     s3.create_bucket(Bucket=BUCKET)
-    glue = boto3.client("glue", region_name=REGION, endpoint_url=_moto_server)
     for db in ("cbbd_bronze", "cbbd_silver"):
         glue.create_database(DatabaseInput={"Name": db})
-    ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=_moto_server)
     ddb.create_table(
         TableName=TABLE,
         BillingMode="PAY_PER_REQUEST",
