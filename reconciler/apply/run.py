@@ -232,13 +232,17 @@ async def _execute(
 
 def _layout_apply(session: Session, plan: Plan) -> LayoutApply:
     """The layout handlers (relayout, dedupe, register, delete) and the written-partition registrar."""
-    cat = session.profile.catalog
-    msck = cat.kind == "glue" and session.profile.engine.kind == "athena"
+    profile = session.profile
+    msck = None
+    if profile.catalog.kind == "glue" and profile.engine.kind == "athena":
+        from reconciler.layout.msck import MsckRunner
+
+        msck = MsckRunner(profile.engine)
     return LayoutApply.open(
         session.backends,
-        {v: k for k, v in layer_map(session.profile).items()},
+        {v: k for k, v in layer_map(profile).items()},
         plan.all_actions(),
-        method=cat.partition_registration,
+        method=profile.catalog.partition_registration,
         msck=msck,
     )
 

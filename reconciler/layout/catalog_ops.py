@@ -1,8 +1,8 @@
 """Catalog writes for layout work: registering partitions, and cataloguing a whole lake.
 
 Partitions are registered with the Catalog port's batch create (Glue ``BatchCreatePartition``,
-100 a call), or with ``MSCK REPAIR TABLE`` through the query engine when the profile asks for it
-and the catalog is Glue behind Athena. :class:`WrittenPartitions` collects what an apply writes
+100 a call), or with ``MSCK REPAIR TABLE`` (:mod:`reconciler.layout.msck`) when the profile asks
+for it and the catalog is Glue behind Athena. :class:`WrittenPartitions` collects what an apply writes
 (fetch, rebuild, relayout, dedupe) and registers it at the end, for tables the catalog has, so
 that plan → apply → plan stays "No changes" on a catalogued lake.
 """
@@ -12,17 +12,21 @@ from __future__ import annotations
 import logging
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.core.layout_observed import TableDecl, in_declared_layout
 from reconciler.layout.files import file_obs, list_table
 from reconciler.layout.tables import catalog_definition
-from reconciler.ports import Catalog, CatalogTable, ObjectStore, PartitionSpec, QueryEngine
+from reconciler.ports import Catalog, CatalogTable, ObjectStore, PartitionSpec
 
-__all__ = ["WrittenPartitions", "catalog_lake", "register_partitions"]
+__all__ = ["Msck", "WrittenPartitions", "catalog_lake", "register_partitions"]
 
 log = logging.getLogger(__name__)
+
+
+#: Runs ``MSCK REPAIR TABLE`` on (database, table).
+Msck = Callable[[str, str], None]
 
 
 def register_partitions(
@@ -32,7 +36,7 @@ def register_partitions(
     parts: Sequence[PartitionSpec],
     *,
     method: str = "batch",
-    engine: QueryEngine | None = None,
+    msck: Msck | None = None,
 ) -> int:
     """Register partitions of one table.
 
@@ -41,16 +45,16 @@ def register_partitions(
         database: Database name.
         table: Table name.
         parts: The partitions.
-        method: ``batch`` (BatchCreatePartition) or ``msck`` (needs ``engine``: Athena over Glue).
-        engine: The query engine, for MSCK.
+        method: ``batch`` (BatchCreatePartition) or ``msck`` (needs ``msck``: Athena over Glue).
+        msck: Runs MSCK REPAIR TABLE.
 
     Returns:
         Backend calls made.
     """
     if not parts:
         return 0
-    if method == "msck" and engine is not None:
-        engine.query(f"MSCK REPAIR TABLE {database}.{table}")
+    if method == "msck" and msck is not None:
+        msck(database, table)
         return 1
     return catalog.create_partitions(database, table, parts)
 
@@ -75,13 +79,13 @@ class WrittenPartitions:
         catalog: The catalog.
         databases: Layer prefix → catalog database (``silver`` → ``cbbd_silver``).
         method: ``batch`` or ``msck``.
-        engine: The query engine (for MSCK).
+        msck: Runs MSCK REPAIR TABLE (Athena over Glue), when the method is ``msck``.
     """
 
     catalog: Catalog
     databases: Mapping[str, str]
     method: str = "batch"
-    engine: QueryEngine | None = None
+    msck: Msck | None = None
     _keys: set[str] = field(default_factory=set)
 
     def add(self, keys: Iterable[str]) -> None:
@@ -118,7 +122,7 @@ class WrittenPartitions:
                 continue
             have = {p.values for p in self.catalog.list_partitions(database, name)}
             new = [s for v, s in sorted(specs.items()) if v not in have]
-            register_partitions(self.catalog, database, name, new, method=self.method, engine=self.engine)
+            register_partitions(self.catalog, database, name, new, method=self.method, msck=self.msck)
             n += len(new)
         return n
 

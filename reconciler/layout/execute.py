@@ -25,11 +25,11 @@ from reconciler.apply.materialize import Outcome
 from reconciler.core.layout_observed import TableDecl
 from reconciler.core.plan import Action
 from reconciler.errors import LakeError
-from reconciler.layout.catalog_ops import WrittenPartitions, register_partitions
+from reconciler.layout.catalog_ops import Msck, WrittenPartitions, register_partitions
 from reconciler.layout.files import file_obs, key_rows, list_table, read_object, stat
 from reconciler.layout.rewrite import canonical_partitions, conform, held_keys, output_key, rc_alias, split_rows
 from reconciler.layout.superseded import Superseded, load_superseded, record_superseded, same_object
-from reconciler.ports import Catalog, ObjectInfo, ObjectStore, PartitionSpec, QueryEngine, StateStore
+from reconciler.ports import Catalog, ObjectInfo, ObjectStore, PartitionSpec, StateStore
 
 __all__ = ["LayoutApply"]
 
@@ -55,7 +55,7 @@ class LayoutApply:
         store: The object store.
         catalog: The catalog.
         state: The state store.
-        engine: The query engine (for MSCK REPAIR TABLE).
+        msck: Runs MSCK REPAIR TABLE (Athena over Glue), for registers that ask for it.
         actions: The plan's actions (registers are batched per table across them).
         written: Partitions written during this apply, registered by :meth:`flush`.
         clock: Epoch seconds.
@@ -64,7 +64,7 @@ class LayoutApply:
     store: ObjectStore
     catalog: Catalog
     state: StateStore
-    engine: QueryEngine | None
+    msck: Msck | None
     actions: Sequence[Action]
     written: WrittenPartitions
     clock: Callable[[], float] = time.time
@@ -188,7 +188,7 @@ class LayoutApply:
             raise LakeError(f"{action.address}: {db}.{name} has {have} partition keys, not {width}")
         parts = [PartitionSpec(tuple(a.details["values"]), str(a.details["location"])) for a in mine]
         method = str(action.details.get("method", "batch"))
-        calls = register_partitions(self.catalog, db, name, parts, method=method, engine=self.engine)
+        calls = register_partitions(self.catalog, db, name, parts, method=method, msck=self.msck)
         self._registered.add((db, name))
         log.info("%s.%s: %d partition(s) registered (%s, %d call(s))", db, name, len(parts), method, calls)
 
@@ -243,21 +243,20 @@ class LayoutApply:
         actions: Sequence[Action],
         *,
         method: str = "batch",
-        msck: bool = False,
+        msck: Msck | None = None,
     ) -> LayoutApply:
         """Build from open backends.
 
         Args:
-            backends: The profile's backends (store, catalog, state, engine).
+            backends: The profile's backends (store, catalog, state).
             databases: Layer prefix → catalog database.
             actions: The plan's actions.
             method: How written partitions are registered (``batch`` or ``msck``).
-            msck: Whether MSCK REPAIR TABLE can run (Athena over Glue).
+            msck: Runs MSCK REPAIR TABLE, when it can run here (Athena over Glue).
 
         Returns:
             The handlers' owner.
         """
-        engine = backends.engine if msck else None
-        how = "msck" if msck and method == "msck" else "batch"
-        written = WrittenPartitions(backends.catalog, databases, how, engine)
-        return cls(backends.store, backends.catalog, backends.state, engine, actions, written)
+        how = "msck" if msck is not None and method == "msck" else "batch"
+        written = WrittenPartitions(backends.catalog, databases, how, msck)
+        return cls(backends.store, backends.catalog, backends.state, msck, actions, written)
