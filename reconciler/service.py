@@ -5,13 +5,16 @@ Kept free of presentation so the CLI, the demo and the tests drive the same code
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from reconciler.config import Profile
-from reconciler.core.observed import ObservedState
-from reconciler.core.plan import Plan
+from reconciler.core.layout_planner import LAYOUT_TARGET, layout_selected, plan_layout
+from reconciler.core.observed import ObservedState, ObservedTarget
+from reconciler.core.plan import Plan, TargetPlan
 from reconciler.core.planner import PlanOptions, build_plan
 from reconciler.errors import InputError
 from reconciler.observe.observer import Observer
@@ -128,6 +131,33 @@ class Session:
                 todo.extend(by_name[n].depends_on)
         return out
 
+    def plan_layout(self, seasons: Sequence[int], targets: Sequence[str] = ()) -> TargetPlan:
+        """Observe every table the specs name (storage, footers, catalog) and plan the layout target.
+
+        Args:
+            seasons: Selected seasons.
+            targets: ``--target`` selectors (``layout``, ``partitions``, address globs).
+
+        Returns:
+            The ``layout`` target's plan.
+        """
+        from reconciler.layout.observe import LayoutObserver
+        from reconciler.layout.tables import declared_tables
+
+        b = self.backends
+        cat = self.profile.catalog
+        observer = LayoutObserver(
+            store=b.store,  # type: ignore[attr-defined]
+            catalog=b.catalog,  # type: ignore[attr-defined]
+            engine=b.engine,  # type: ignore[attr-defined]
+            state=b.state,  # type: ignore[attr-defined]
+            registration=cat.partition_registration,
+            catalog_kind=cat.kind,
+            engine_kind=self.profile.engine.kind,
+        )
+        tables = declared_tables(self.specs, cat.silver_database, cat.bronze_database)
+        return plan_layout(observer.observe(tables, seasons), targets)
+
     def plan(
         self,
         seasons: Sequence[int],
@@ -149,6 +179,11 @@ class Session:
         """
         check_targets(self.specs, targets)
         observed = self.observe(seasons, targets)
+        extra: tuple[TargetPlan, ...] = ()
+        if layout_selected(targets):
+            layout = self.plan_layout(seasons, targets)
+            extra = (layout,)
+            observed = _with_fingerprint(observed, layout)
         opts = PlanOptions(
             targets=tuple(targets),
             waivers=tuple(load_waivers(self.profile.waivers)),
@@ -156,6 +191,17 @@ class Session:
             rate_per_sec=float(self.profile.api.rate_limit_per_sec),
             quota_reserve=self.profile.api.quota_reserve,
             profile=self.profile.name,
+            extra_targets=extra,
         )
         plan = build_plan(self.specs, observed, now or datetime.now(UTC), opts)
         return plan, observed
+
+
+def _with_fingerprint(observed: ObservedState, layout: TargetPlan) -> ObservedState:
+    """Record the layout target's fingerprint beside the specs' (for the saved-plan staleness check)."""
+    acts = [(a.address, a.details) for a in layout.actions]
+    digest = hashlib.sha256(json.dumps(acts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    entry = ObservedTarget(
+        name=LAYOUT_TARGET, expected=(), fingerprint_expected=LAYOUT_TARGET, fingerprint_observed=digest
+    )
+    return replace(observed, targets={**observed.targets, LAYOUT_TARGET: entry})

@@ -158,6 +158,8 @@ class Executor:
         breaker: Stop after this many actions in a row failed transiently (the API is down).
         allow_delete: Execute ``delete`` actions (the user passed --allow-delete and confirmed).
         handlers: Handlers of the non-data action types (register, relayout, dedupe, delete).
+        on_written: Called with each fetch/rebuild outcome once its units are recorded (the
+            layout registrar notes the partitions written, to register them in the catalog).
     """
 
     specs: Mapping[str, Spec]
@@ -172,6 +174,7 @@ class Executor:
     breaker: int = 10
     allow_delete: bool = False
     handlers: Mapping[str, Callable[[Action], None]] = field(default_factory=dict)
+    on_written: Callable[[Action, Outcome], None] | None = None
     result: ApplyResult = field(default_factory=ApplyResult)
     _stop: str = ""
     _pending: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -297,6 +300,8 @@ class Executor:
             return
         self._consecutive_transient = 0
         self._record(action, outcome, None)
+        if self.on_written is not None:
+            self.on_written(action, outcome)
         self.result.actions_done += 1
         self.result.rows += sum(outcome.rows_by_unit.values())
         self.progress.advance(action.covers, action.api_calls, "done")
@@ -316,6 +321,8 @@ class Executor:
         else:
             outcome = materialize_rebuild(self.store, spec, action, units, incomplete)
         self._record(action, outcome, None)
+        if self.on_written is not None:
+            self.on_written(action, outcome)
         self.result.actions_done += 1
         self.result.rows += sum(outcome.rows_by_unit.values())
         self.progress.advance(action.covers, 0, "done")
@@ -332,7 +339,14 @@ class Executor:
                 if handler is None:
                     self.result.errors.append(f"{a.address}: no handler for {kind} actions in this profile")
                     continue
-                await anyio.to_thread.run_sync(handler, a)
+                try:
+                    await anyio.to_thread.run_sync(handler, a)
+                except ReconcilerError as exc:
+                    # One bad maintenance action (e.g. an object changed since the plan) must not
+                    # stop the others; it stays in the next plan.
+                    self.result.errors.append(f"{a.address}: {exc}")
+                    self.result.failed += 1
+                    continue
                 self.result.actions_done += 1
                 self.result.maintenance[kind] = self.result.maintenance.get(kind, 0) + 1
 

@@ -29,6 +29,7 @@ from reconciler.core.plan import Action
 from reconciler.errors import LakeError, TerminalApiError
 from reconciler.lake.layout import format_layout, hash8, raw_key, table_key
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES, TableSchema, records_to_table
+from reconciler.layout.tables import bronze_partition
 from reconciler.ports import ObjectStore
 from reconciler.spec.models import Spec
 
@@ -182,6 +183,7 @@ def materialize_fetch(
     bronze_name = str(action.details.get("bronze") or "")
     bronze_schema = BRONZE_TABLES.get(bronze_name)
     raw_dir = str(action.details.get("raw") or "")
+    strategy = next((s for s in spec.fetch if s.name == action.strategy), None)
     # Convert everything first: a bad payload must not leave partial writes behind.
     converted = []
     for r in responses:
@@ -202,11 +204,7 @@ def materialize_fetch(
         if raw_dir:
             out.objects.append(write_raw(store, raw_key(raw_dir, today, r.params), r.records))
         if bronze is not None:
-            part = (
-                f"season={ctx['season']}/date={ctx['date']}"
-                if "date" in ctx
-                else f"season={ctx.get('season')}/asof={today}"
-            )
+            part = bronze_partition(strategy, ctx, today)
             out.objects.append(
                 write_parquet(store, table_key("bronze", bronze_name, part, r.params), bronze, action.address)
             )

@@ -22,13 +22,15 @@ from rich.table import Table
 
 from reconciler.apply.executor import ApplyResult, Executor
 from reconciler.config import Profile
+from reconciler.core.layout_planner import LAYOUT_TARGET, PARTITIONS_TARGET
 from reconciler.core.observed import ObservedState
 from reconciler.core.plan import Plan
-from reconciler.errors import InputError, LockHeld, StalePlan
+from reconciler.errors import InputError, LockHeld, ReconcilerError, StalePlan
+from reconciler.layout.execute import LayoutApply
 from reconciler.ports import LockInfo, StateStore
 from reconciler.render.common import NO_CHANGES
 from reconciler.render.text import render_text
-from reconciler.service import Session
+from reconciler.service import Session, layer_map
 
 __all__ = ["ApplyOptions", "run_apply", "stale_reasons"]
 
@@ -114,19 +116,26 @@ async def held_locks(state: StateStore, ids: Sequence[str], command: str, host: 
                     f"if it is dead: reconcile force-unlock {lock_id}"
                 )
             taken.append(lock_id)
-        async with anyio.create_task_group() as tg:
+        try:
+            async with anyio.create_task_group() as tg:
 
-            async def beat() -> None:
-                while True:
-                    await anyio.sleep(ttl / 3)
-                    for lock_id in taken:
-                        state.renew_lock(lock_id, owner, time.time() + ttl)
+                async def beat() -> None:
+                    while True:
+                        await anyio.sleep(ttl / 3)
+                        for lock_id in taken:
+                            state.renew_lock(lock_id, owner, time.time() + ttl)
 
-            tg.start_soon(beat)
-            try:
-                yield owner
-            finally:
-                tg.cancel_scope.cancel()
+                tg.start_soon(beat)
+                try:
+                    yield owner
+                finally:
+                    tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            # The task group wraps an error of the apply's body (a stale plan, a refused
+            # confirmation); re-raise it as itself so the CLI prints its one red line.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
     finally:
         for lock_id in taken:
             state.release_lock(lock_id, owner)
@@ -179,6 +188,7 @@ async def _execute(
 
     b = session.backends
     specs = {s.name: s for s in session.specs}
+    layout = _layout_apply(session, plan)
     with RichProgress(con) as progress:
         ex = Executor(
             specs=specs,
@@ -190,6 +200,8 @@ async def _execute(
             progress=progress,
             max_duration=opts.max_duration,
             allow_delete=opts.allow_delete,
+            handlers=layout.handlers(),
+            on_written=layout.on_written,
         )
         async with anyio.create_task_group() as tg:
 
@@ -203,13 +215,37 @@ async def _execute(
             tg.start_soon(watch_signals)
             result = await ex.run(plan)
             tg.cancel_scope.cancel()
+    try:
+        await anyio.to_thread.run_sync(layout.flush)
+    except ReconcilerError as exc:
+        result.errors.append(f"registering the partitions written: {exc}")
+        result.failed += 1
     for f in ("done", "empty", "failed", "actions_done", "rows", "skipped_deletes"):
         setattr(total, f, getattr(total, f) + getattr(result, f))
+    for kind, n in result.maintenance.items():
+        total.maintenance[kind] = total.maintenance.get(kind, 0) + n
     total.remaining = result.remaining
     total.api_calls = result.api_calls
     total.errors.extend(result.errors)
     total.stopped = result.stopped
     return result
+
+
+def _layout_apply(session: Session, plan: Plan) -> LayoutApply:
+    """The layout handlers (relayout, dedupe, register, delete) and the written-partition registrar."""
+    profile = session.profile
+    msck = None
+    if profile.catalog.kind == "glue" and profile.engine.kind == "athena":
+        from reconciler.layout.msck import MsckRunner
+
+        msck = MsckRunner(profile.engine)
+    return LayoutApply.open(
+        session.backends,
+        {v: k for k, v in layer_map(profile).items()},
+        plan.all_actions(),
+        method=profile.catalog.partition_registration,
+        msck=msck,
+    )
 
 
 async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
@@ -237,6 +273,9 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
         if saved is not None and not targets:
             targets = tuple(t.target for t in saved.targets)
         lock_ids = [t.split("[", 1)[0].split(".", 1)[0] for t in targets] or [s.name for s in session.specs]
+        lock_ids = [LAYOUT_TARGET if t == PARTITIONS_TARGET else t for t in lock_ids]
+        if not targets:
+            lock_ids.append(LAYOUT_TARGET)
         state = session.backends.state  # type: ignore[attr-defined]
         async with held_locks(state, lock_ids, opts.command, opts.host, profile.state.lock_ttl_seconds):
             plan, observed = session.plan(seasons, targets, retry_failed=opts.retry_failed)
@@ -276,8 +315,14 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
                         break
                     await _execute(session, plan, observed, opts, con, total, client)
         _print_result(con, total)
+        if total.maintenance:
+            done = ", ".join(f"{n:,} {kind}" for kind, n in sorted(total.maintenance.items()))
+            con.print(f"Layout actions done: {done}.")
         if total.skipped_deletes and not opts.allow_delete:
-            con.print(f"[red]Left {total.skipped_deletes:,} delete actions: run apply with --allow-delete.[/red]")
+            con.print(
+                f"[red]Left {total.skipped_deletes:,} delete actions (listed under Deletions above): "
+                "run apply with --allow-delete to execute them.[/red]"
+            )
         if total.stopped:
             con.print(f"[yellow]Stopped: {total.stopped}.[/yellow]")
             con.print("[yellow]Everything finished is recorded; run apply again to resume.[/yellow]")
@@ -287,7 +332,8 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
         if total.failed:
             con.print("[yellow]Some units failed; they stay in the plan and are retried by the next apply.[/yellow]")
             return 1
-        con.print(f"[green]Apply complete.[/green] {NO_CHANGES if total.remaining == 0 else ''}".rstrip())
+        clean = total.remaining == 0 and not (total.skipped_deletes and not opts.allow_delete)
+        con.print(f"[green]Apply complete.[/green] {NO_CHANGES if clean else ''}".rstrip())
         return 0
     finally:
         session.close()

@@ -74,7 +74,7 @@ def _target_block(t: TargetPlan) -> list[RenderableType]:
         line = Text.assemble(
             (f"  {_SIGN.get(g.type, '~')} {g.type} ", style),
             f"{season}{what}",
-            (f"  → {g.units:,} units{calls}", "dim"),
+            (f"  → {g.units:,} units{calls}" if g.units or g.calls else "", "dim"),
         )
         out.append(line)
         if g.count > 1:

@@ -15,11 +15,11 @@ from typing import Any
 import reconciler
 from reconciler.adapters.local_store import LocalStore
 from reconciler.errors import InputError
+from reconciler.sandbox.catalog import catalog_sandbox
 from reconciler.sandbox.config_file import write_config
 from reconciler.sandbox.drift import inject_drift
 from reconciler.sandbox.gaps import lineups_season, plan_season, plays_missing_seasons, subs_season
 from reconciler.sandbox.manifest import Manifest, SeasonCoverage, TargetManifest, season_totals
-from reconciler.sandbox.publish import register_local_catalog
 from reconciler.sandbox.season_task import SeasonJob, SeasonResult, run_season
 from reconciler.synth.scale import games_in_season, plays_per_game
 from reconciler.synth.universe import Universe
@@ -123,7 +123,7 @@ def init_sandbox(
     workers: int | None = None,
     ingest_date: str = INGEST_DATE,
 ) -> Manifest:
-    """Write a sandbox: ``dest/lake`` (synthetic lake with known gaps), ``config.yaml``, ``manifest.json``.
+    """Write a sandbox: ``dest/lake`` (synthetic lake with known gaps), its catalog, ``config.yaml``, ``manifest.json``.
 
     The lake's bronze and silver tables and partitions are also described in the sandbox's
     embedded catalog (``dest/.reconcile/catalog.sqlite``), as :mod:`reconciler.sandbox.publish`
@@ -135,7 +135,8 @@ def init_sandbox(
         scale: Games per season relative to the real lake.
         seed: Universe seed.
         api_port: Port of the simulator on 127.0.0.1 (written into the config).
-        drift: Also inject layout and schema drift (see :mod:`reconciler.sandbox.drift`).
+        drift: Also inject layout, schema and catalog drift (:mod:`reconciler.sandbox.drift`,
+            :mod:`reconciler.sandbox.catalog`).
         specs_source: A ``specs/`` directory to copy; default: the project's top-level ``specs/``.
         raw_plays: Write raw plays; default: only at scales up to :data:`RAW_PLAYS_MAX_SCALE`.
         workers: Processes; default: 1 for small lakes, else up to 2.
@@ -165,14 +166,13 @@ def init_sandbox(
     for r in results:
         log.info("season %s built in %.1fs", r.season, r.seconds)
     draft: dict[str, Any] = {"drift": {}}
+    store = LocalStore(lake)
     if drift:
-        inject_drift(LocalStore(lake), universe, draft)
-    manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"])
-    manifest.save(dest / "manifest.json")
+        inject_drift(store, universe, draft)
     src = specs_source if specs_source is not None else Path(reconciler.__file__).resolve().parents[1] / "specs"
     if src.is_dir():
         shutil.copytree(src, dest / "specs", dirs_exist_ok=True)
-    cfg = write_config(
+    write_config(
         dest,
         seed=universe.seed,
         scale=universe.scale,
@@ -180,6 +180,17 @@ def init_sandbox(
         api_port=api_port,
         waivers=(dest / "specs" / "waivers.yaml").is_file(),
     )
-    register_local_catalog(cfg)
+    catalogued = catalog_sandbox(dest, store, list(season_tuple), draft["drift"] if drift else None)
+    manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"])
+    manifest = manifest.model_copy(
+        update={
+            "notes": [
+                *manifest.notes,
+                f"catalog: {catalogued['tables']} tables and {catalogued['partitions']} partitions registered in "
+                ".reconcile/catalog.sqlite (before any catalog drift).",
+            ]
+        }
+    )
+    manifest.save(dest / "manifest.json")
     log.info("sandbox %s written in %.1fs (%s workers)", dest, time.perf_counter() - t0, n_workers)
     return manifest

@@ -49,7 +49,6 @@ __all__ = [
     "publish_catalog",
     "publish_objects",
     "publish_sandbox",
-    "register_local_catalog",
     "write_published_config",
 ]
 
@@ -281,30 +280,6 @@ def publish_sandbox(lake: Path, profile: Profile, backends: Any | None = None) -
         if own:
             b.close()
     return PublishResult(objects, size, tables, partitions, b.store.uri(""))
-
-
-def register_local_catalog(config_file: Path) -> tuple[int, int]:
-    """Describe a local sandbox's lake in its embedded catalog (``DIR/.reconcile/catalog.sqlite``).
-
-    Args:
-        config_file: The sandbox's ``config.yaml`` (its default profile: local store and catalog).
-
-    Returns:
-        Tables written and partitions registered.
-    """
-    from reconciler.adapters.factory import catalog_path
-    from reconciler.adapters.local_catalog import LocalCatalog
-    from reconciler.config import load_profile
-
-    profile = load_profile(config_file)
-    if profile.store.kind != "local" or profile.catalog.kind != "local" or not profile.store.path:
-        return 0, 0
-    dbs = {"bronze": profile.catalog.bronze_database, "silver": profile.catalog.silver_database}
-    catalog = LocalCatalog(catalog_path(profile))
-    try:
-        return publish_catalog(lake_tables(LocalStore(profile.store.path), dbs), catalog)
-    finally:
-        catalog.close()
 
 
 def _section(model: Any) -> dict[str, Any]:

@@ -20,6 +20,13 @@ class Sandbox:
     manifest: Manifest
     universe: Universe
 
+    @property
+    def drift_keys(self) -> set[str]:
+        """Keys of the objects the drift injection wrote."""
+        from .helpers import drift_keys
+
+        return drift_keys(self.manifest.drift)
+
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:

@@ -33,7 +33,7 @@ def test_wholly_missing_season(sandbox: Sandbox) -> None:
 def test_silver_plays_match_the_manifest_exactly(sandbox: Sandbox) -> None:
     for season in SEASONS:
         cov = sandbox.manifest.targets["plays"].seasons[str(season)]
-        table = read_all(sandbox.lake, f"silver/fct_plays/season={season}/")
+        table = read_all(sandbox.lake, f"silver/fct_plays/season={season}/", sandbox.drift_keys)
         present = set() if table is None else set(table["gameId"].to_pylist())
         assert present == _finals(sandbox, season) - set(cov.missing), season
         assert cov.present == len(present) and cov.expected == len(_finals(sandbox, season))
@@ -57,7 +57,7 @@ def test_api_empty_and_fetchable_games(sandbox: Sandbox) -> None:
 def test_partial_games_stop_after_period_one(sandbox: Sandbox) -> None:
     for season in SEASONS:
         cov = sandbox.manifest.targets["plays"].seasons[str(season)]
-        table = read_all(sandbox.lake, f"silver/fct_plays/season={season}/")
+        table = read_all(sandbox.lake, f"silver/fct_plays/season={season}/", sandbox.drift_keys)
         if table is None:
             continue
         for gid in cov.partial:
@@ -71,7 +71,7 @@ def test_partial_games_stop_after_period_one(sandbox: Sandbox) -> None:
 
 
 def test_silver_rows_equal_the_api_for_complete_games(sandbox: Sandbox) -> None:
-    table = read_all(sandbox.lake, "silver/fct_plays/season=2025/")
+    table = read_all(sandbox.lake, "silver/fct_plays/season=2025/", sandbox.drift_keys)
     assert table is not None and table.schema.equals(SILVER_TABLES["fct_plays"].schema)
     gid = sorted(set(table["gameId"].to_pylist()) - set(sandbox.manifest.targets["plays"].seasons["2025"].partial))[0]
     rows = table.filter(pc.equal(table["gameId"], gid))
@@ -82,6 +82,8 @@ def test_bronze_and_raw_hold_exactly_the_silver_rows(sandbox: Sandbox) -> None:
     lake = sandbox.lake
     silver_by_date: dict[tuple[str, str], list[int]] = defaultdict(list)
     for path in files(lake, "silver/fct_plays/", ".parquet"):
+        if path.relative_to(lake).as_posix() in sandbox.drift_keys:
+            continue
         part = partition(path, lake)
         t = pq.read_table(path)
         key = consolidated_key("fct_plays", int(part["season"]), t.num_rows, part["date"])

@@ -1,0 +1,388 @@
+"""The layout planner: a pure function of the layout observation → the ``layout`` target's plan.
+
+Per table the specs name (bronze and silver), it plans:
+
+* ``relayout`` for every live object outside the declared layout (rows are split by the
+  canonical partition and de-duplicated against what the canonical layout already holds), or
+  whose column types disagree with the declared schema (rewritten to it);
+* ``dedupe`` for every object in the declared layout holding a natural key that a newer object
+  also holds (or that it repeats itself): it is rewritten without those rows, so each key is kept
+  once, from the newest object;
+* ``register`` for partitions in storage that the catalog lacks, and a fix of the catalog
+  table's partition keys when they differ from the declared layout;
+* ``delete`` (catalog entries, or superseded objects) for orphan or misplaced partitions, for the
+  originals each relayout/dedupe replaces, and for originals already superseded by an earlier
+  apply. Deletes run only with ``--allow-delete``; an object is deleted only once the state
+  store records that its replacement was written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.core.layout_observed import (
+    FileObs,
+    LayoutObservation,
+    TableDecl,
+    TableObs,
+    drifted_columns,
+    in_declared_layout,
+    partition_path,
+)
+from reconciler.core.plan import Action, TargetPlan
+from reconciler.core.planner import glob_match
+
+__all__ = ["LAYOUT_TARGET", "PARTITIONS_TARGET", "layout_selected", "plan_layout"]
+
+LAYOUT_TARGET = "layout"
+#: ``--target partitions``: only the catalog's part of the layout target.
+PARTITIONS_TARGET = "partitions"
+_CATALOG_OPS = frozenset({"partition", "table"})
+_MSCK_WHY = "MSCK only adds partitions, only understands key=value paths and can time out on many prefixes"
+
+
+def layout_selected(selectors: Sequence[str]) -> bool:
+    """Whether ``--target`` values select the layout target (no values select everything).
+
+    Args:
+        selectors: The ``--target`` values.
+
+    Returns:
+        True when the layout target is wanted.
+    """
+    if not selectors:
+        return True
+    return any(s.split("[", 1)[0].split(".", 1)[0] in (LAYOUT_TARGET, PARTITIONS_TARGET) for s in selectors)
+
+
+def _wanted(a: Action, selectors: Sequence[str]) -> bool:
+    if not selectors or LAYOUT_TARGET in selectors:
+        return True
+    if PARTITIONS_TARGET in selectors and a.details.get("op") in _CATALOG_OPS:
+        return True
+    return any(glob_match(a.address, s) or glob_match(a.address, s + "*") for s in selectors)
+
+
+def _season(values: Sequence[tuple[str, str]]) -> int | None:
+    v = dict(values).get("season", "")
+    return int(v) if v.isdigit() else None
+
+
+def _obj(f: FileObs) -> dict[str, Any]:
+    return {"key": f.key, "size": f.size, "mtime": f.mtime, "rows": f.rows}
+
+
+def _sig(keys: Sequence[str]) -> str:
+    return "/".join(f"{k}=" for k in keys) or "(table root)"
+
+
+def _table_details(d: TableDecl) -> dict[str, Any]:
+    return {
+        "layer": d.layer,
+        "database": d.database,
+        "table": d.table,
+        "layout": d.layout,
+        "key": list(d.key),
+        "dedupe": d.dedupe,
+    }
+
+
+@dataclass
+class _TablePlan:
+    rewrites: list[Action] = field(default_factory=list)
+    registers: list[Action] = field(default_factory=list)
+    deletes: list[Action] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _rewrite_actions(t: TableObs, live: list[FileObs], out: _TablePlan) -> None:
+    d = t.decl
+    clean: set[str] = set()
+    for f in live:
+        canonical = in_declared_layout(d, f)
+        drift = drifted_columns(d, f)
+        if canonical and not drift:
+            clean.add(f.key)
+            continue
+        why = []
+        if not canonical:
+            sig = _sig([k for k, _ in f.partition])
+            why.append(f"layout {sig} is not the declared {_sig(d.partition_keys)}")
+        if drift:
+            why.append("column types disagree with the declared schema: " + ", ".join(drift))
+        tail = " against the canonical layout" if d.dedupe else ""
+        how = (
+            f"rows are split by {', '.join(d.partition_keys)} and de-duplicated on {', '.join(d.key)}{tail}"
+            if not canonical
+            else f"rewritten to the declared schema, de-duplicated on {', '.join(d.key)}{tail}"
+        )
+        kind = (
+            f"{d.prefix}: {_sig([k for k, _ in f.partition])} → {_sig(d.partition_keys)}"
+            if not canonical
+            else f"{d.prefix}: column types ≠ declared"
+        )
+        out.rewrites.append(
+            Action(
+                type="relayout",
+                address=f"{LAYOUT_TARGET}.relayout[{f.key}]",
+                target=LAYOUT_TARGET,
+                season=_season(f.partition),
+                est_rows=f.rows,
+                reason=f"{f.rows:,} rows: {'; '.join(why)}; {how}",
+                details={
+                    "op": "relayout",
+                    "kind": kind,
+                    **_table_details(d),
+                    "object": _obj(f),
+                    "canonical": canonical,
+                    "drift": drift,
+                },
+            )
+        )
+    if d.dedupe:
+        _dedupe_actions(t, [f for f in live if f.key in clean], out)
+
+
+def _dedupe_actions(t: TableObs, files: list[FileObs], out: _TablePlan) -> None:
+    d = t.decl
+    by_key = {f.key: f for f in files}
+    order = {f.key: (f.mtime, f.key) for f in files}
+    newer: dict[str, dict[str, int]] = defaultdict(dict)
+    for o in t.overlaps:
+        if o.a not in by_key or o.b not in by_key or o.keys <= 0:
+            continue
+        old, new = (o.a, o.b) if order[o.a] < order[o.b] else (o.b, o.a)
+        newer[old][new] = newer[old].get(new, 0) + o.keys
+    for key in sorted(set(newer) | {k for k, n in t.internal.items() if n > 0 and k in by_key}):
+        f = by_key[key]
+        wins = sorted(newer.get(key, {}).items())
+        internal = int(t.internal.get(key, 0))
+        parts = [f"{n:,} keys also in newer {k}" for k, n in wins[:2]]
+        if len(wins) > 2:
+            parts.append(f"… and {len(wins) - 2} more newer objects")
+        if internal:
+            parts.append(f"{internal:,} rows repeating a key within the object")
+        out.rewrites.append(
+            Action(
+                type="dedupe",
+                address=f"{LAYOUT_TARGET}.dedupe[{f.key}]",
+                target=LAYOUT_TARGET,
+                season=_season(f.partition),
+                est_rows=f.rows,
+                reason=(
+                    f"duplicate {', '.join(d.key)}: {'; '.join(parts)}; rewritten so each key appears once, "
+                    "the newest object's row winning"
+                ),
+                details={
+                    "op": "dedupe",
+                    "kind": f"{d.prefix}: duplicate {', '.join(d.key)}",
+                    **_table_details(d),
+                    "object": _obj(f),
+                    "newer": [_obj(by_key[k]) | {"keys": n} for k, n in wins],
+                    "internal": internal,
+                },
+            )
+        )
+
+
+def _object_deletes(t: TableObs, pending: list[FileObs], out: _TablePlan) -> None:
+    for a in out.rewrites:
+        obj = a.details["object"]
+        out.deletes.append(
+            Action(
+                type="delete",
+                address=f"{LAYOUT_TARGET}.delete[{obj['key']}]",
+                target=LAYOUT_TARGET,
+                season=a.season,
+                reason=f"original of {a.address}, deleted only after its replacement is recorded as written",
+                details={"op": "object", "kind": "superseded object", "object": obj, "after": a.address},
+            )
+        )
+    for f in pending:
+        copies = ", ".join(f.replacements[:3]) or "none needed: every row is already held elsewhere"
+        out.deletes.append(
+            Action(
+                type="delete",
+                address=f"{LAYOUT_TARGET}.delete[{f.key}]",
+                target=LAYOUT_TARGET,
+                season=_season(f.partition),
+                reason=f"superseded by {f.superseded_by}; replacement: {copies}",
+                details={"op": "object", "kind": "superseded object", "object": _obj(f), "after": ""},
+            )
+        )
+
+
+def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], obs: LayoutObservation) -> _TablePlan:
+    d, cat, out = t.decl, t.catalog, _TablePlan()
+    keys = d.partition_keys
+    live_parts = {f.partition_dir: f.partition for f in live if in_declared_layout(d, f)}
+    if cat is None:
+        if live_parts:
+            out.notes.append(f"{d.qualified} is not in the catalog: Athena cannot read it; nothing registered")
+        return out
+    have = tuple(k for k, _ in cat.partition_keys)
+    if [k.lower() for k in have] != [k.lower() for k in keys]:
+        types = {k.lower(): t for k, t in cat.partition_keys}
+        new = [[k, types.get(k.lower(), "string")] for k in keys]
+        signatures = sorted({_sig([k for k, _ in f.partition]) for f in live})
+        was = ", ".join(f"{k} {typ}" for k, typ in cat.partition_keys) or "none"
+        fix = ", ".join(f"{k} {typ}" for k, typ in new)
+        out.registers.append(
+            Action(
+                type="register",
+                address=f"{LAYOUT_TARGET}.register[{d.qualified}][partition-keys]",
+                target=LAYOUT_TARGET,
+                reason=(
+                    f"catalog partition keys ({was}) differ from the declared layout {d.layout} "
+                    f"(storage holds {', '.join(signatures) or 'nothing'}); "
+                    f"fix: update the table's partition keys to ({fix}) (Glue UpdateTable; data untouched)"
+                ),
+                details={
+                    "op": "table",
+                    "kind": f"{d.qualified} partition keys",
+                    "database": d.database,
+                    "table": d.table,
+                    "partition_keys": new,
+                    "was": [list(k) for k in cat.partition_keys],
+                },
+            )
+        )
+    registered = {p.values for p in cat.partitions}
+    pending_dirs = {f.partition_dir for f in pending}
+    for p in cat.partitions:
+        values = dict(zip(keys, p.values, strict=False))
+        where = partition_path(values)
+        canonical = f"{d.prefix}{where}/"
+        location = p.location if p.location.endswith("/") else p.location + "/"
+        reregister = ""
+        case = "misplaced"
+        if len(p.values) != len(keys):
+            case = "arity"
+            why = f"registered with {len(p.values)} value(s) for the {len(keys)} declared keys ({', '.join(keys)})"
+        elif location != canonical:
+            why = f"registered at {location}, but data with these values belongs at {canonical}"
+            reregister = canonical if where in live_parts else ""
+        elif where not in live_parts:
+            case = "orphan"
+            why = (
+                "orphan: only superseded objects (pending delete) remain under its prefix"
+                if where in pending_dirs
+                else "orphan: its prefix is empty or gone"
+            )
+        else:
+            continue
+        label = "/".join(p.values) if len(p.values) != len(keys) else where
+        out.deletes.append(
+            Action(
+                type="delete",
+                address=f"{LAYOUT_TARGET}.delete[{d.qualified}][{label}]",
+                target=LAYOUT_TARGET,
+                season=_season(tuple(values.items())),
+                reason=f"{why}; removed from the catalog only (no data is touched)",
+                details={
+                    "op": "partition",
+                    "kind": f"{d.qualified} partition (catalog only)",
+                    "database": d.database,
+                    "table": d.table,
+                    "values": list(p.values),
+                    "location": location,
+                    "reregister": reregister,
+                    "case": case,
+                },
+            )
+        )
+    method = "msck" if obs.registration == "msck" and obs.msck_available else "batch"
+    for where, part in sorted(live_parts.items()):
+        vals = tuple(v for _, v in part)
+        if vals in registered:
+            continue
+        out.registers.append(
+            Action(
+                type="register",
+                address=f"{LAYOUT_TARGET}.register[{d.qualified}][{where}]",
+                target=LAYOUT_TARGET,
+                season=_season(part),
+                reason="in storage, missing from the catalog",
+                details={
+                    "op": "partition",
+                    "kind": f"{d.qualified} partitions",
+                    "database": d.database,
+                    "table": d.table,
+                    "values": list(vals),
+                    "location": f"{d.prefix}{where}/",
+                    "method": method,
+                },
+            )
+        )
+    return out
+
+
+def _registration_choice(obs: LayoutObservation, registers: list[Action]) -> str:
+    parts = [a for a in registers if a.details.get("op") == "partition"]
+    if not parts:
+        return ""
+    tables = sorted({f"{a.details['database']}.{a.details['table']}" for a in parts})
+    per_table: dict[str, int] = defaultdict(int)
+    for a in parts:
+        per_table[f"{a.details['database']}.{a.details['table']}"] += 1
+    calls = sum(math.ceil(n / 100) for n in per_table.values())
+    what = f"register {len(parts):,} partitions of {len(tables)} tables"
+    if obs.registration == "msck" and obs.msck_available:
+        return (
+            f"{what} with MSCK REPAIR TABLE, one statement per table (catalog.partition_registration: msck); "
+            f"{_MSCK_WHY}: orphans are removed by the delete actions, and if it times out switch to batch"
+        )
+    if obs.registration == "msck":
+        return (
+            f"{what} with batch create ({calls} calls of ≤100): catalog.partition_registration asks for "
+            f"MSCK REPAIR TABLE, which runs in Athena over Glue, and this profile's catalog is {obs.catalog_kind}"
+        )
+    return (
+        f"{what} with BatchCreatePartition ({calls} calls of ≤100; catalog.partition_registration: batch), "
+        f"not MSCK REPAIR TABLE: {_MSCK_WHY}"
+    )
+
+
+def plan_layout(obs: LayoutObservation, selectors: Sequence[str] = ()) -> TargetPlan:
+    """Plan the ``layout`` target.
+
+    Args:
+        obs: The layout observation.
+        selectors: ``--target`` values (``layout``, ``partitions``, or address globs); empty: all.
+
+    Returns:
+        The target plan: relayout, dedupe, register, then delete actions, table by table.
+    """
+    rewrites: list[Action] = []
+    registers: list[Action] = []
+    deletes: list[Action] = []
+    notes: list[str] = []
+    for t in obs.tables:
+        readable = [f for f in t.files if not f.unreadable]
+        live = [f for f in readable if not f.superseded_by]
+        pending = [f for f in readable if f.superseded_by]
+        notes.extend(
+            f"{f.key}: unreadable Parquet footer ({f.unreadable}); left alone" for f in t.files if f.unreadable
+        )
+        notes.extend(t.notes)
+        tp = _catalog_actions(t, live, pending, obs)
+        _rewrite_actions(t, live, tp)
+        _object_deletes(t, pending, tp)
+        rewrites.extend(tp.rewrites)
+        registers.extend(sorted(tp.registers, key=lambda a: (a.details["op"] != "table", a.address)))
+        deletes.extend(tp.deletes)
+        notes.extend(tp.notes)
+    actions = [a for a in [*rewrites, *registers, *deletes] if _wanted(a, selectors)]
+    choice = _registration_choice(obs, [a for a in actions if a.type == "register"])
+    tables = sorted({t.decl.qualified for t in obs.tables})
+    return TargetPlan(
+        target=LAYOUT_TARGET,
+        table=f"partition layouts of {len(tables)} tables",
+        actions=actions,
+        choices=[choice] if choice else [],
+        notes=notes,
+    )

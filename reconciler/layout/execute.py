@@ -1,0 +1,262 @@
+"""Execute the layout target's actions: the executor's relayout, dedupe, register, delete handlers.
+
+Every handler re-checks the lake before acting, so a saved plan applied late cannot do harm:
+
+* ``relayout`` and ``dedupe`` first verify that the original is still the object planned (size
+  and modification time), write the replacement under the never-overwrite rule, and only then
+  record the original as superseded in the state store; they never delete.
+* ``register`` batches all of a table's partitions of the plan into one catalog call sequence
+  (BatchCreatePartition, 100 a call; or MSCK REPAIR TABLE when the plan says so).
+* ``delete`` (run only with ``--allow-delete``) deletes an object only if the state store
+  records it as superseded and every replacement exists, and removes an orphan partition from
+  the catalog only if its prefix still holds no live object.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.apply.lakeio import dedupe_table, write_parquet
+from reconciler.apply.materialize import Outcome
+from reconciler.core.layout_observed import TableDecl
+from reconciler.core.plan import Action
+from reconciler.errors import LakeError
+from reconciler.layout.catalog_ops import Msck, WrittenPartitions, register_partitions
+from reconciler.layout.files import file_obs, key_rows, list_table, read_object, stat
+from reconciler.layout.rewrite import canonical_partitions, conform, held_keys, output_key, rc_alias, split_rows
+from reconciler.layout.superseded import Superseded, load_superseded, record_superseded, same_object
+from reconciler.ports import Catalog, ObjectInfo, ObjectStore, PartitionSpec, StateStore
+
+__all__ = ["LayoutApply"]
+
+log = logging.getLogger(__name__)
+
+
+def _decl(d: Mapping[str, Any]) -> TableDecl:
+    return TableDecl(
+        layer=str(d["layer"]),
+        database=str(d["database"]),
+        table=str(d["table"]),
+        layout=str(d["layout"]),
+        key=tuple(d.get("key") or ()),
+        dedupe=bool(d.get("dedupe")),
+    )
+
+
+@dataclass
+class LayoutApply:
+    """The layout handlers of one apply, and the registrar of the partitions it writes.
+
+    Attributes:
+        store: The object store.
+        catalog: The catalog.
+        state: The state store.
+        msck: Runs MSCK REPAIR TABLE (Athena over Glue), for registers that ask for it.
+        actions: The plan's actions (registers are batched per table across them).
+        written: Partitions written during this apply, registered by :meth:`flush`.
+        clock: Epoch seconds.
+    """
+
+    store: ObjectStore
+    catalog: Catalog
+    state: StateStore
+    msck: Msck | None
+    actions: Sequence[Action]
+    written: WrittenPartitions
+    clock: Callable[[], float] = time.time
+    _registered: set[tuple[str, str]] = field(default_factory=set)
+
+    def handlers(self) -> dict[str, Callable[[Action], None]]:
+        """The executor's handlers for the layout action types.
+
+        Returns:
+            ``relayout``, ``dedupe``, ``register`` and ``delete`` handlers.
+        """
+        return {"relayout": self.relayout, "dedupe": self.dedupe, "register": self.register, "delete": self.delete}
+
+    def on_written(self, action: Action, outcome: Outcome) -> None:
+        """Note what a fetch or rebuild wrote, to register its partitions at the end.
+
+        Args:
+            action: The action.
+            outcome: What it wrote.
+        """
+        self.written.add(outcome.objects)
+
+    def flush(self) -> int:
+        """Register every partition written during the apply (tables the catalog has).
+
+        Returns:
+            Partitions submitted.
+        """
+        return self.written.flush()
+
+    def _verify(self, obj: Mapping[str, Any], address: str) -> ObjectInfo:
+        info = stat(self.store, str(obj["key"]))
+        if info is None:
+            raise LakeError(f"{address}: {obj['key']} is gone since the plan was made; plan again")
+        if info.size != int(obj["size"]) or abs(info.mtime - float(obj["mtime"])) >= 0.5:
+            raise LakeError(f"{address}: {obj['key']} changed since the plan was made; plan again")
+        return info
+
+    def _write(self, address: str, source: ObjectInfo, outputs: Mapping[str, Any], rows: int) -> None:
+        written, n = [], 0
+        for key, table in outputs.items():
+            if table.num_rows:
+                written.append(write_parquet(self.store, key, table, address))
+                n += table.num_rows
+        record = Superseded(source.key, source.size, source.mtime, address, tuple(written), rows=rows, written=n)
+        record_superseded(self.state, [record], self.clock())
+        self.written.add(written)
+        log.info("%s: %d of %d rows written to %d object(s)", address, n, rows, len(written))
+
+    def relayout(self, action: Action) -> None:
+        """Rewrite an object into the declared layout and schema; record the original superseded.
+
+        Args:
+            action: A ``relayout`` action.
+        """
+        d = _decl(action.details)
+        obj = action.details["object"]
+        info = self._verify(obj, action.address)
+        f = file_obs(d, info)
+        table = conform(read_object(self.store, info.key), d, info.key)
+        if action.details.get("canonical"):
+            placed = [f.partition_dir] * table.num_rows
+        else:
+            placed = canonical_partitions(table, d, dict(f.partition), info.mtime, info.key)
+        superseded = load_superseded(self.state)
+        out: dict[str, Any] = {}
+        for part, rows in split_rows(table, placed).items():
+            key = output_key(d, part, info.key, "relayout")
+            if d.dedupe:
+                held = held_keys(self.store, d, part, {info.key, key, rc_alias(key)}, superseded)
+                rows = dedupe_table(rows, list(d.key), held)
+            out[key] = rows
+        self._write(action.address, info, out, table.num_rows)
+
+    def dedupe(self, action: Action) -> None:
+        """Rewrite an object without the keys newer objects hold; record the original superseded.
+
+        Args:
+            action: A ``dedupe`` action.
+        """
+        d = _decl(action.details)
+        info = self._verify(action.details["object"], action.address)
+        drop: set[tuple[Any, ...]] = set()
+        for newer in action.details.get("newer", []):
+            self._verify(newer, action.address)
+            drop.update(key_rows(self.store, str(newer["key"]), d.key) or [])
+        table = conform(read_object(self.store, info.key), d, info.key)
+        rows = dedupe_table(table, list(d.key), drop)
+        part = file_obs(d, info).partition_dir
+        self._write(action.address, info, {output_key(d, part, info.key, "dedupe"): rows}, table.num_rows)
+
+    def register(self, action: Action) -> None:
+        """Fix a table's partition keys, or register all of a table's planned partitions at once.
+
+        Args:
+            action: A ``register`` action.
+
+        Raises:
+            LakeError: If the table is missing, or its keys still differ from the declared ones.
+        """
+        db, name = str(action.details["database"]), str(action.details["table"])
+        table = self.catalog.get_table(db, name)
+        if table is None:
+            raise LakeError(f"{action.address}: {db}.{name} is not in the catalog")
+        if action.details.get("op") == "table":
+            keys = tuple((str(k), str(t)) for k, t in action.details["partition_keys"])
+            self.catalog.put_table(replace(table, partition_keys=keys))
+            return
+        if (db, name) in self._registered:
+            return
+        mine = [
+            a
+            for a in self.actions
+            if a.type == "register"
+            and a.details.get("op") == "partition"
+            and (a.details.get("database"), a.details.get("table")) == (db, name)
+        ]
+        width = len(action.details["values"])
+        if len(table.partition_keys) != width:
+            have = len(table.partition_keys)
+            raise LakeError(f"{action.address}: {db}.{name} has {have} partition keys, not {width}")
+        parts = [PartitionSpec(tuple(a.details["values"]), str(a.details["location"])) for a in mine]
+        method = str(action.details.get("method", "batch"))
+        calls = register_partitions(self.catalog, db, name, parts, method=method, msck=self.msck)
+        self._registered.add((db, name))
+        log.info("%s.%s: %d partition(s) registered (%s, %d call(s))", db, name, len(parts), method, calls)
+
+    def _live_under(self, database: str, name: str, location: str) -> bool:
+        layer = location.split("/", 1)[0]
+        decl = TableDecl(layer=layer, database=database, table=name, layout="")
+        superseded = load_superseded(self.state)
+        for info in list_table(self.store, decl, location):
+            rec = superseded.get(info.key)
+            if rec is None or not same_object(rec, info):
+                return True
+        return False
+
+    def delete(self, action: Action) -> None:
+        """Delete a superseded original, or remove a partition from the catalog (never data).
+
+        Args:
+            action: A ``delete`` action (the executor calls this only with ``--allow-delete``).
+
+        Raises:
+            LakeError: If the object is not recorded as superseded, or a replacement is missing.
+        """
+        d = action.details
+        if d.get("op") == "partition":
+            db, name, location = str(d["database"]), str(d["table"]), str(d["location"])
+            if d.get("case") == "orphan" and self._live_under(db, name, location):
+                log.warning("%s: %s holds live objects again; left registered", action.address, location)
+                return
+            spec = PartitionSpec(tuple(str(v) for v in d["values"]), location)
+            self.catalog.delete_partitions(db, name, [spec])
+            if d.get("reregister"):
+                self.catalog.create_partitions(db, name, [replace(spec, location=str(d["reregister"]))])
+            return
+        key = str(d["object"]["key"])
+        info = stat(self.store, key)
+        if info is None:
+            log.info("%s: already gone", action.address)
+            return
+        rec = load_superseded(self.state).get(key)
+        if rec is None or not same_object(rec, info):
+            raise LakeError(f"{action.address}: not recorded as superseded (was its replacement written?); kept")
+        missing = [r for r in rec.replacements if not self.store.exists(r)]
+        if missing:
+            raise LakeError(f"{action.address}: replacement {missing[0]} is missing; kept")
+        self.store.delete([key])
+
+    @classmethod
+    def open(
+        cls,
+        backends: Any,
+        databases: Mapping[str, str],
+        actions: Sequence[Action],
+        *,
+        method: str = "batch",
+        msck: Msck | None = None,
+    ) -> LayoutApply:
+        """Build from open backends.
+
+        Args:
+            backends: The profile's backends (store, catalog, state).
+            databases: Layer prefix → catalog database.
+            actions: The plan's actions.
+            method: How written partitions are registered (``batch`` or ``msck``).
+            msck: Runs MSCK REPAIR TABLE, when it can run here (Athena over Glue).
+
+        Returns:
+            The handlers' owner.
+        """
+        how = "msck" if msck is not None and method == "msck" else "batch"
+        written = WrittenPartitions(backends.catalog, databases, how, msck)
+        return cls(backends.store, backends.catalog, backends.state, msck, actions, written)

@@ -1,0 +1,155 @@
+"""Reading a table's objects for layout work: listings, Parquet footers, key columns.
+
+Footers and key columns are read through the store's pyarrow filesystem, so on S3 only the
+byte ranges needed are fetched (the footer; the key column chunks), never whole objects.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from reconciler.core.layout_observed import FileObs, TableDecl
+from reconciler.errors import LakeError
+from reconciler.ports import ObjectInfo, ObjectStore
+
+__all__ = ["file_obs", "key_rows", "list_table", "read_footers", "read_object", "stat"]
+
+_READERS = 16
+
+
+def _partition(decl: TableDecl, key: str) -> tuple[tuple[str, str], ...]:
+    rel_dir = posixpath.dirname(key[len(decl.prefix) :])
+    return tuple(
+        (seg.split("=", 1)[0], seg.split("=", 1)[1]) for seg in rel_dir.split("/") if "=" in seg and seg[0] != "="
+    )
+
+
+def file_obs(decl: TableDecl, info: ObjectInfo) -> FileObs:
+    """An object of a table, with its partition path parsed (footer not read yet).
+
+    Args:
+        decl: The table.
+        info: The listed object.
+
+    Returns:
+        The observation.
+    """
+    return FileObs(key=info.key, size=info.size, mtime=info.mtime, partition=_partition(decl, info.key))
+
+
+def list_table(store: ObjectStore, decl: TableDecl, prefix: str | None = None) -> list[ObjectInfo]:
+    """The Parquet objects under a table (or one of its partition prefixes).
+
+    ``.keep``, ``.tmp``, hidden (``.``/``_``) and non-Parquet objects are ignored, as readers do.
+
+    Args:
+        store: The object store.
+        decl: The table.
+        prefix: A narrower prefix inside the table (default: the whole table).
+
+    Returns:
+        The objects, in key order.
+    """
+    out = []
+    for o in store.list_objects(prefix or decl.prefix):
+        name = posixpath.basename(o.key)
+        if name.endswith(".parquet") and not name.startswith((".", "_")):
+            out.append(o)
+    return out
+
+
+def stat(store: ObjectStore, key: str) -> ObjectInfo | None:
+    """One object's listing entry.
+
+    Args:
+        store: The object store.
+        key: The key.
+
+    Returns:
+        The entry, or None when the object does not exist.
+    """
+    return next((o for o in store.list_objects(key) if o.key == key), None)
+
+
+def _path(store: ObjectStore, key: str) -> tuple[Any, str]:
+    fs, root = store.arrow()
+    return fs, f"{root.rstrip('/')}/{key}"
+
+
+def read_footers(store: ObjectStore, files: Sequence[FileObs]) -> list[FileObs]:
+    """Fill in each object's rows and schema from its Parquet footer (in parallel).
+
+    Args:
+        store: The object store.
+        files: The objects.
+
+    Returns:
+        The objects with ``rows`` and ``columns`` set, or ``unreadable`` saying why not.
+    """
+
+    def one(f: FileObs) -> FileObs:
+        fs, path = _path(store, f.key)
+        try:
+            with fs.open_input_file(path) as fh:
+                md = pq.read_metadata(fh)
+                schema = md.schema.to_arrow_schema()
+        except (OSError, pa.ArrowException) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return FileObs(f.key, f.size, f.mtime, f.partition, unreadable=first)
+        cols = tuple((fld.name, str(fld.type)) for fld in schema)
+        return FileObs(f.key, f.size, f.mtime, f.partition, rows=md.num_rows, columns=cols)
+
+    if not files:
+        return []
+    with ThreadPoolExecutor(max_workers=min(_READERS, len(files))) as pool:
+        return list(pool.map(one, files))
+
+
+def read_object(store: ObjectStore, key: str, columns: Sequence[str] | None = None) -> pa.Table:
+    """Read one Parquet object (optionally only some columns; absent ones are skipped).
+
+    Args:
+        store: The object store.
+        key: The key.
+        columns: Columns to read (default: all).
+
+    Returns:
+        The rows, without schema metadata.
+
+    Raises:
+        LakeError: If the object is missing or not readable Parquet.
+    """
+    fs, path = _path(store, key)
+    try:
+        with fs.open_input_file(path) as fh:
+            pf = pq.ParquetFile(fh)
+            have = set(pf.schema_arrow.names)
+            cols = [c for c in columns if c in have] if columns is not None else None
+            table = pf.read(columns=cols)
+    except (OSError, pa.ArrowException) as exc:
+        raise LakeError(f"{key}: unreadable Parquet object ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    return table.replace_schema_metadata(None)
+
+
+def key_rows(store: ObjectStore, key: str, columns: Sequence[str]) -> list[tuple[Any, ...]] | None:
+    """The natural-key tuples of an object's rows, or None when it lacks a key column.
+
+    Args:
+        store: The object store.
+        key: The object key.
+        columns: The natural key.
+
+    Returns:
+        One tuple per row.
+    """
+    t = read_object(store, key, columns)
+    if any(c not in t.column_names for c in columns):
+        return None
+    cols = [t.column(c).to_pylist() for c in columns]
+    return list(zip(*cols, strict=True)) if cols else []

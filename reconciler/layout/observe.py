@@ -1,0 +1,195 @@
+"""Observe the layout of every table the specs name: storage, footers, catalog, duplicates.
+
+Read-only. For each table, in bronze and silver:
+
+1. list its Parquet objects (those of the selected seasons, and those with no season in their
+   path) and mark the ones recorded as superseded (pending delete);
+2. read the footer of every live object (rows and schema; never the data);
+3. read the catalog's definition and registered partitions;
+4. silver only: find duplicate natural keys. A cheap Athena-dialect query first finds the seasons
+   with any duplicate key at all; only in those seasons are the key columns of the live objects
+   in the declared layout and schema read, to say which objects hold which duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from itertools import combinations
+from typing import Any, Literal
+
+from reconciler.core.layout_observed import (
+    CatalogObs,
+    FileObs,
+    LayoutObservation,
+    Overlap,
+    RegisteredPartition,
+    TableDecl,
+    TableObs,
+    drifted_columns,
+    in_declared_layout,
+)
+from reconciler.errors import QueryError
+from reconciler.layout.files import file_obs, key_rows, list_table, read_footers
+from reconciler.layout.superseded import Superseded, load_superseded, same_object
+from reconciler.observe.queries import duplicates_query
+from reconciler.ports import Catalog, ObjectStore, QueryEngine, StateStore
+
+__all__ = ["LayoutObserver"]
+
+log = logging.getLogger(__name__)
+
+
+def _season_of(values: Sequence[tuple[str, str]]) -> int | None:
+    v = dict(values).get("season", "")
+    return int(v) if v.isdigit() else None
+
+
+def _in_scope(values: Sequence[tuple[str, str]], seasons: set[int]) -> bool:
+    s = _season_of(values)
+    return s is None or s in seasons
+
+
+@dataclass
+class LayoutObserver:
+    """Reads (never writes) what the layout planner needs.
+
+    Attributes:
+        store: The object store.
+        catalog: The catalog.
+        engine: The query engine (for the cheap duplicate census).
+        state: The state store (superseded-object records).
+        registration: The profile's ``catalog.partition_registration``.
+        catalog_kind: ``local`` or ``glue``.
+        engine_kind: ``duckdb`` or ``athena``.
+    """
+
+    store: ObjectStore
+    catalog: Catalog
+    engine: QueryEngine
+    state: StateStore
+    registration: str = "batch"
+    catalog_kind: str = "local"
+    engine_kind: str = "duckdb"
+
+    def _files(self, decl: TableDecl, seasons: set[int], superseded: dict[str, Superseded]) -> list[FileObs]:
+        files: list[FileObs] = []
+        live: list[FileObs] = []
+        for info in list_table(self.store, decl):
+            f = file_obs(decl, info)
+            if not _in_scope(f.partition, seasons):
+                continue
+            rec = superseded.get(info.key)
+            if rec is not None and same_object(rec, info):
+                files.append(replace(f, superseded_by=rec.by, replacements=rec.replacements))
+            else:
+                live.append(f)
+        return sorted(files + read_footers(self.store, live), key=lambda f: f.key)
+
+    def _catalog(self, decl: TableDecl, seasons: set[int]) -> CatalogObs | None:
+        table = self.catalog.get_table(decl.database, decl.table)
+        if table is None:
+            return None
+        keys = [k for k, _ in table.partition_keys]
+        parts = tuple(
+            RegisteredPartition(values=p.values, location=p.location)
+            for p in self.catalog.list_partitions(decl.database, decl.table)
+            if _in_scope(list(zip(keys, p.values, strict=False)), seasons)
+        )
+        return CatalogObs(partition_keys=table.partition_keys, location=table.location, partitions=parts)
+
+    def _dup_seasons(self, decl: TableDecl, seasons: set[int]) -> set[int]:
+        try:
+            res = self.engine.query(
+                duplicates_query(decl.database, decl.table, decl.key),
+                {"season_start": min(seasons), "season_end": max(seasons)},
+            )
+        except QueryError as exc:
+            log.info("duplicate census of %s failed (%s); reading every season's keys", decl.qualified, exc)
+            return set(seasons)
+        found = {int(s) for s in res.table.column("season").to_pylist() if s is not None}
+        return found & seasons
+
+    def _duplicates(
+        self, decl: TableDecl, files: list[FileObs], seasons: set[int]
+    ) -> tuple[tuple[Overlap, ...], dict[str, int], tuple[str, ...]]:
+        clean = [
+            f
+            for f in files
+            if not f.superseded_by and not f.unreadable and in_declared_layout(decl, f) and not drifted_columns(decl, f)
+        ]
+        if not clean or not decl.key:
+            return (), {}, ()
+        dup_seasons = self._dup_seasons(decl, seasons)
+        owners: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+        notes = []
+        for f in clean:
+            if _season_of(f.partition) not in dup_seasons:
+                continue
+            rows = key_rows(self.store, f.key, decl.key)
+            if rows is None:
+                notes.append(f"{f.key}: lacks a key column ({', '.join(decl.key)}); not checked for duplicates")
+                continue
+            for k in rows:
+                owners[k].append(f.key)
+        pairs: Counter[tuple[str, str]] = Counter()
+        internal: Counter[str] = Counter()
+        for holders in owners.values():
+            if len(holders) < 2:
+                continue
+            counts = Counter(holders)
+            for key, n in counts.items():
+                if n > 1:
+                    internal[key] += n - 1
+            for a, b in combinations(sorted(counts), 2):
+                pairs[(a, b)] += 1
+        overlaps = tuple(Overlap(a, b, n) for (a, b), n in sorted(pairs.items()))
+        return overlaps, dict(internal), tuple(notes)
+
+    def observe_table(self, decl: TableDecl, seasons: Sequence[int], superseded: dict[str, Superseded]) -> TableObs:
+        """Observe one table.
+
+        Args:
+            decl: The table.
+            seasons: Selected seasons.
+            superseded: Superseded-object records.
+
+        Returns:
+            The observation.
+        """
+        wanted = set(seasons)
+        files = self._files(decl, wanted, superseded)
+        overlaps: tuple[Overlap, ...] = ()
+        internal: dict[str, int] = {}
+        notes: tuple[str, ...] = ()
+        if decl.dedupe:
+            overlaps, internal, notes = self._duplicates(decl, files, wanted)
+        return TableObs(
+            decl=decl,
+            files=tuple(files),
+            catalog=self._catalog(decl, wanted),
+            overlaps=overlaps,
+            internal=internal,
+            notes=notes,
+        )
+
+    def observe(self, tables: Sequence[TableDecl], seasons: Sequence[int]) -> LayoutObservation:
+        """Observe every table.
+
+        Args:
+            tables: The declared tables.
+            seasons: Selected seasons.
+
+        Returns:
+            The observation.
+        """
+        superseded = load_superseded(self.state)
+        reg: Literal["batch", "msck"] = "msck" if self.registration == "msck" else "batch"
+        return LayoutObservation(
+            tables=tuple(self.observe_table(d, seasons, superseded) for d in tables),
+            registration=reg,
+            msck_available=self.catalog_kind == "glue" and self.engine_kind == "athena",
+            catalog_kind=self.catalog_kind,
+        )
