@@ -27,7 +27,6 @@ def make_sandbox(
 ):
     """A sandbox with the simulator's port chosen; the API rate raised for test speed unless given."""
     from reconciler.sandbox import init_sandbox
-
     from reconciler.seasons import parse_seasons
 
     port = free_port()
