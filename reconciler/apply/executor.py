@@ -106,6 +106,8 @@ class ApplyResult:
         rows: Rows written.
         signal: The signal that interrupted the apply, if any.
         maintenance: Non-data actions done, by type.
+        stop_kind: What stopped it: ``budget`` (--max-requests, --max-duration, the quota
+            reserve), ``quota`` (429), ``auth``, ``unreachable``, ``signal`` or ``lock``.
     """
 
     done: int = 0
@@ -120,6 +122,7 @@ class ApplyResult:
     rows: int = 0
     signal: int = 0
     maintenance: dict[str, int] = field(default_factory=dict)
+    stop_kind: str = ""
 
 
 def season_windows(season: int, days: int) -> list[tuple[str, str]]:
@@ -154,7 +157,8 @@ class Executor:
         concurrency: Actions in flight at once.
         progress: Progress sink.
         clock: Returns epoch seconds.
-        max_duration: Stop starting new actions after this many seconds.
+        max_duration: Stop starting new actions this many seconds after ``started``.
+        started: When the apply began (epoch seconds; default: when :meth:`run` is called).
         breaker: Stop after this many actions in a row failed transiently (the API is down).
         allow_delete: Execute ``delete`` actions (the user passed --allow-delete and confirmed).
         handlers: Handlers of the non-data action types (register, relayout, dedupe, delete).
@@ -171,24 +175,33 @@ class Executor:
     progress: ProgressSink = field(default_factory=_NullProgress)
     clock: Callable[[], float] = time.time
     max_duration: float | None = None
+    started: float | None = None
     breaker: int = 10
     allow_delete: bool = False
     handlers: Mapping[str, Callable[[Action], None]] = field(default_factory=dict)
     on_written: Callable[[Action, Outcome], None] | None = None
     result: ApplyResult = field(default_factory=ApplyResult)
     _stop: str = ""
+    _stop_kind: str = ""
+    _fetching: anyio.CancelScope | None = None
     _pending: Counter[tuple[str, str]] = field(default_factory=Counter)
     _rows: Counter[tuple[str, str]] = field(default_factory=Counter)
     _started: float = 0.0
     _consecutive_transient: int = 0
 
-    def request_stop(self, reason: str) -> None:
-        """Stop taking new actions; in-flight ones finish and are recorded.
+    def request_stop(self, reason: str, kind: str = "signal", *, abandon: bool = False) -> None:
+        """Stop taking new actions; in-flight ones finish and are recorded (or are abandoned).
 
         Args:
             reason: Why (shown in the summary).
+            kind: The kind of stop (see :attr:`ApplyResult.stop_kind`).
+            abandon: Cancel in-flight requests too (their units stay unrecorded, so the next
+                apply plans them again); a write already running finishes and is recorded first.
         """
-        self._stop = self._stop or reason
+        if not self._stop:
+            self._stop, self._stop_kind = reason, kind
+        if abandon and self._fetching is not None:
+            self._fetching.cancel()
 
     def _units(self, target: str) -> dict[str, ExpectedUnit]:
         t = self.observed.targets.get(target)
@@ -244,6 +257,8 @@ class Executor:
         cap = int(action.details.get("cap") or 0)
         out = []
         for lo, hi in season_windows(int(action.season or base.get("season", 0)), int(window_days)):
+            if self._stop:  # a windowed action is many requests: abandon it between two of them
+                raise BudgetExhausted(self._stop)
             params = {**action.request.params, "startDateRange": lo, "endDateRange": hi}
             resp = await self.client.get_json_array(action.request.path, params)
             if cap and len(resp.records) >= cap:
@@ -280,7 +295,8 @@ class Executor:
                 today,
             )
         except (QuotaExhausted, BudgetExhausted, AuthError) as exc:
-            self._stop = self._stop or str(exc)
+            kind = {BudgetExhausted: "budget", QuotaExhausted: "quota"}.get(type(exc), "auth")
+            self.request_stop(str(exc), kind)
             return
         except TransientApiError as exc:
             self.result.errors.append(f"{action.address}: {exc}")
@@ -290,7 +306,8 @@ class Executor:
             if self._consecutive_transient >= self.breaker:
                 self.request_stop(
                     f"the API looks unreachable: {self._consecutive_transient} requests in a row failed after "
-                    f"all retries (last: {exc})"
+                    f"all retries (last: {exc})",
+                    "unreachable",
                 )
             return
         except ApiError as exc:
@@ -360,7 +377,7 @@ class Executor:
         Returns:
             The result.
         """
-        self._started = self.clock()
+        self._started = self.started if self.started is not None else self.clock()
         todo = [a for a in (actions if actions is not None else plan.all_actions())]
         data = [a for a in todo if a.type in ("fetch", "refetch", "rebuild")]
         if not self.allow_delete:
@@ -370,7 +387,7 @@ class Executor:
                 self._pending[(a.target, k)] += 1
         self.progress.start(sum(a.covers for a in data), sum(a.api_calls for a in data))
         for a in data:
-            if a.type == "rebuild":
+            if a.type == "rebuild" and not self._stop:
                 await anyio.to_thread.run_sync(self.visit_rebuild, a)
         fetches = [a for a in data if a.type != "rebuild"]
         limiter = anyio.CapacityLimiter(max(1, self.concurrency))
@@ -382,12 +399,15 @@ class Executor:
                 await self.visit_fetch(a)
 
         async with anyio.create_task_group() as tg:
+            self._fetching = tg.cancel_scope
             for a in fetches:
                 tg.start_soon(one, a)
+        self._fetching = None
         await self._maintenance(todo)
         attempted = {(a.target, k) for a in data for k in a.units if self._pending[(a.target, k)] == 0}
         self.result.remaining = len({(a.target, k) for a in data for k in a.units} - attempted)
         self.result.stopped = self._stop
+        self.result.stop_kind = self._stop_kind
         if self.client is not None:
             self.result.api_calls = self.client.requests_started
             remaining = self.client.last_calllimit_remaining

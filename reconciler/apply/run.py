@@ -6,12 +6,9 @@ have been applied, and executed in the same run.
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +18,13 @@ from rich.console import Console
 from rich.table import Table
 
 from reconciler.apply.executor import ApplyResult, Executor
+from reconciler.apply.interrupts import Interrupted, Stopper, interruptible
+from reconciler.apply.locks import describe_holder, hold_lock
 from reconciler.config import Profile
-from reconciler.core.layout_planner import LAYOUT_TARGET, PARTITIONS_TARGET
 from reconciler.core.observed import ObservedState
-from reconciler.core.plan import Plan
-from reconciler.errors import InputError, LockHeld, ReconcilerError, StalePlan
+from reconciler.core.plan import Plan, TargetPlan
+from reconciler.errors import InputError, ReconcilerError, StalePlan
 from reconciler.layout.execute import LayoutApply
-from reconciler.ports import LockInfo, StateStore
 from reconciler.render.common import NO_CHANGES
 from reconciler.render.text import render_text
 from reconciler.service import Session, layer_map
@@ -53,6 +50,16 @@ class ApplyOptions:
     stats: bool = False
 
 
+def _counts(t: TargetPlan) -> dict[str, int]:
+    cov = t.coverage.values()
+    return {
+        "expected": sum(c.expected for c in cov),
+        "filled": sum(c.present + c.verified_empty for c in cov),
+        "failed": sum(c.failed for c in cov),
+        "quarantined": sum(c.quarantined for c in cov),
+    }
+
+
 def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
     """Say what changed between a saved plan's inputs and the lake now.
 
@@ -61,84 +68,33 @@ def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
         fresh: A plan computed now, for the same seasons and targets.
 
     Returns:
-        One line per changed side, empty when the saved plan is still valid.
+        One line per changed side and target (``observed: 12 plays units filled since the plan
+        was made``), empty when the saved plan is still valid.
     """
     out = []
     new = {t.target: t for t in fresh.targets}
     for t in saved.targets:
         n = new.get(t.target)
-        fe = saved.fingerprints.get("expected", {}).get(t.target)
-        fo = saved.fingerprints.get("observed", {}).get(t.target)
         if n is None:
             continue
+        was, now = _counts(t), _counts(n)
+        fe = saved.fingerprints.get("expected", {}).get(t.target)
         if fe != fresh.fingerprints.get("expected", {}).get(t.target):
-            was = sum(c.expected for c in t.coverage.values())
-            now = sum(c.expected for c in n.coverage.values())
-            out.append(f"expected: {t.target} expects {now:,} units now, {was:,} when the plan was made")
+            out.append(
+                f"expected: {t.target} expects {now['expected']:,} units now, "
+                f"{was['expected']:,} when the plan was made"
+            )
+        fo = saved.fingerprints.get("observed", {}).get(t.target)
         if fo != fresh.fingerprints.get("observed", {}).get(t.target):
-            was = sum(c.present for c in t.coverage.values())
-            now = sum(c.present for c in n.coverage.values())
-            d = now - was
-            what = f"{abs(d):,} {t.target} units {'filled' if d >= 0 else 'lost'}" if d else f"{t.target} state changed"
-            out.append(f"observed: {what} since the plan was made")
+            what = []
+            for key, verb in (("filled", "filled"), ("failed", "failed"), ("quarantined", "quarantined")):
+                d = now[key] - was[key]
+                if d:
+                    what.append(f"{abs(d):,} {t.target} units {verb if d > 0 else 'no longer ' + verb}")
+            if not what:
+                what.append(f"{t.target}: rows or checkpoints of some units changed")
+            out.append(f"observed: {', '.join(what)} since the plan was made")
     return out
-
-
-@asynccontextmanager
-async def held_locks(state: StateStore, ids: Sequence[str], command: str, host: str, ttl: float) -> AsyncIterator[str]:
-    """Hold lease locks on targets for the duration of an apply, renewing them by heartbeat.
-
-    Args:
-        state: The state store.
-        ids: Lock ids (target names), acquired in sorted order.
-        command: The command line, for ``locks list``.
-        host: This host.
-        ttl: Lease length in seconds.
-
-    Yields:
-        The owner id.
-
-    Raises:
-        LockHeld: When another apply holds one of the locks.
-    """
-    owner = uuid.uuid4().hex
-    taken: list[str] = []
-    try:
-        for lock_id in sorted(set(ids)):
-            now = time.time()
-            info = LockInfo(lock_id, owner, host, os.getpid(), command, now, now + ttl)
-            holder = state.acquire_lock(info, now)
-            if holder is not None:
-                age = now - holder.created_at
-                raise LockHeld(
-                    f"target {lock_id!r} is locked by {holder.owner[:8]} ({holder.command!r} on {holder.host}, "
-                    f"pid {holder.pid}, {age:.0f} s ago, expires in {holder.expires_at - now:.0f} s); "
-                    f"if it is dead: reconcile force-unlock {lock_id}"
-                )
-            taken.append(lock_id)
-        try:
-            async with anyio.create_task_group() as tg:
-
-                async def beat() -> None:
-                    while True:
-                        await anyio.sleep(ttl / 3)
-                        for lock_id in taken:
-                            state.renew_lock(lock_id, owner, time.time() + ttl)
-
-                tg.start_soon(beat)
-                try:
-                    yield owner
-                finally:
-                    tg.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            # The task group wraps an error of the apply's body (a stale plan, a refused
-            # confirmation); re-raise it as itself so the CLI prints its one red line.
-            if len(group.exceptions) == 1:
-                raise group.exceptions[0] from None
-            raise
-    finally:
-        for lock_id in taken:
-            state.release_lock(lock_id, owner)
 
 
 def _print_result(con: Console, result: ApplyResult) -> None:
@@ -183,6 +139,8 @@ async def _execute(
     con: Console,
     total: ApplyResult,
     client: object | None,
+    stopper: Stopper,
+    started: float,
 ) -> ApplyResult:
     from reconciler.cli.progress import RichProgress
 
@@ -199,22 +157,18 @@ async def _execute(
             concurrency=session.profile.api.max_concurrency,
             progress=progress,
             max_duration=opts.max_duration,
+            started=started,  # one duration budget for the whole apply, however often it replans
             allow_delete=opts.allow_delete,
             handlers=layout.handlers(),
             on_written=layout.on_written,
         )
-        async with anyio.create_task_group() as tg:
-
-            async def watch_signals() -> None:
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                    async for signum in signals:
-                        name = signal.Signals(signum).name
-                        total.signal = signum
-                        ex.request_stop(f"interrupted by {name}; in-flight requests drained")
-
-            tg.start_soon(watch_signals)
+        if stopper.reason:
+            ex.request_stop(stopper.reason, stopper.kind)
+        stopper.target = ex
+        try:
             result = await ex.run(plan)
-            tg.cancel_scope.cancel()
+        finally:
+            stopper.target = None
     try:
         await anyio.to_thread.run_sync(layout.flush)
     except ReconcilerError as exc:
@@ -227,7 +181,7 @@ async def _execute(
     total.remaining = result.remaining
     total.api_calls = result.api_calls
     total.errors.extend(result.errors)
-    total.stopped = result.stopped
+    total.stopped, total.stop_kind = result.stopped, result.stop_kind
     return result
 
 
@@ -248,8 +202,98 @@ def _layout_apply(session: Session, plan: Plan) -> LayoutApply:
     )
 
 
+def _waiting(plan: Plan) -> list[str]:
+    """Targets with units whose expected set or inputs other targets fill first."""
+    return [t.target for t in plan.targets if any(c.known_after_apply or c.after_apply for c in t.coverage.values())]
+
+
+def _planned_units(plan: Plan) -> int:
+    return len({(a.target, k) for a in plan.all_actions() for k in a.units})
+
+
+async def _apply_locked(
+    session: Session, opts: ApplyOptions, con: Console, stopper: Stopper, total: ApplyResult
+) -> int | None:
+    """Plan (or check the saved plan), confirm and execute, under the lock.
+
+    Returns:
+        An exit code to return at once, or None to print the summary.
+    """
+    started = time.time()
+    with interruptible():  # nothing is started while planning: a signal interrupts at once
+        ready = _plan_and_confirm(session, opts, con)
+    if isinstance(ready, int):
+        return ready
+    plan, observed, seasons = ready
+    profile = session.profile
+    needs_api = plan.summary.api_calls > 0 or bool(_waiting(plan))
+    if stopper.reason:  # the lock was lost while planning: nothing was started
+        total.stopped, total.stop_kind, total.remaining = stopper.reason, stopper.kind, _planned_units(plan)
+        return None
+    client = await _client(profile, opts.max_requests) if needs_api else None
+    async with _maybe(client), stopper.watching():
+        await _execute(session, plan, observed, opts, con, total, client, stopper, started)
+        for _ in range(3):
+            pending = _waiting(plan)
+            if not pending or total.stopped:
+                break
+            con.print(f"[bold]Replanning {', '.join(pending)}: their expected sets are known now.[/bold]")
+            plan, observed = session.plan(seasons, pending, retry_failed=opts.retry_failed)
+            render_text(plan, con, rate=float(profile.api.rate_limit_per_sec))
+            if plan.summary.changes == 0:
+                break
+            await _execute(session, plan, observed, opts, con, total, client, stopper, started)
+    return None
+
+
+def _plan_and_confirm(
+    session: Session, opts: ApplyOptions, con: Console
+) -> int | tuple[Plan, ObservedState, tuple[int, ...]]:
+    """Plan, or check the saved plan; show it and confirm. An exit code when there is nothing to do."""
+    from reconciler.cli.plan_cmds import load_plan_file
+
+    profile = session.profile
+    saved = load_plan_file(opts.plan_file) if opts.plan_file else None
+    seasons = tuple(saved.season_list) if saved else opts.seasons
+    targets = opts.targets
+    if saved is not None and not targets:
+        targets = tuple(t.target for t in saved.targets)
+    plan, observed = session.plan(seasons, targets, retry_failed=opts.retry_failed)
+    if saved is not None:
+        reasons = stale_reasons(saved, plan)
+        if reasons and not opts.replan:
+            raise StalePlan(
+                f"{opts.plan_file}: refusing a stale plan, the lake changed since it was made: "
+                + "; ".join(reasons)
+                + " (plan again, or apply with --replan)"
+            )
+        if reasons:
+            con.print(f"[yellow]The saved plan is stale ({'; '.join(reasons)}); replanned.[/yellow]")
+        else:
+            plan = saved
+    render_text(plan, con, rate=float(profile.api.rate_limit_per_sec))
+    if plan.summary.changes == 0:
+        return 0
+    if not _confirm(con, plan, opts):
+        con.print("Apply cancelled.")
+        return 0
+    return plan, observed, seasons
+
+
+def _exit_code(total: ApplyResult, stopper: Stopper) -> int:
+    if stopper.signal:
+        return 128 + stopper.signal
+    if total.stopped:
+        return 0 if total.stop_kind == "budget" else 1
+    return 1 if total.failed else 0
+
+
 async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
-    """Run an apply end to end.
+    """Run an apply end to end, under the lake's lock.
+
+    SIGINT and SIGTERM stop it cleanly: no new work starts, in-flight requests finish and are
+    recorded (a second signal abandons them), the summary is printed, and the exit code is
+    130 or 143.
 
     Args:
         profile: The profile.
@@ -257,63 +301,32 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
         con: The console.
 
     Returns:
-        The exit code: 0 when everything planned was done (or a budget stopped it cleanly),
-        1 when units failed, the quota ran out or the key was refused.
+        The exit code: 0 when everything planned was done or a budget (--max-requests,
+        --max-duration, the quota reserve) stopped it cleanly; 1 when units failed, the quota
+        ran out (429), the key was refused, the API was unreachable or the lock was lost;
+        128 + the signal number when interrupted.
 
     Raises:
         StalePlan: When a saved plan no longer matches the lake (and --replan is not given).
+        LockHeld: When another apply holds the lake's lock.
     """
-    from reconciler.cli.plan_cmds import load_plan_file
-
     session = Session.open(profile)
     try:
-        targets = opts.targets
-        saved = load_plan_file(opts.plan_file) if opts.plan_file else None
-        seasons = tuple(saved.season_list) if saved else opts.seasons
-        if saved is not None and not targets:
-            targets = tuple(t.target for t in saved.targets)
-        lock_ids = [t.split("[", 1)[0].split(".", 1)[0] for t in targets] or [s.name for s in session.specs]
-        lock_ids = [LAYOUT_TARGET if t == PARTITIONS_TARGET else t for t in lock_ids]
-        if not targets:
-            lock_ids.append(LAYOUT_TARGET)
         state = session.backends.state  # type: ignore[attr-defined]
-        async with held_locks(state, lock_ids, opts.command, opts.host, profile.state.lock_ttl_seconds):
-            plan, observed = session.plan(seasons, targets, retry_failed=opts.retry_failed)
-            if saved is not None:
-                reasons = stale_reasons(saved, plan)
-                if reasons and not opts.replan:
-                    raise StalePlan(
-                        f"{opts.plan_file}: the lake changed since the plan was made: " + "; ".join(reasons)
-                    )
-                if not reasons:
-                    plan = saved
-            render_text(plan, con, rate=float(profile.api.rate_limit_per_sec))
-            if plan.summary.changes == 0:
-                return 0
-            if not _confirm(con, plan, opts):
-                con.print("Apply cancelled.")
-                return 0
-            total = ApplyResult()
-            needs_api = plan.summary.api_calls > 0 or any(
-                c.known_after_apply or c.after_apply for t in plan.targets for c in t.coverage.values()
-            )
-            client = await _client(profile, opts.max_requests) if needs_api else None
-            async with _maybe(client):
-                await _execute(session, plan, observed, opts, con, total, client)
-                for _ in range(3):
-                    pending = [
-                        t.target
-                        for t in plan.targets
-                        if any(c.known_after_apply or c.after_apply for c in t.coverage.values())
-                    ]
-                    if not pending or total.stopped:
-                        break
-                    con.print(f"[bold]Replanning {', '.join(pending)}: their expected sets are known now.[/bold]")
-                    plan, observed = session.plan(seasons, pending, retry_failed=opts.retry_failed)
-                    render_text(plan, con, rate=float(profile.api.rate_limit_per_sec))
-                    if plan.summary.changes == 0:
-                        break
-                    await _execute(session, plan, observed, opts, con, total, client)
+        stopper = Stopper()
+        total = ApplyResult()
+        try:
+            with hold_lock(state, opts.command, opts.host, profile.state.lock_ttl_seconds) as lease:
+                if lease.took_over is not None:
+                    holder = describe_holder(lease.took_over, time.time())
+                    con.print(f"[yellow]Took over the lock of a dead apply: {holder}.[/yellow]")
+                lease.on_lost = lambda reason: stopper.stop(reason, "lock")
+                code = await _apply_locked(session, opts, con, stopper, total)
+        except Interrupted as exc:
+            con.print(f"[yellow]Interrupted by {exc}: no work was started, the lock is released.[/yellow]")
+            return 128 + exc.signum
+        if code is not None and not stopper.signal:
+            return code
         _print_result(con, total)
         if total.maintenance:
             done = ", ".join(f"{n:,} {kind}" for kind, n in sorted(total.maintenance.items()))
@@ -323,18 +336,19 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
                 f"[red]Left {total.skipped_deletes:,} delete actions (listed under Deletions above): "
                 "run apply with --allow-delete to execute them.[/red]"
             )
-        if total.stopped:
-            con.print(f"[yellow]Stopped: {total.stopped}.[/yellow]")
-            con.print("[yellow]Everything finished is recorded; run apply again to resume.[/yellow]")
-            if total.signal:
-                return 128 + total.signal
-            return 0 if "max-requests" in total.stopped or "max-duration" in total.stopped else 1
-        if total.failed:
+        stopped = total.stopped or stopper.reason
+        if stopped:
+            con.print(f"[yellow]Stopped: {stopped}.[/yellow]")
+            con.print(
+                f"[yellow]Everything finished is recorded ({total.remaining:,} units left); "
+                "run apply again to resume.[/yellow]"
+            )
+        elif total.failed:
             con.print("[yellow]Some units failed; they stay in the plan and are retried by the next apply.[/yellow]")
-            return 1
-        clean = total.remaining == 0 and not (total.skipped_deletes and not opts.allow_delete)
-        con.print(f"[green]Apply complete.[/green] {NO_CHANGES if clean else ''}".rstrip())
-        return 0
+        else:
+            clean = total.remaining == 0 and not (total.skipped_deletes and not opts.allow_delete)
+            con.print(f"[green]Apply complete.[/green] {NO_CHANGES if clean else ''}".rstrip())
+        return _exit_code(total, stopper)
     finally:
         session.close()
         if opts.stats:

@@ -152,7 +152,10 @@ def locks_list_cmd(
     config: ConfigOpt = Path("config.yaml"), profile: ProfileOpt = None, debug: DebugOpt = False
 ) -> None:
     """List apply locks with their age and owner."""
+    import socket
+
     from reconciler.adapters.factory import open_backends
+    from reconciler.apply.locks import process_alive
 
     with guarded(debug):
         b = open_backends(load(config, profile))
@@ -168,8 +171,11 @@ def locks_list_cmd(
         for c in ("lock", "owner", "host", "pid", "command", "age", "expires in", "state"):
             tab.add_column(c)
         now = time.time()
+        host = socket.gethostname()
         for lk in locks:
             state = "expired" if lk.expires_at < now else "held"
+            if lk.host == host and not process_alive(lk.pid):
+                state = "dead (its process is gone; the next apply takes it over)"
             tab.add_row(
                 lk.lock_id,
                 lk.owner[:8],
