@@ -117,6 +117,10 @@ def _print_result(con: Console, result: ApplyResult) -> None:
 
 
 def _confirm(con: Console, plan: Plan, opts: ApplyOptions) -> bool:
+    if opts.allow_delete and plan.summary.delete:
+        con.print(
+            f"[bold red]--allow-delete: this apply deletes the {plan.summary.delete:,} items listed above.[/bold red]"
+        )
     if opts.auto_approve:
         return True
     if not sys.stdin.isatty():

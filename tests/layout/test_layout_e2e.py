@@ -121,7 +121,7 @@ def test_drift_is_planned_repaired_without_deleting_then_cleaned(drifted):
     assert only_here <= plays
 
 
-def test_saved_plan_is_refused_when_the_layout_changed(drifted, tmp_path):
+def test_stale_saved_plan_and_unconfirmed_deletes_change_nothing(drifted, tmp_path):
     cfg, _, manifest = drifted
     out = tmp_path / "plan.json"
     r = cli(["plan", "--config", str(cfg), "--seasons", SEASONS, "--target", "layout", "--out", str(out)])
@@ -137,6 +137,12 @@ def test_saved_plan_is_refused_when_the_layout_changed(drifted, tmp_path):
     r = cli(["apply", "--config", str(cfg), str(out), "--auto-approve"])
     assert r.exit_code == 1
     assert "layout state changed" in r.output
+    # Deletions need confirmation: without a terminal and without --auto-approve, nothing happens.
+    objects = _objects(cfg.parent / "lake")
+    r = cli(["apply", "--config", str(cfg), "--seasons", SEASONS, "--target", "layout", "--allow-delete"])
+    assert r.exit_code == 1 and "needs confirmation" in r.output
+    assert "deletes the 11 items listed above" in " ".join(r.output.split())
+    assert _objects(cfg.parent / "lake") == objects
 
 
 @pytest.mark.slow
