@@ -187,7 +187,8 @@ def _block(d: _Detail, *, with_gaps: bool = True) -> str:
         sign = _SIGN.get(g.type, "!")
         season = f" {g.season}" if g.season is not None else ""
         cost = f", {g.calls:,} API calls" if g.calls else ""
-        diff.append(f"{sign} {g.type}{season}: {g.count:,} × {g.label} → {g.units:,} units{cost}")
+        fills = f" → {g.units:,} units" if g.units else ""
+        diff.append(f"{sign} {g.type}{season}: {g.count:,} × {g.label}{fills}{cost}")
         if d.extras:
             more = f" … +{g.count - len(g.samples):,} more" if g.count > len(g.samples) else ""
             diff.append(f"#   {', '.join(g.samples)}{more}")
