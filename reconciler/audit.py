@@ -196,11 +196,14 @@ def _gap_lines(t: TargetPlan) -> list[str]:
             kinds.append(f"{c.quarantined:,} quarantined")
         ids = GapIds.of(gaps.get(int(s), []))
         listed = ids.text(max_chars=GAP_CHARS)[0] if ids.units else ""
-        unlisted = gaps_of(c) - ids.units
+        unlisted = gaps_of(c) - ids.units - c.after_apply
         if c.known_after_apply:
-            listed = "known after apply (fct_games has pending work for this season)"
-        elif unlisted > 0:
-            listed += f"{'; ' if listed else ''}{unlisted:,} that no fetch strategy can fill"
+            listed = "known after apply (a target it depends on has pending work for this season)"
+        else:
+            if c.after_apply:
+                listed += f"{'; ' if listed else ''}{c.after_apply:,} known after apply (they wait for other targets)"
+            if unlisted > 0:
+                listed += f"{'; ' if listed else ''}{unlisted:,} that no fetch strategy can fill"
         by_game = f" ({ids.ids:,} games)" if ids.by_game else ""
         if rebuild.get(int(s)):
             listed += f"; {rebuild[int(s)]:,} can be rebuilt from the lake's bronze layer at 0 API calls"

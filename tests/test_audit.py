@@ -197,5 +197,7 @@ def test_provenance_and_findings(audited: tuple[str, Truth, str]) -> None:
     assert re.search(r"\| observed at \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \|", report)
     assert "Reproduce with `reconcile audit --config " in report
     assert re.search(r"- `fct_games`: \d+ surplus rows on \(gameId\)", report)
-    assert "## Partition and layout findings" in report
+    findings = report.split("## Partition and layout findings", 1)[1]
+    assert "The plan proposes " in findings  # the layout target's actions, through the seam
+    assert re.search(r"^- relayout 2025: \d+ × silver/fct_games/", findings, re.M)  # the drift's asof= copy
     assert "coverage (season × table)" in stdout and "Wrote " in stdout

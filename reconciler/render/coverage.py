@@ -135,8 +135,11 @@ def total_coverage(t: TargetPlan) -> SeasonCoverage:
     Returns:
         The sums (``known_after_apply`` if any season is).
     """
-    fields = ("expected", "present", "incomplete", "verified_empty", "waived", "quarantined", "failed", "missing")
-    sums = {f: sum(getattr(c, f) for c in t.coverage.values()) for f in fields}
+    sums: dict[str, int] = {}
+    for c in t.coverage.values():
+        for name, value in c.model_dump().items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                sums[name] = sums.get(name, 0) + value
     return SeasonCoverage(**sums, known_after_apply=any(c.known_after_apply for c in t.coverage.values()))
 
 

@@ -74,6 +74,8 @@ def _cell(t: TargetPlan, season: str, detail: int) -> str:
     text = f"{MARKERS[lv]} {100 * c.ratio:.1f}%"
     if detail >= 2 and gaps_of(c):
         text += f" · {_n(gaps_of(c), 'gap')}"
+        if c.after_apply:
+            text += f" ({c.after_apply:,} after apply)"
     return text
 
 
@@ -173,24 +175,29 @@ def _block(d: _Detail, *, with_gaps: bool = True) -> str:
         "",
     ]
     lines += [f"> note: {n}" for n in t.notes]
+    waiting = sum(c.after_apply for c in t.coverage.values())
+    if waiting:
+        lines.append(f"> {_n(waiting, 'unit')} known after apply: they wait for targets this plan fills first.")
     if d.extras:
         lines += [f"- {c}" for c in t.choices]
-    if t.notes or (d.extras and t.choices):
+    if t.notes or waiting or (d.extras and t.choices):
         lines.append("")
-    lines.append("```diff")
+    diff: list[str] = []
     for g in group_actions(t.actions, samples=3):
         sign = _SIGN.get(g.type, "!")
         season = f" {g.season}" if g.season is not None else ""
         cost = f", {g.calls:,} API calls" if g.calls else ""
-        lines.append(f"{sign} {g.type}{season}: {g.count:,} × {g.label} → {g.units:,} units{cost}")
+        fills = f" → {g.units:,} units" if g.units else ""
+        diff.append(f"{sign} {g.type}{season}: {g.count:,} × {g.label}{fills}{cost}")
         if d.extras:
             more = f" … +{g.count - len(g.samples):,} more" if g.count > len(g.samples) else ""
-            lines.append(f"#   {', '.join(g.samples)}{more}")
+            diff.append(f"#   {', '.join(g.samples)}{more}")
     if t.quarantined:
-        lines.append(f"! quarantined: {len(t.quarantined):,} units after repeated failed applies (--retry-failed)")
+        diff.append(f"! quarantined: {len(t.quarantined):,} units after repeated failed applies (--retry-failed)")
         if d.extras:
-            lines += [f"#   {q['address']}: {q['error']}" for q in t.quarantined[:10]]
-    lines.append("```")
+            diff += [f"#   {q['address']}: {q['error']}" for q in t.quarantined[:10]]
+    if diff:
+        lines += ["```diff", *diff, "```"]
     if with_gaps and d.gaps:
         lines += ["", "Gaps by season, worst first:", ""]
         lines += [_gap_line(t, s, d.gaps[s], d.gap_chars.get(s)) for s in d.season_order()]
@@ -291,7 +298,7 @@ def render_markdown(plan: Plan, *, rate: float = 3.0, limit: int = GITHUB_COMMEN
     details = [
         _Detail(t, gaps={s: GapIds.of(u) for s, u in season_gaps(t).items()})
         for t in plan.targets
-        if t.actions or t.quarantined
+        if t.actions or t.quarantined or any(c.after_apply for c in t.coverage.values())
     ]
     kept, left_out, _ = _plan_details(details, limit - text_width(head) - fixed)
     matrix_detail = detail if coverage_targets(plan.targets) else 2

@@ -48,10 +48,11 @@ def lineup_units(games: list[ExpectedUnit]) -> list[ExpectedUnit]:
 
 
 def scale_one_observation(
-    plays_present: Callable[[int], bool] = lambda i: i % 2 == 0,
-    others_present: Callable[[int], bool] = lambda i: True,
+    plays_present: Callable[[int, ExpectedUnit], bool] = lambda i, u: i % 2 == 0,
+    subs_present: Callable[[int, ExpectedUnit], bool] = lambda i, u: True,
+    lineups_present: Callable[[int, ExpectedUnit], bool] = lambda i, u: True,
 ) -> ObservedState:
-    """Games complete; plays present where ``plays_present(index)``; substitutions and lineups likewise.
+    """Games complete; plays, substitutions and lineups present where the predicates say (index, unit).
 
     The default is the issue's case: half of all plays missing (every other game, the case that
     compresses worst), everything else complete.
@@ -63,16 +64,18 @@ def scale_one_observation(
     ]
     lineups = lineup_units(games)
 
-    def target(name: str, expected: list[ExpectedUnit], keep: Callable[[int], bool], rows: int) -> ObservedTarget:
-        present = {u.key: PresentUnit(rows=rows, complete=True) for i, u in enumerate(expected) if keep(i)}
+    def target(
+        name: str, expected: list[ExpectedUnit], keep: Callable[[int, ExpectedUnit], bool], rows: int
+    ) -> ObservedTarget:
+        present = {u.key: PresentUnit(rows=rows, complete=True) for i, u in enumerate(expected) if keep(i, u)}
         return ObservedTarget(name=name, expected=tuple(expected), present=present)
 
     return ObservedState(
         seasons=seasons,
         targets={
-            "games": target("games", season_units, lambda i: True, 6000),
+            "games": target("games", season_units, lambda i, u: True, 6000),
             "plays": target("plays", games, plays_present, 300),
-            "substitutions": target("substitutions", games, others_present, 60),
-            "lineups": target("lineups", lineups, lambda i: others_present(i // 2), 20),
+            "substitutions": target("substitutions", games, subs_present, 60),
+            "lineups": target("lineups", lineups, lineups_present, 20),
         },
     )

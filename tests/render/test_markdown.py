@@ -120,18 +120,26 @@ def test_every_limit_is_kept_by_planning_not_by_cutting(
 
 
 def test_targets_that_do_not_fit_are_named(three_targets: Plan) -> None:
-    md = render_markdown(three_targets, limit=3_000, json_hint="`plan.json`")
-    assert "<b>plays</b>" in md
-    assert "<b>lineups</b>" not in md
-    assert "the details of lineups (760 actions)" in md
+    md = render_markdown(three_targets, limit=2_500, json_hint="`plan.json`")
+    note = md.split("Left out to fit", 1)[1]
+    left_out = [t for t in three_targets.targets if f"<b>{t.target}</b>" not in md]
+    assert left_out  # at this size not every target's details fit …
+    assert "<b>plays</b>" in md  # … the first ones in plan order do
+    for t in left_out:  # … and each one left out is named with its size
+        assert f"{t.target} ({len(t.actions):,} actions)" in note
 
 
 def test_roomy_limit_leaves_nothing_out(three_targets: Plan) -> None:
     md = render_markdown(three_targets, limit=200_000)
     assert "Left out" not in md
-    assert "- 2015 (0.0%): 760 units in 380 games: 1-380" in md  # lineups by game
+    assert "- 2015 (0.0%): 380 units: 1-380" in md  # substitutions, one range
     assert "plays[season=2015][date=2015-01-01]" in md  # sample addresses
-    assert "380 plays units to fill" in md or "190 plays units to fill" in md  # strategy notes
+    assert "- 2015: 190 plays units to fill → 19 calls to /plays/date" in md  # strategy notes
+    # lineups wait for substitutions and plays: known after apply, with no empty diff block
+    assert "| 2015 | ❌ 50.0% · 190 gaps | ❌ 0.0% · 380 gaps | ❌ 0.0% · 760 gaps (760 after apply) |" in md
+    lineups = md.split("<b>lineups</b>", 1)[1].split("</details>", 1)[0]
+    assert "> 1,520 units known after apply: they wait for targets this plan fills first." in lineups
+    assert "```" not in lineups
 
 
 def test_head_shrinks_when_even_the_matrix_is_too_long(three_targets: Plan) -> None:
@@ -197,3 +205,17 @@ def test_known_after_apply_is_marked() -> None:
 def test_marker_carries_plan_id_and_fingerprint(three_targets: Plan) -> None:
     m = MARKER_RX.fullmatch(marker(three_targets))
     assert m is not None and m.groups() == (three_targets.plan_id, three_targets.fingerprint)
+
+
+@pytest.mark.slow
+def test_scale_one_sandbox_shape_fits() -> None:
+    """As a scale-1.0 sandbox would be: plays half missing, substitutions only in 2024, lineups only in 2025."""
+    obs = scale_one_observation(
+        subs_present=lambda i, u: u.season == 2024, lineups_present=lambda i, u: u.season == 2025
+    )
+    plan = build_plan([SPECS[n] for n in ORDER], obs, NOW, PlanOptions(profile="local"))
+    md = render_markdown(plan, json_hint="`plan.json`")
+    assert text_width(md) <= GITHUB_COMMENT_LIMIT
+    assert md.splitlines()[0] == f"**{summary_line(plan)}**"
+    well_formed(md)
+    assert "Left out to fit GitHub's 65,536-character comment limit" in md
