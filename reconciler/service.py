@@ -131,7 +131,7 @@ class Session:
                 todo.extend(by_name[n].depends_on)
         return out
 
-    def plan_layout(self, seasons: Sequence[int], targets: Sequence[str] = ()) -> TargetPlan:
+    def plan_layout(self, seasons: Sequence[int], targets: Sequence[str] = ()) -> tuple[TargetPlan, int]:
         """Observe every table the specs name (storage, footers, catalog) and plan the layout target.
 
         Args:
@@ -139,7 +139,7 @@ class Session:
             targets: ``--target`` selectors (``layout``, ``partitions``, address globs).
 
         Returns:
-            The ``layout`` target's plan.
+            The ``layout`` target's plan, and the bytes its queries scanned.
         """
         from reconciler.layout.observe import LayoutObserver
         from reconciler.layout.tables import declared_tables
@@ -156,7 +156,8 @@ class Session:
             engine_kind=self.profile.engine.kind,
         )
         tables = declared_tables(self.specs, cat.silver_database, cat.bronze_database)
-        return plan_layout(observer.observe(tables, seasons), targets)
+        layout = plan_layout(observer.observe(tables, seasons), targets)
+        return layout, observer.bytes_scanned
 
     def plan(
         self,
@@ -181,9 +182,9 @@ class Session:
         observed = self.observe(seasons, targets)
         extra: tuple[TargetPlan, ...] = ()
         if layout_selected(targets):
-            layout = self.plan_layout(seasons, targets)
+            layout, scanned = self.plan_layout(seasons, targets)
             extra = (layout,)
-            observed = _with_fingerprint(observed, layout)
+            observed = replace(_with_fingerprint(observed, layout), bytes_scanned=observed.bytes_scanned + scanned)
         opts = PlanOptions(
             targets=tuple(targets),
             waivers=tuple(load_waivers(self.profile.waivers)),

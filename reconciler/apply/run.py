@@ -21,6 +21,7 @@ from reconciler.apply.executor import ApplyResult, Executor
 from reconciler.apply.interrupts import Interrupted, Stopper, interruptible
 from reconciler.apply.locks import describe_holder, hold_lock
 from reconciler.config import Profile
+from reconciler.core.layout_planner import LAYOUT_TARGET
 from reconciler.core.observed import ObservedState
 from reconciler.core.plan import Plan, TargetPlan
 from reconciler.errors import InputError, ReconcilerError, StalePlan
@@ -91,7 +92,11 @@ def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
                 d = now[key] - was[key]
                 if d:
                     what.append(f"{abs(d):,} {t.target} units {verb if d > 0 else 'no longer ' + verb}")
-            if not what:
+            if not what and t.target == LAYOUT_TARGET:
+                acts = len(n.actions) - len(t.actions)
+                more = f" ({abs(acts):,} {'more' if acts > 0 else 'fewer'} actions)" if acts else ""
+                what.append(f"layout state changed{more}: objects, partitions or their records moved")
+            elif not what:
                 what.append(f"{t.target}: rows or checkpoints of some units changed")
             out.append(f"observed: {', '.join(what)} since the plan was made")
     return out

@@ -64,6 +64,7 @@ class LayoutObserver:
         registration: The profile's ``catalog.partition_registration``.
         catalog_kind: ``local`` or ``glue``.
         engine_kind: ``duckdb`` or ``athena``.
+        bytes_scanned: Bytes the engine reported scanning (Athena bills by them).
     """
 
     store: ObjectStore
@@ -73,6 +74,7 @@ class LayoutObserver:
     registration: str = "batch"
     catalog_kind: str = "local"
     engine_kind: str = "duckdb"
+    bytes_scanned: int = 0
 
     def _files(self, decl: TableDecl, seasons: set[int], superseded: dict[str, Superseded]) -> list[FileObs]:
         files: list[FileObs] = []
@@ -109,6 +111,7 @@ class LayoutObserver:
         except QueryError as exc:
             log.info("duplicate census of %s failed (%s); reading every season's keys", decl.qualified, exc)
             return set(seasons)
+        self.bytes_scanned += res.bytes_scanned
         found = {int(s) for s in res.table.column("season").to_pylist() if s is not None}
         return found & seasons
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.adapters.conftest import _moto_server, aws_env, boto_session, moto_url
+from tests.adapters.conftest import _moto_server, _setup_clients, aws_env, boto_session, moto_url
 
-__all__ = ["_moto_server", "aws_env", "boto_session", "moto_url"]
+__all__ = ["_moto_server", "_setup_clients", "aws_env", "boto_session", "moto_url"]
