@@ -296,7 +296,9 @@ def register_local_catalog(config_file: Path) -> tuple[int, int]:
     from reconciler.adapters.local_catalog import LocalCatalog
     from reconciler.config import load_profile
 
-    profile = load_profile(config_file)
+    # The file's own default profile, whatever RECONCILE_PROFILE says.
+    default = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("default_profile", "local")
+    profile = load_profile(config_file, str(default))
     if profile.store.kind != "local" or profile.catalog.kind != "local" or not profile.store.path:
         return 0, 0
     dbs = {"bronze": profile.catalog.bronze_database, "silver": profile.catalog.silver_database}
