@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 import reconciler
 from reconciler.adapters.factory import catalog_path
 from reconciler.adapters.local_catalog import LocalCatalog
@@ -103,7 +105,10 @@ def catalog_sandbox(dest: Path, store: Any, seasons: list[int], drift: dict[str,
     Returns:
         ``{"tables": n, "partitions": m}`` registered before any drift.
     """
-    profile = load_profile(dest / "config.yaml")
+    # The file's own default profile, whatever RECONCILE_PROFILE says.
+    config_file = dest / "config.yaml"
+    default = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("default_profile", "local")
+    profile = load_profile(config_file, str(default))
     cat = profile.catalog
     tables = declared_tables(_specs(profile.specs_dir), cat.silver_database, cat.bronze_database)
     catalog = LocalCatalog(catalog_path(profile))

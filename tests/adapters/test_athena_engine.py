@@ -172,3 +172,26 @@ def test_rows_to_table_falls_back_to_text_and_handles_empty():
     empty = rows_to_table([("a", "bigint"), ("b", "date")], [])
     assert empty.schema == pa.schema([("a", pa.int64()), ("b", pa.date32())])
     assert rows_to_table(None, []).num_columns == 0
+
+
+@pytest.mark.aws
+def test_athena_calls_go_through_the_shared_counted_session(moto_athena):
+    from moto.athena.models import QueryResults
+
+    from reconciler.adapters.aws_metrics import AwsCallCounter
+
+    header = {"Data": [{"VarCharValue": "n"}]}
+    moto_athena.query_results_queue.append(
+        QueryResults(rows=[header, {"Data": [{"VarCharValue": "1"}]}], column_info=[_column("n", "bigint")])
+    )
+    session = boto3.session.Session(region_name="us-east-1")
+    calls = AwsCallCounter().attach(session)
+    engine = AthenaEngine.from_settings(
+        EngineSettings(kind="athena", output_location="s3://hoops-edge/athena/"), CatalogSettings(), session=session
+    )
+    engine.poll_interval = 0.01
+    assert engine.query("SELECT count(*) AS n FROM cbbd_silver.fct_games").table.to_pylist() == [{"n": 1}]
+    engine.close()
+    counts = calls.counts()
+    assert counts["athena.StartQueryExecution"] == 1
+    assert counts["athena.GetQueryExecution"] >= 1 and counts["athena.GetQueryResults"] >= 1

@@ -183,3 +183,11 @@ def test_published_config_keeps_the_api_specs_and_sandbox_section(sandbox, tmp_p
     assert local.store.path == str((dest / "lake").resolve())
     assert sandbox_settings(dest / "config.yaml")["api_port"] == 8899
     assert "&id" not in text, "no YAML anchors"
+
+
+def test_a_local_sandbox_ignores_the_callers_profile_choice(tmp_path, monkeypatch):
+    from reconciler.sandbox import init_sandbox
+
+    monkeypatch.setenv("RECONCILE_PROFILE", "aws")
+    init_sandbox(tmp_path / "sb", seasons=[2016], scale=0.005, specs_source=tmp_path / "none")
+    assert (tmp_path / "sb" / ".reconcile" / "catalog.sqlite").is_file()
