@@ -27,7 +27,7 @@ from reconciler.apply.lakeio import (
 from reconciler.core.observed import ExpectedUnit
 from reconciler.core.plan import Action
 from reconciler.errors import LakeError, TerminalApiError
-from reconciler.lake.layout import format_layout, hash8, raw_key, table_key
+from reconciler.lake.layout import format_layout, hash8, param_hash, raw_key, table_key
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES, TableSchema, records_to_table
 from reconciler.layout.tables import bronze_partition
 from reconciler.ports import ObjectStore
@@ -130,9 +130,13 @@ def write_silver_rows(
             raise LakeError(f"{action.address}: row for unknown unit {k}")
         by_part[format_layout(silver.layout, {**u.cols, "season": u.season, "date": u.date})].append(i)
     request = action.address
+    # The rows are the action's units only, so the name carries the unit set: re-running the same
+    # action replaces its own object, and another action of the same request (other units of the
+    # same date, say) never replaces it.
+    named = {**key_params, "units": param_hash({"units": sorted(wanted)})[:16]}
     for part, idx in sorted(by_part.items()):
         rows = table.take(pa.array(idx, pa.int64()))
-        key = table_key("silver", silver.table, part, key_params)
+        key = table_key("silver", silver.table, part, named)
         part_units = {keys[i] for i in idx}
         drop: set[tuple[Any, ...]] = set()
         if part_units & incomplete:
