@@ -49,7 +49,7 @@ def _ok(path: Path) -> int:
     return sum(1 for e in read_log(path) if int(e["status"]) == 200)
 
 
-def resume(src: Path, seasons: str, target: str, kill_after: float = 8.0) -> dict[str, Any]:
+def resume(src: Path, seasons: str, target: str) -> dict[str, Any]:
     """Successful requests of kill -9 mid-apply + resume, beyond one uninterrupted apply."""
     out: dict[str, Any] = {}
     # uninterrupted
@@ -78,11 +78,12 @@ def resume(src: Path, seasons: str, target: str, kill_after: float = 8.0) -> dic
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        # wait until the first API request arrives, then kill -9 after kill_after seconds
-        deadline = time.monotonic() + 120
-        while not read_log(log_b) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(kill_after)
+        # kill -9 once half the uninterrupted run's requests have reached the simulator
+        half = max(1, out["uninterrupted_ok"] // 2)
+        deadline = time.monotonic() + 300
+        while len(read_log(log_b)) < half and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out["killed_at_requests"] = len(read_log(log_b))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
