@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, WORK, Row, log, sandbox
@@ -258,6 +259,9 @@ def main() -> None:
     tail = "\n## Raw figures\n\n```json\n" + json.dumps(RAW, indent=1, default=str) + "\n```\n"
     if prof:
         tail += "\n## Profile: observe + build_plan (cProfile, cumulative)\n\n```\n" + prof + "\n```\n"
+    notes = Path(__file__).with_name("notes.md")
+    if notes.exists():  # the analysis written beside the last full run (goals met, where time goes)
+        tail = "\n" + notes.read_text(encoding="utf-8") + tail
     out = ROOT / "reports" / "benchmarks.md"
     if not QUICK:
         out.parent.mkdir(exist_ok=True)
