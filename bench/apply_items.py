@@ -7,6 +7,7 @@ thread here; the simulator's request log is the source of truth for what reached
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -105,6 +106,8 @@ def memory(src: Path, seasons: str, target: str, rate: int) -> dict[str, Any]:
     port = free_port()
     dest = WORK / "run-memory"
     cfg = fresh_copy(src, dest, port, rate=rate)
+    # a /plays/date body at scale 1.0 is 10-16 MB: give the simulator time to render it on a busy machine
+    cfg.write_text(re.sub(r"timeout_seconds: [\d.]+", "timeout_seconds: 60", cfg.read_text()))
     reqlog = dest / "requests.jsonl"
     with simulator(cfg, port, request_log=str(reqlog)):
         t = time.perf_counter()

@@ -160,7 +160,7 @@ def item_memory() -> list[Row]:
     return [
         Row(
             f"Memory: peak RSS applying a whole season of plays (2011, scale {scale}, "
-            f"{r['rows_in_silver']:,} rows, {r['requests']} requests)",
+            f"{r['rows_in_silver']:,} rows, {r['requests']} requests, apply exit {r['rc']})",
             f"{r['peak_rss_mb']:.0f} MB",
             "500 MB",
             f"{r['peak_rss_mb'] / 500:.2f}",
