@@ -255,6 +255,13 @@ def main() -> None:
         f"{' (BENCH_QUICK: small scales)' if QUICK else ''}; {os.cpu_count()} cores shared with other users; "
         f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end; total {time.time() - t0:.0f} s.\n\n"
     )
+    if not RAW.get("seconds") and not QUICK:
+        head = (
+            "# Benchmarks\n\nAssembled by `python -m bench.run` on "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} from the per-item runs kept in `.bench/rows-*.json`"
+            f" ({os.cpu_count()} shared cores; each item's time and load average are under "
+            "`measured_at_utc_and_load` in the raw figures).\n\n"
+        )
     prof = RAW.pop("plan_profile", "")
     tail = "\n## Raw figures\n\n```json\n" + json.dumps(RAW, indent=1, default=str) + "\n```\n"
     if prof:
