@@ -27,8 +27,13 @@ def expected(universe: Universe) -> dict[str, list[ExpectedUnit]]:
     per_game, per_team = [], []
     for g in games:
         date = g["startDate"][:10]
-        cols = {"game_id": g["id"], "season": g["season"], "date": date, "home_team": g["homeTeam"],
-                "away_team": g["awayTeam"]}
+        cols = {
+            "game_id": g["id"],
+            "season": g["season"],
+            "date": date,
+            "home_team": g["homeTeam"],
+            "away_team": g["awayTeam"],
+        }
         per_game.append(ExpectedUnit(key=str(g["id"]), season=g["season"], date=date, cols=cols))
         for side in ("home", "away"):
             tcols = {**cols, "team_id": g[f"{side}TeamId"], "team": g[f"{side}Team"]}
@@ -38,13 +43,19 @@ def expected(universe: Universe) -> dict[str, list[ExpectedUnit]]:
     return {"plays": per_game, "substitutions": per_game, "lineups": per_team}
 
 
-def observe(units: dict[str, list[ExpectedUnit]], present_share: dict[str, float], seed: int,
-            missing_season: int | None = None) -> ObservedState:
+def observe(
+    units: dict[str, list[ExpectedUnit]], present_share: dict[str, float], seed: int, missing_season: int | None = None
+) -> ObservedState:
     rng = random.Random(seed)
     keep_games: set[str] = set()
     season_unit = {s: ExpectedUnit(key=str(s), season=s, date=f"{s}-01-01", cols={"season": s}) for s in SEASONS}
-    targets = {"games": ObservedTarget(name="games", expected=tuple(season_unit.values()),
-                                       present={str(s): PresentUnit(6000, True) for s in SEASONS})}
+    targets = {
+        "games": ObservedTarget(
+            name="games",
+            expected=tuple(season_unit.values()),
+            present={str(s): PresentUnit(6000, True) for s in SEASONS},
+        )
+    }
     for name, us in units.items():
         share = present_share.get(name, 0.0)
         if name == "lineups":  # present exactly when plays and substitutions of the game are

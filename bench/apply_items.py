@@ -1,0 +1,153 @@
+"""Bench items 3–5: pacing, resume overhead after SIGKILL, peak RSS of a season of plays.
+
+Each apply runs as a subprocess of this process (``reconcile apply``) against the simulator in a
+thread here; the simulator's request log is the source of truth for what reached the API.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.common import WORK, apply_cmd, free_port, fresh_copy, max_in_window, read_log, simulator
+
+
+def pacing(src: Path, seasons: str, duration: float = 60.0) -> dict[str, Any]:
+    """A DURATION-second apply at the configured 3 req/s, 3 in flight, simulator latency 200 ms."""
+    port = free_port()
+    cfg = fresh_copy(src, WORK / "run-pacing", port)
+    reqlog = WORK / "run-pacing" / "requests.jsonl"
+    with simulator(cfg, port, latency_ms=200, request_log=str(reqlog)):
+        t = time.perf_counter()
+        subprocess.run(
+            apply_cmd(cfg, seasons, "--max-duration", str(duration)),
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wall = time.perf_counter() - t
+    ts = sorted(float(e["ts"]) for e in read_log(reqlog))
+    rate = (len(ts) - 1) / (ts[-1] - ts[0]) if len(ts) > 1 else 0.0
+    return {
+        "requests": len(ts),
+        "span": ts[-1] - ts[0] if ts else 0.0,
+        "rate": rate,
+        "max_in_1s": max_in_window(ts),
+        "wall": wall,
+        "statuses": sorted({int(e["status"]) for e in read_log(reqlog)}),
+    }
+
+
+def _ok(path: Path) -> int:
+    return sum(1 for e in read_log(path) if int(e["status"]) == 200)
+
+
+def resume(src: Path, seasons: str, target: str) -> dict[str, Any]:
+    """Successful requests of kill -9 mid-apply + resume, beyond one uninterrupted apply."""
+    out: dict[str, Any] = {}
+    # uninterrupted
+    port = free_port()
+    cfg = fresh_copy(src, WORK / "run-resume-a", port)
+    log_a = WORK / "run-resume-a" / "requests.jsonl"
+    with simulator(cfg, port, request_log=str(log_a)):
+        t = time.perf_counter()
+        subprocess.run(
+            apply_cmd(cfg, seasons, "--target", target),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        out["uninterrupted_seconds"] = time.perf_counter() - t
+    out["uninterrupted_ok"] = _ok(log_a)
+    # interrupted, then resumed
+    port = free_port()
+    cfg = fresh_copy(src, WORK / "run-resume-b", port)
+    _short_lease(cfg)
+    log_b = WORK / "run-resume-b" / "requests.jsonl"
+    with simulator(cfg, port, request_log=str(log_b)):
+        proc = subprocess.Popen(
+            apply_cmd(cfg, seasons, "--target", target),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        # kill -9 once half the uninterrupted run's requests have reached the simulator
+        half = max(1, out["uninterrupted_ok"] // 2)
+        deadline = time.monotonic() + 300
+        while len(read_log(log_b)) < half and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out["killed_at_requests"] = len(read_log(log_b))
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        out["killed_after_ok"] = _ok(log_b)
+        out["killed_rc"] = proc.returncode
+        # a SIGKILLed apply leaves its lock: the copy's lease is 5 s, so the resume waits it out
+        time.sleep(6)
+        r = subprocess.run(apply_cmd(cfg, seasons, "--target", target), capture_output=True, text=True)
+        if r.returncode != 0:
+            out["resume_error"] = (r.stderr or r.stdout).strip().splitlines()[-1:]
+        out["resume_rc"] = r.returncode
+    out["interrupted_total_ok"] = _ok(log_b)
+    out["extra"] = out["interrupted_total_ok"] - out["uninterrupted_ok"]
+    return out
+
+
+def memory(src: Path, seasons: str, target: str, rate: int) -> dict[str, Any]:
+    """Peak RSS (process + children, sampled every 50 ms) of applying one season of a target."""
+    port = free_port()
+    dest = WORK / "run-memory"
+    cfg = fresh_copy(src, dest, port, rate=rate)
+    # a /plays/date body at scale 1.0 is 10-16 MB: give the simulator time to render it on a busy machine
+    cfg.write_text(re.sub(r"timeout_seconds: [\d.]+", "timeout_seconds: 60", cfg.read_text()))
+    reqlog = dest / "requests.jsonl"
+    with simulator(cfg, port, request_log=str(reqlog)):
+        t = time.perf_counter()
+        proc = subprocess.Popen(
+            apply_cmd(cfg, seasons, "--target", target), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        ps = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
+                peak = max(peak, rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+        err = proc.stderr.read() if proc.stderr else ""
+        wall = time.perf_counter() - t
+    rows = _silver_rows(dest / "lake", target, seasons)
+    shutil.rmtree(dest / "lake", ignore_errors=True)
+    return {
+        "peak_rss_mb": peak / 2**20,
+        "rc": proc.returncode,
+        "seconds": wall,
+        "requests": len(read_log(reqlog)),
+        "rows_in_silver": rows,
+        "stderr_tail": err.strip().splitlines()[-2:],
+    }
+
+
+def _silver_rows(lake: Path, target: str, seasons: str) -> int:
+    import pyarrow.dataset as ds
+
+    table = {"plays": "fct_plays", "substitutions": "fct_substitutions", "lineups": "fct_lineups"}[target]
+    root = lake / "silver" / table / f"season={seasons}"
+    files = [str(p) for p in root.rglob("*.parquet")] if root.exists() else []
+    return ds.dataset(files, format="parquet").count_rows() if files else 0
+
+
+def _short_lease(cfg: Path) -> None:
+    text = cfg.read_text()
+    cfg.write_text(
+        text.replace("path: .reconcile/state.sqlite", "path: .reconcile/state.sqlite\n      lock_ttl_seconds: 5")
+    )
