@@ -370,22 +370,9 @@ def _plan_season(
             if st == "wait":
                 waiting += 1
                 continue
-            params = tuple(sorted((p, u.cols.get(c[0])) for p, c in strategy.param_columns().items()))
-            dgroups[params].append(key)
-        for params, keys in sorted(dgroups.items()):
-            actions.append(
-                Action(
-                    type="rebuild",
-                    address=f"{spec.name}.{strategy.name}[season={season}]{_fmt_params(params)}",
-                    target=spec.name,
-                    season=season,
-                    strategy=strategy.name,
-                    covers=len(keys),
-                    units=sorted(keys),
-                    reason=_reason(keys, reasons),
-                    details={"derive": strategy.derive, "inputs": list(strategy.inputs), "params": dict(params)},
-                )
-            )
+            dgroups[_group_params(strategy, u)].append(key)
+        extra = {"derive": strategy.derive, "inputs": list(strategy.inputs)}
+        actions.extend(_lake_actions(spec, strategy, season, dgroups, reasons, extra))
         if dgroups:
             n = sum(len(k) for k in dgroups.values())
             notes.append(f"{n:,} derived from {' + '.join(strategy.inputs)} (0 calls)")
@@ -399,23 +386,9 @@ def _plan_season(
         groups: dict[tuple[tuple[str, Any], ...], list[str]] = defaultdict(list)
         for key, u in list(remaining.items()):
             if key in have:
-                params = tuple(sorted((p, u.cols.get(c[0])) for p, c in strategy.param_columns().items()))
-                groups[params].append(key)
+                groups[_group_params(strategy, u)].append(key)
                 del remaining[key]
-        for params, keys in sorted(groups.items()):
-            actions.append(
-                Action(
-                    type="rebuild",
-                    address=f"{spec.name}.{strategy.name}[season={season}]{_fmt_params(params)}",
-                    target=spec.name,
-                    season=season,
-                    strategy=strategy.name,
-                    covers=len(keys),
-                    units=sorted(keys),
-                    reason=_reason(keys, reasons),
-                    details={"bronze": strategy.bronze, "params": dict(params)},
-                )
-            )
+        actions.extend(_lake_actions(spec, strategy, season, groups, reasons, {"bronze": strategy.bronze}))
         if groups:
             notes.append(f"{sum(len(k) for k in groups.values()):,} from bronze {strategy.bronze} (0 calls)")
     # 2. The API: cheapest cover of the remaining unit parts, greedily: most parts per call, then
@@ -515,6 +488,36 @@ def _plan_season(
         notes.insert(0, how)
     choice = f"{season}: {n_units:,} {spec.name} units to fill → " + ("; ".join(notes) if notes else "nothing")
     return actions, choice, waiting
+
+
+def _group_params(strategy: FetchStrategy, unit: ExpectedUnit) -> tuple[tuple[str, Any], ...]:
+    """The (partition) parameters a zero-call strategy groups a unit by, e.g. season and date."""
+    return tuple(sorted((p, unit.cols.get(c[0])) for p, c in strategy.param_columns().items()))
+
+
+def _lake_actions(
+    spec: Spec,
+    strategy: FetchStrategy,
+    season: int,
+    groups: Mapping[tuple[tuple[str, Any], ...], list[str]],
+    reasons: Mapping[str, str],
+    details: Mapping[str, Any],
+) -> list[Action]:
+    """Zero-call ``rebuild`` actions (from bronze, or derived), one per group of units."""
+    return [
+        Action(
+            type="rebuild",
+            address=f"{spec.name}.{strategy.name}[season={season}]{_fmt_params(params)}",
+            target=spec.name,
+            season=season,
+            strategy=strategy.name,
+            covers=len(keys),
+            units=sorted(keys),
+            reason=_reason(keys, reasons),
+            details={**details, "params": dict(params)},
+        )
+        for params, keys in sorted(groups.items())
+    ]
 
 
 def _split_key(key: Hashable) -> tuple[str, tuple[tuple[str, Any], ...]]:
