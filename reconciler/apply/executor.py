@@ -188,6 +188,7 @@ class Executor:
     _rows: Counter[tuple[str, str]] = field(default_factory=Counter)
     _started: float = 0.0
     _consecutive_transient: int = 0
+    _failed_units: set[tuple[str, str]] = field(default_factory=set)
 
     def request_stop(self, reason: str, kind: str = "signal", *, abandon: bool = False) -> None:
         """Stop taking new actions; in-flight ones finish and are recorded (or are abandoned).
@@ -218,6 +219,7 @@ class Executor:
         for k in action.units:
             self._pending[(action.target, k)] -= 1
             if error is not None:
+                self._failed_units.add((action.target, k))
                 attempts = (prior[k].attempts if k in prior and prior[k].status == "failed" else 0) + 1
                 err = f"{type(error).__name__}: {error}"
                 records.append(UnitRecord(action.target, k, "failed", attempts=attempts, error=err, updated_at=now))
@@ -225,7 +227,9 @@ class Executor:
                 continue
             assert outcome is not None
             self._rows[(action.target, k)] += outcome.rows_by_unit.get(k, 0)
-            if self._pending[(action.target, k)] > 0:
+            if self._pending[(action.target, k)] > 0 or (action.target, k) in self._failed_units:
+                # Another request this unit needs failed (e.g. one team's substitutions): its
+                # "failed" record stands, so the next plan fetches the unit again.
                 continue
             n = self._rows[(action.target, k)]
             has = k in outcome.rows_by_unit or n > 0
