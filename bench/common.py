@@ -90,16 +90,10 @@ def fresh_copy(src: Path, dest: Path, port: int, rate: int | None = None) -> Pat
 @contextmanager
 def simulator(cfg: Path, port: int, universe: Any = None, **kw: Any) -> Iterator[Any]:
     """The simulator in a thread of this process, serving the sandbox's universe."""
-    from reconciler.sandbox import load_universe_from_config
-    from reconciler.sim.server import SimServer
+    from reconciler.sandbox import serve_sandbox
 
-    data = universe if universe is not None else load_universe_from_config(cfg)
-    server = SimServer(data, port=port, **kw)
-    server.start()
-    try:
+    with serve_sandbox(cfg, port, universe, **kw) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:

@@ -48,16 +48,11 @@ def fast_config(cfg: Path, rate: int = 20) -> None:
 
 @contextmanager
 def simulator(cfg: Path, port: int, data: Any = None, **kw: Any) -> Iterator[Any]:
-    from reconciler.sandbox import load_universe_from_config
-    from reconciler.sim.server import SimServer
+    """The simulator in a thread of this process, serving the sandbox's universe."""
+    from reconciler.sandbox import serve_sandbox
 
-    universe = data if data is not None else load_universe_from_config(cfg)
-    server = SimServer(universe, port=port, **kw)
-    server.start()
-    try:
+    with serve_sandbox(cfg, port, data, **kw) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def cli(args: Sequence[str], input: str | None = None):

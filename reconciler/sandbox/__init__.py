@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.sandbox.config_file import load_universe_from_config, sandbox_settings
+from reconciler.sandbox.config_file import load_universe_from_config, sandbox_settings, serve_sandbox
 from reconciler.sandbox.drift import inject_drift
 from reconciler.sandbox.init import DEFAULT_SEASONS, INGEST_DATE, init_sandbox
 from reconciler.sandbox.manifest import Manifest, SeasonCoverage, TargetManifest, load_manifest
@@ -18,4 +18,5 @@ __all__ = [
     "load_manifest",
     "load_universe_from_config",
     "sandbox_settings",
+    "serve_sandbox",
 ]

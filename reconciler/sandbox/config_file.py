@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +135,26 @@ def load_universe_from_config(profile_or_config_path: Profile | str | Path) -> U
     path = profile_or_config_path.config_file if isinstance(profile_or_config_path, Profile) else profile_or_config_path
     s = sandbox_settings(path)
     return Universe(s["seed"], s["scale"], s["seasons"])
+
+
+@contextmanager
+def serve_sandbox(config_file: Path, port: int, data: Any = None, **kw: Any) -> Iterator[Any]:
+    """Serve a sandbox's API (its universe, or ``data``) with the simulator in a background thread.
+
+    Args:
+        config_file: The sandbox's ``config.yaml``.
+        port: The loopback port (the one its API URL names).
+        data: Other API data to serve instead of the sandbox's universe.
+        **kw: Further :class:`reconciler.sim.server.SimServer` options (faults, quota, request log).
+
+    Yields:
+        The running server.
+    """
+    from reconciler.sim.server import SimServer
+
+    server = SimServer(data if data is not None else load_universe_from_config(config_file), port=port, **kw)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
