@@ -111,6 +111,14 @@ class StateSettings(_Frozen):
         return self
 
 
+class CacheSettings(_Frozen):
+    """The local observation cache (query results and Parquet footers keyed by the files read)."""
+
+    enabled: bool = True
+    path: str | None = None
+    max_mb: int = Field(256, ge=1)
+
+
 class Profile(_Frozen):
     """One named profile of ``config.yaml``, with relative paths resolved."""
 
@@ -124,6 +132,7 @@ class Profile(_Frozen):
     catalog: CatalogSettings = CatalogSettings()
     state: StateSettings
     api: ApiSettings = ApiSettings()
+    cache: CacheSettings = CacheSettings()
     config_file: str = ""
 
     def api_key(self) -> str | None:
@@ -193,7 +202,7 @@ def load_profile(config_file: str | Path, profile: str | None = None) -> Profile
         raise ConfigError(f"{path}: no profile {name!r} (profiles: {known})")
     raw = dict(cfg.profiles[name] or {})
     base = path.resolve().parent
-    for section in ("store", "state"):
+    for section in ("store", "state", "cache"):
         sec = dict(raw.get(section) or {})
         if "path" in sec:
             sec["path"] = _resolve(base, sec["path"])

@@ -39,11 +39,13 @@ class ObjectInfo:
         key: The key relative to the lake root (``silver/fct_plays/...``).
         size: Size in bytes.
         mtime: Last-modified time, epoch seconds.
+        etag: The store's content tag, when it has one (S3), else "".
     """
 
     key: str
     size: int
     mtime: float
+    etag: str = ""
 
 
 class ObjectStore(Protocol):

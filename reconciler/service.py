@@ -154,6 +154,7 @@ class Session:
             registration=cat.partition_registration,
             catalog_kind=cat.kind,
             engine_kind=self.profile.engine.kind,
+            cache=getattr(b, "cache", None),
         )
         tables = declared_tables(self.specs, cat.silver_database, cat.bronze_database)
         layout = plan_layout(observer.observe(tables, seasons), targets)

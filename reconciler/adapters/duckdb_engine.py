@@ -5,7 +5,9 @@ A query goes through: ``:name`` binding (:func:`reconciler.sql.bind_params`) →
 over ``silver/<t>/`` / ``bronze/<t>/`` (see :mod:`reconciler.adapters.duckdb_sources` for how
 the files become rows) → transpiled to DuckDB SQL → run → a pyarrow Table.
 
-The file listing is redone for every query, because apply writes between queries. A table with
+The file listing is redone for every query, because apply writes between queries; a table's view
+is re-created only when its listing changed, and with an :class:`ObservationCache` a query whose
+tables are unchanged since it last ran is answered from the cache without running. A table with
 no Parquet files yields an empty result when its schema is declared (:mod:`reconciler.lake.schemas`),
 as Athena would for an existing empty table; otherwise a :class:`QueryError` names the table.
 """
@@ -21,12 +23,21 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from reconciler.adapters.duckdb_sources import SchemaCache, plan_source, quote_ident
+from reconciler.adapters.duckdb_sources import LakeFile, SchemaCache, lake_files, plan_source, quote_ident
+from reconciler.adapters.obs_cache import ObservationCache, listing_fingerprint
 from reconciler.config import CatalogSettings, EngineSettings
 from reconciler.errors import QueryError
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES
 from reconciler.ports import ObjectStore, QueryResult
-from reconciler.sql import TableRef, bind_params, parse_query, replace_tables, table_refs, to_dialect
+from reconciler.sql import (
+    TableRef,
+    bind_params,
+    deterministic,
+    parse_query,
+    replace_tables,
+    table_refs,
+    to_dialect,
+)
 
 __all__ = ["DuckDBEngine", "declared_empty_schemas"]
 
@@ -76,6 +87,7 @@ class DuckDBEngine:
         threads: int | None = None,
         timeout_seconds: float | None = None,
         empty_schemas: Mapping[TableRef, pa.Schema] | None = None,
+        cache: ObservationCache | None = None,
     ) -> None:
         """Open an in-memory DuckDB over the lake.
 
@@ -86,6 +98,7 @@ class DuckDBEngine:
             threads: DuckDB worker threads (default: one per core).
             timeout_seconds: Interrupt a query after this long (None: no limit).
             empty_schemas: Schemas for tables without files (default: the declared ones).
+            cache: Where to keep query results keyed by the files they read (None: no cache).
         """
         self.store = store
         self.layers = {silver_database.lower(): "silver", bronze_database.lower(): "bronze"}
@@ -96,8 +109,11 @@ class DuckDBEngine:
             if empty_schemas is not None
             else declared_empty_schemas(silver_database.lower(), bronze_database.lower())
         )
+        self.cache = cache
         self._lock = threading.Lock()
         self._schemas = SchemaCache()
+        # Views defined so far: table → (listing fingerprint, Arrow relations registered for it).
+        self._views: dict[TableRef, tuple[str, list[str]]] = {}
         self._con = duckdb.connect(":memory:")
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
@@ -107,13 +123,20 @@ class DuckDBEngine:
         self._con.execute("SET parquet_metadata_cache = true")
 
     @classmethod
-    def from_settings(cls, store: ObjectStore, engine: EngineSettings, catalog: CatalogSettings) -> DuckDBEngine:
+    def from_settings(
+        cls,
+        store: ObjectStore,
+        engine: EngineSettings,
+        catalog: CatalogSettings,
+        cache: ObservationCache | None = None,
+    ) -> DuckDBEngine:
         """Build from the profile's ``engine`` and ``catalog`` sections.
 
         Args:
             store: The lake.
             engine: Engine settings (threads, timeout).
             catalog: Catalog settings (the database names).
+            cache: The observation cache, if the profile keeps one.
 
         Returns:
             The engine.
@@ -124,6 +147,7 @@ class DuckDBEngine:
             bronze_database=catalog.bronze_database,
             threads=engine.threads,
             timeout_seconds=engine.query_timeout_seconds,
+            cache=cache,
         )
 
     @staticmethod
@@ -145,29 +169,48 @@ class DuckDBEngine:
             raise QueryError(f"{ref}: unknown database {ref.database} (this engine reads {known})")
         return f"{layer}/{ref.name}/"
 
-    def _define(self, ref: TableRef, registered: list[str], views: list[str]) -> None:
+    def _define(self, ref: TableRef, files: list[LakeFile], fingerprint: str) -> None:
+        """(Re)define the view of a table unless its listing is the one the view was made from."""
+        held = self._views.get(ref)
+        if held is not None and held[0] == fingerprint:
+            return
         view = self.relation_name(ref)
+        if held is not None:
+            self._drop(view, held[1])
+            del self._views[ref]
         prefix = self._prefix(ref)
-        plan = plan_source(self.store, prefix, view, self._schemas)
+        plan = plan_source(self.store, prefix, view, self._schemas, files)
+        registered: list[str] = []
         if plan is None:
             schema = self.empty_schemas.get(ref)
             if schema is None:
                 raise QueryError(f"{ref} has no data: no .parquet objects under {self.store.uri(prefix)}")
             log.info("%s has no data under %s: answering over an empty table", ref, self.store.uri(prefix))
-            self._con.register(view, schema.empty_table())
-            registered.append(view)
-            return
-        for name, dataset in plan.datasets.items():
-            self._con.register(name, dataset)
-            registered.append(name)
-        self._con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {plan.sql}")
-        views.append(view)
+            empty = f"{view}__empty"
+            self._con.register(empty, schema.empty_table())
+            registered.append(empty)
+            self._con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS SELECT * FROM {quote_ident(empty)}")
+        else:
+            for name, dataset in plan.datasets.items():
+                self._con.register(name, dataset)
+                registered.append(name)
+            self._con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {plan.sql}")
+        self._views[ref] = (fingerprint, registered)
 
-    def _cleanup(self, registered: list[str], views: list[str]) -> None:
-        for view in views:
+    def _drop(self, view: str, registered: list[str]) -> None:
+        try:
             self._con.execute(f"DROP VIEW IF EXISTS {quote_ident(view)}")
-        for name in registered:
-            self._con.unregister(name)
+            for name in registered:
+                self._con.unregister(name)
+        except duckdb.Error as exc:  # pragma: no cover - cleanup of a broken connection
+            log.warning("DuckDB cleanup failed: %s", _first_line(exc))
+
+    def _listings(self, refs: list[TableRef]) -> dict[TableRef, tuple[list[LakeFile], str]]:
+        out = {}
+        for ref in refs:
+            files = lake_files(self.store, self._prefix(ref))
+            out[ref] = (files, listing_fingerprint((f.key, f.size, f.mtime, f.etag) for f in files))
+        return out
 
     def _message(self, exc: BaseException, refs: list[TableRef]) -> str:
         text = _first_line(exc)
@@ -193,13 +236,19 @@ class DuckDBEngine:
         refs = table_refs(tree, self.default_database)
         duck_sql = to_dialect(replace_tables(tree, self.relation_name, self.default_database), "duckdb")
         with self._lock:
-            registered: list[str] = []  # Arrow objects registered with DuckDB
-            views: list[str] = []  # temporary views created over them or over read_parquet
             timer: threading.Timer | None = None
             started = time.monotonic()
+            listings = self._listings(refs)
+            key = ""
+            if self.cache is not None and deterministic(tree):
+                key = self.cache.result_key(duck_sql, {str(r): fp for r, (_, fp) in listings.items()})
+                cached = self.cache.result(key)
+                if cached is not None:
+                    log.debug("duckdb: %d row(s) from the observation cache", cached.num_rows)
+                    return QueryResult(table=cached, bytes_scanned=0, engine="duckdb")
             try:
                 for ref in refs:
-                    self._define(ref, registered, views)
+                    self._define(ref, *listings[ref])
                 if self.timeout_seconds:
                     timer = threading.Timer(self.timeout_seconds, self._con.interrupt)
                     timer.daemon = True
@@ -212,10 +261,8 @@ class DuckDBEngine:
             finally:
                 if timer is not None:
                     timer.cancel()
-                try:
-                    self._cleanup(registered, views)
-                except duckdb.Error as exc:  # pragma: no cover - cleanup of a broken connection
-                    log.warning("DuckDB cleanup failed: %s", _first_line(exc))
+            if key and self.cache is not None:
+                self.cache.put_result(key, table)
         log.debug("duckdb: %d row(s) in %.2f s", table.num_rows, time.monotonic() - started)
         return QueryResult(table=table, bytes_scanned=0, engine="duckdb")
 

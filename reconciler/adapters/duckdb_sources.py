@@ -73,12 +73,14 @@ class LakeFile:
         size: Bytes.
         mtime: Last modified, epoch seconds.
         partitions: ``(key, value)`` pairs from the directories under the table prefix.
+        etag: The store's content tag ("" when it has none).
     """
 
     key: str
     size: int
     mtime: float
     partitions: tuple[tuple[str, str], ...]
+    etag: str = ""
 
     @property
     def signature(self) -> tuple[str, ...]:
@@ -107,7 +109,7 @@ def lake_files(store: ObjectStore, prefix: str) -> list[LakeFile]:
             for seg in rel_dir.split("/")
             if "=" in seg and not seg.startswith("=")
         )
-        out.append(LakeFile(obj.key, obj.size, obj.mtime, parts))
+        out.append(LakeFile(obj.key, obj.size, obj.mtime, parts, obj.etag))
     return out
 
 
@@ -233,7 +235,9 @@ def _arrow_plan(files: list[LakeFile], fs: pafs.FileSystem, root: str, relation:
     return SourcePlan("\nUNION ALL BY NAME\n".join(branches), datasets)
 
 
-def plan_source(store: ObjectStore, prefix: str, relation: str, cache: SchemaCache) -> SourcePlan | None:
+def plan_source(
+    store: ObjectStore, prefix: str, relation: str, cache: SchemaCache, files: list[LakeFile] | None = None
+) -> SourcePlan | None:
     """Plan how DuckDB reads the table stored under ``prefix``.
 
     Args:
@@ -241,11 +245,13 @@ def plan_source(store: ObjectStore, prefix: str, relation: str, cache: SchemaCac
         prefix: The table prefix, ending with ``/``.
         relation: A unique name stem for helper relations.
         cache: Footer schemas already read (remote filesystems only).
+        files: The table's files when already listed (default: list them now).
 
     Returns:
         The plan, or None when there is no Parquet object under the prefix.
     """
-    files = lake_files(store, prefix)
+    if files is None:
+        files = lake_files(store, prefix)
     if not files:
         return None
     fs, root = store.arrow()

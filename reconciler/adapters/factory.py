@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.adapters.aws_metrics import AwsCallCounter
+from reconciler.adapters.obs_cache import ObservationCache
 from reconciler.config import Profile
 from reconciler.errors import ConfigError
 from reconciler.ports import Catalog, ObjectStore, QueryEngine, StateStore
 
-__all__ = ["Backends", "catalog_path", "open_backends", "uses_aws"]
+__all__ = ["Backends", "cache_path", "catalog_path", "open_backends", "uses_aws"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Backends:
         catalog: The table catalog.
         state: The state store.
         aws_calls: The tally of AWS API calls, or None when no port is on AWS.
+        cache: The local observation cache, or None when the profile disables it.
     """
 
     store: ObjectStore
@@ -48,6 +50,7 @@ class Backends:
     catalog: Catalog
     state: StateStore
     aws_calls: AwsCallCounter | None = None
+    cache: ObservationCache | None = None
 
     def preflight(self) -> None:
         """Check that every AWS resource the profile names exists and is reachable.
@@ -65,7 +68,7 @@ class Backends:
 
     def close(self) -> None:
         """Close every backend (errors on one do not stop the others)."""
-        for part in (self.engine, self.catalog, self.state):
+        for part in (self.engine, self.catalog, self.state, self.cache):
             _close(part)
         if self.aws_calls is not None and self.aws_calls.total:
             log.debug("%s", self.aws_calls)
@@ -97,6 +100,20 @@ def catalog_path(profile: Profile) -> Path:
     return base / ".reconcile" / CATALOG_FILE
 
 
+def cache_path(profile: Profile) -> Path:
+    """Where the observation cache of a profile lives.
+
+    Args:
+        profile: The profile.
+
+    Returns:
+        ``cache.path`` when set; else ``cache/`` beside the embedded catalog.
+    """
+    if profile.cache.path:
+        return Path(profile.cache.path)
+    return catalog_path(profile).parent / "cache"
+
+
 def uses_aws(profile: Profile) -> bool:
     """Whether any port of a profile is an AWS service.
 
@@ -126,11 +143,11 @@ def _store(profile: Profile, session: Any) -> ObjectStore:
     return S3Store.from_settings(settings, session=session)
 
 
-def _engine(profile: Profile, store: ObjectStore, session: Any) -> QueryEngine:
+def _engine(profile: Profile, store: ObjectStore, session: Any, cache: ObservationCache | None) -> QueryEngine:
     if profile.engine.kind == "duckdb":
         from reconciler.adapters.duckdb_engine import DuckDBEngine
 
-        return DuckDBEngine.from_settings(store, profile.engine, profile.catalog)
+        return DuckDBEngine.from_settings(store, profile.engine, profile.catalog, cache)
     from reconciler.adapters.athena_engine import AthenaEngine
 
     if profile.store.kind != "s3":
@@ -185,10 +202,15 @@ def open_backends(profile: Profile) -> Backends:
     """
     opened: list[Any] = []
     session, calls = _aws_session(profile)
+    cache = (
+        ObservationCache(cache_path(profile), max_bytes=profile.cache.max_mb * 1024 * 1024)
+        if profile.cache.enabled
+        else None
+    )
     try:
         store = _store(profile, session)
         opened.append(store)
-        engine = _engine(profile, store, session)
+        engine = _engine(profile, store, session, cache)
         opened.append(engine)
         catalog = _catalog(profile, session)
         opened.append(catalog)
@@ -205,4 +227,4 @@ def open_backends(profile: Profile) -> Backends:
         profile.catalog.kind,
         profile.state.kind,
     )
-    return Backends(store=store, engine=engine, catalog=catalog, state=state, aws_calls=calls)
+    return Backends(store=store, engine=engine, catalog=catalog, state=state, aws_calls=calls, cache=cache)

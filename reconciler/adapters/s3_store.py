@@ -129,7 +129,12 @@ class S3Store:
                     name = posixpath.basename(key)
                     if not name or name.startswith(".tmp-") or name.endswith(_IGNORED_SUFFIXES):
                         continue
-                    yield ObjectInfo(key=key, size=int(obj["Size"]), mtime=obj["LastModified"].timestamp())
+                    yield ObjectInfo(
+                        key=key,
+                        size=int(obj["Size"]),
+                        mtime=obj["LastModified"].timestamp(),
+                        etag=str(obj.get("ETag", "")).strip('"'),
+                    )
 
     def list_prefixes(self, prefix: str) -> list[str]:
         """The immediate "directories" under ``prefix`` (ListObjectsV2 with ``Delimiter='/'``).

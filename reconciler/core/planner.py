@@ -142,13 +142,27 @@ def _empty_is_fresh(spec: Spec, unit: ExpectedUnit, checked_at: float, now: date
     return checked - game_day > timedelta(days=pol.only_if_game_within_days)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Inputs:
     """What derive strategies need to know about their input targets."""
 
     specs: Mapping[str, Spec]
     observed: ObservedState
     pending: Mapping[str, set[str]]
+    _ready: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def _ready_keys(self, name: str, obs: ObservedTarget) -> frozenset[str]:
+        """An input's units that are complete, fetched as far as they go, or verified empty."""
+        got = self._ready.get(name)
+        if got is None:
+            done = {k for k, s in obs.states.items() if s.status in ("done", "empty")}
+            empty = {k for k, s in obs.states.items() if s.status == "empty"}
+            got = frozenset(
+                {k for k, p in obs.present.items() if p.complete or k in done}
+                | {k for k in empty if k not in obs.present}
+            )
+            self._ready[name] = got
+        return got
 
     def status(self, strategy: FetchStrategy, unit: ExpectedUnit) -> str:
         """``ready`` (every input complete or verified empty), ``wait`` (an input is planned) or ``no``."""
@@ -158,18 +172,13 @@ class _Inputs:
             if spec is None or obs is None:
                 return "no"
             try:
-                key = ":".join(str(unit.cols[c]) for c in spec.unit)
+                key = ":".join([str(unit.cols[c]) for c in spec.unit])
             except KeyError:
                 return "no"
-            if key in self.pending.get(name, set()):
+            if key in self.pending.get(name, ()):
                 return "wait"
-            present, state = obs.present.get(key), obs.states.get(key)
-            done = state is not None and state.status in ("done", "empty")
-            if present is not None and (present.complete or done):
-                continue
-            if present is None and state is not None and state.status == "empty":
-                continue
-            return "no"
+            if key not in self._ready_keys(name, obs):
+                return "no"
         return "ready"
 
 
@@ -314,6 +323,22 @@ def _request_index(
     return out
 
 
+def _touch_counts(
+    strategy: FetchStrategy, units: Sequence[ExpectedUnit], nparts: int
+) -> Counter[tuple[tuple[str, Any], ...]]:
+    """How many units each request of a strategy touches (its rows count units already present)."""
+    cols = strategy.param_columns()
+    names = sorted(cols)
+    if len(names) == 1 and len(cols[names[0]]) == 1:  # e.g. {date: date}: one count per value
+        n0, c0 = names[0], cols[names[0]][0]
+        values = Counter([u.cols.get(c0) for u in units])
+        return Counter({((n0, v),): n for v, n in values.items() if v is not None})
+    out: Counter[tuple[tuple[str, Any], ...]] = Counter()
+    for reqs in _request_index(strategy, units, nparts):
+        out.update([params for params, _ in reqs])
+    return out
+
+
 def _is_per_unit(spec: Spec, strategy: FetchStrategy) -> bool:
     """Whether each request of the strategy names exactly one unit (e.g. /plays/game/{gameId})."""
     sources = {c for cols in strategy.param_columns().values() for c in cols}
@@ -402,21 +427,23 @@ def _plan_season(
     order: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
     # Rows a request returns, counting units already present (the waste of a broad request).
     touch: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
+    todo_units = list(remaining.values())
     for si, strategy in enumerate(api):
-        if strategy is per_unit:
+        if strategy is per_unit or not todo_units:
             continue
         name = strategy.name
-        for u, reqs in zip(all_units, _request_index(strategy, all_units, nparts), strict=True):
-            todo = u.key in remaining
+        for u, reqs in zip(todo_units, _request_index(strategy, todo_units, nparts), strict=True):
             for params, parts in reqs:
                 ck = (name, params)
-                touch[ck] = touch.get(ck, 0) + 1
-                if todo:
-                    els = cands.get(ck)
-                    if els is None:
-                        els = cands[ck] = set()
-                        order[ck] = si
-                    els.update([(u.key, p) for p in parts])
+                els = cands.get(ck)
+                if els is None:
+                    els = cands[ck] = set()
+                    order[ck] = si
+                els.update([(u.key, p) for p in parts])
+        if any(ck[0] == name for ck in cands):
+            for params, n in _touch_counts(strategy, all_units, nparts).items():
+                if (name, params) in cands:
+                    touch[(name, params)] = n
     by_name = {s.name: s for s in api}
     rows_per = {s.name: _rows_per_unit(s, mean_rows) for s in api}
     candidates = [

@@ -7,13 +7,14 @@ byte ranges needed are fetched (the footer; the key column chunks), never whole 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
 from reconciler.core.layout_observed import FileObs, TableDecl
 from reconciler.errors import LakeError
 from reconciler.ports import ObjectInfo, ObjectStore
@@ -82,18 +83,29 @@ def _path(store: ObjectStore, key: str) -> tuple[Any, str]:
     return fs, f"{root.rstrip('/')}/{key}"
 
 
-def read_footers(store: ObjectStore, files: Sequence[FileObs]) -> list[FileObs]:
+def read_footers(
+    store: ObjectStore,
+    files: Sequence[FileObs],
+    cache: ObservationCache | None = None,
+    etags: Mapping[str, str] | None = None,
+) -> list[FileObs]:
     """Fill in each object's rows and schema from its Parquet footer (in parallel).
 
     Args:
         store: The object store.
         files: The objects.
+        cache: Footers read before, keyed by object and checked against its size, mtime and ETag.
+        etags: Object key → ETag from the listing (stores that have them).
 
     Returns:
         The objects with ``rows`` and ``columns`` set, or ``unreadable`` saying why not.
     """
+    tags = etags or {}
 
-    def one(f: FileObs) -> FileObs:
+    def ident(f: FileObs) -> tuple[str, int, float, str]:
+        return (f.key, f.size, f.mtime, tags.get(f.key, ""))
+
+    def one(f: FileObs) -> CachedFooter:
         fs, path = _path(store, f.key)
         try:
             with fs.open_input_file(path) as fh:
@@ -101,14 +113,28 @@ def read_footers(store: ObjectStore, files: Sequence[FileObs]) -> list[FileObs]:
                 schema = md.schema.to_arrow_schema()
         except (OSError, pa.ArrowException) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            return FileObs(f.key, f.size, f.mtime, f.partition, unreadable=first)
-        cols = tuple((fld.name, str(fld.type)) for fld in schema)
-        return FileObs(f.key, f.size, f.mtime, f.partition, rows=md.num_rows, columns=cols)
+            return CachedFooter(0, (), unreadable=first)
+        return CachedFooter(md.num_rows, tuple((fld.name, str(fld.type)) for fld in schema))
 
     if not files:
         return []
-    with ThreadPoolExecutor(max_workers=min(_READERS, len(files))) as pool:
-        return list(pool.map(one, files))
+    lake = store.uri("")
+    known = cache.footers(lake, [ident(f) for f in files]) if cache is not None else {}
+    todo = [f for f in files if f.key not in known]
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(_READERS, len(todo))) as pool:
+            fresh = dict(zip([f.key for f in todo], pool.map(one, todo), strict=True))
+        if cache is not None:
+            cache.put_footers(lake, [(ident(f), fresh[f.key]) for f in todo])
+        known = {**known, **fresh}
+    out = []
+    for f in files:
+        got = known[f.key]
+        if got.unreadable:
+            out.append(FileObs(f.key, f.size, f.mtime, f.partition, unreadable=got.unreadable))
+        else:
+            out.append(FileObs(f.key, f.size, f.mtime, f.partition, rows=got.rows, columns=got.columns))
+    return out
 
 
 def read_object(store: ObjectStore, key: str, columns: Sequence[str] | None = None) -> pa.Table:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any, Literal
 
+from reconciler.adapters.obs_cache import ObservationCache
 from reconciler.core.layout_observed import (
     CatalogObs,
     FileObs,
@@ -65,6 +66,7 @@ class LayoutObserver:
         catalog_kind: ``local`` or ``glue``.
         engine_kind: ``duckdb`` or ``athena``.
         bytes_scanned: Bytes the engine reported scanning (Athena bills by them).
+        cache: Footers read by earlier plans (None: read every footer).
     """
 
     store: ObjectStore
@@ -75,11 +77,15 @@ class LayoutObserver:
     catalog_kind: str = "local"
     engine_kind: str = "duckdb"
     bytes_scanned: int = 0
+    cache: ObservationCache | None = None
 
     def _files(self, decl: TableDecl, seasons: set[int], superseded: dict[str, Superseded]) -> list[FileObs]:
         files: list[FileObs] = []
         live: list[FileObs] = []
+        etags: dict[str, str] = {}
         for info in list_table(self.store, decl):
+            if info.etag:
+                etags[info.key] = info.etag
             f = file_obs(decl, info)
             if not _in_scope(f.partition, seasons):
                 continue
@@ -88,7 +94,7 @@ class LayoutObserver:
                 files.append(replace(f, superseded_by=rec.by, replacements=rec.replacements))
             else:
                 live.append(f)
-        return sorted(files + read_footers(self.store, live), key=lambda f: f.key)
+        return sorted(files + read_footers(self.store, live, self.cache, etags), key=lambda f: f.key)
 
     def _catalog(self, decl: TableDecl, seasons: set[int]) -> CatalogObs | None:
         table = self.catalog.get_table(decl.database, decl.table)

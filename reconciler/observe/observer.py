@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit, UnitState
 from reconciler.errors import QueryError
@@ -34,6 +35,44 @@ def unit_key(values: Sequence[Any]) -> str:
         The key.
     """
     return ":".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in values)
+
+
+def _key_column(table: pa.Table, columns: Sequence[str]) -> list[str]:
+    """Every row's unit key, as :func:`unit_key` would give it (integer and text columns fast)."""
+    parts: list[list[str]] = []
+    for c in columns:
+        col = table.column(c)
+        if pa.types.is_integer(col.type) or pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            parts.append([str(v) for v in col.to_pylist()])
+        else:
+            parts.append([unit_key([v]) for v in col.to_pylist()])
+    if len(parts) == 1:
+        return parts[0]
+    return [":".join(p) for p in zip(*parts, strict=True)]
+
+
+def _expected_units(table: pa.Table, unit: Sequence[str], seasons: Sequence[int]) -> tuple[ExpectedUnit, ...]:
+    """The source rows of the selected seasons as units, one per key, ordered by season, date, key."""
+    season = pc.cast(table.column("season"), pa.int64())
+    table = table.filter(pc.is_in(season, value_set=pa.array(sorted(set(seasons)), pa.int64())))
+    if table.num_rows == 0:
+        return ()
+    keys = _key_column(table, unit)
+    dates = [str(d)[:10] for d in table.column("date").to_pylist()]
+    # Sort like the plan reads (season, date, key) in Arrow; the first row of a key then wins.
+    idx = pc.sort_indices(
+        pa.table({"s": pc.cast(table.column("season"), pa.int64()), "d": pa.array(dates), "k": pa.array(keys)}),
+        sort_keys=[("s", "ascending"), ("d", "ascending"), ("k", "ascending")],
+    )
+    table = table.take(idx)
+    perm = idx.to_pylist()
+    seasons_col = pc.cast(table.column("season"), pa.int64()).to_pylist()
+    out: dict[str, ExpectedUnit] = {}
+    for i, season_no, row in zip(perm, seasons_col, table.to_pylist(), strict=True):
+        key = keys[i]
+        if key not in out:
+            out[key] = ExpectedUnit(key=key, season=season_no, date=dates[i], cols=row)
+    return tuple(out.values())
 
 
 def _digest(items: Any) -> str:
@@ -80,19 +119,11 @@ class Observer:
             table = self._query(spec.source.query, seasons)
         except QueryError as exc:
             return None, str(exc)
-        wanted = set(seasons)
         cols = table.column_names
         for need in (*spec.unit, "season", "date"):
             if need not in cols:
                 return None, f"source query returns no column {need!r} (has {', '.join(cols)})"
-        out: dict[str, ExpectedUnit] = {}
-        for row in table.to_pylist():
-            season = int(row["season"])
-            if season not in wanted:
-                continue
-            key = unit_key([row[c] for c in spec.unit])
-            out.setdefault(key, ExpectedUnit(key=key, season=season, date=str(row["date"])[:10], cols=row))
-        return tuple(sorted(out.values(), key=lambda u: (u.season, u.date, u.key))), ""
+        return _expected_units(table, spec.unit, seasons), ""
 
     def present(
         self,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from reconciler.sql.params import bind_params, placeholders, sql_literal
-from reconciler.sql.rewrite import TableRef, parse_query, replace_tables, table_refs, to_dialect
+from reconciler.sql.rewrite import TableRef, deterministic, parse_query, replace_tables, table_refs, to_dialect
 
 __all__ = [
     "TableRef",
     "bind_params",
+    "deterministic",
     "parse_query",
     "placeholders",
     "replace_tables",

@@ -16,7 +16,28 @@ from sqlglot.errors import ParseError, SqlglotError
 
 from reconciler.errors import QueryError
 
-__all__ = ["TableRef", "parse_query", "replace_tables", "table_refs", "to_dialect"]
+__all__ = ["TableRef", "deterministic", "parse_query", "replace_tables", "table_refs", "to_dialect"]
+
+#: Expressions whose value changes between two runs over the same files.
+_VOLATILE: tuple[type[exp.Expr], ...] = tuple(
+    t
+    for t in (
+        getattr(exp, name, None)
+        for name in (
+            "CurrentDate",
+            "CurrentDatetime",
+            "CurrentTime",
+            "CurrentTimestamp",
+            "Localtime",
+            "Localtimestamp",
+            "Rand",
+            "Randn",
+            "Uuid",
+        )
+    )
+    if isinstance(t, type)
+)
+_VOLATILE_NAMES = frozenset({"now", "random", "rand", "uuid", "current_date", "current_timestamp", "shuffle"})
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -97,6 +118,23 @@ def _ref(table: exp.Table, default_database: str | None, ctes: set[str]) -> Tabl
             return None
         db = default_database
     return TableRef(db, name)
+
+
+def deterministic(tree: exp.Expr) -> bool:
+    """Whether a query gives the same rows every time it runs over the same data.
+
+    Args:
+        tree: A parsed query.
+
+    Returns:
+        False when it reads the clock or a random source (``current_date``, ``now()``, ``rand()``).
+    """
+    for node in tree.walk():
+        if isinstance(node, _VOLATILE):
+            return False
+        if isinstance(node, exp.Anonymous) and str(node.name).lower() in _VOLATILE_NAMES:
+            return False
+    return True
 
 
 def table_refs(tree: exp.Expr, default_database: str | None = None) -> list[TableRef]:

@@ -1,4 +1,4 @@
-"""DuckDBEngine specifics over a local lake: settings, timeouts, cleanup, source planning."""
+"""DuckDBEngine specifics over a local lake: settings, timeouts, views, the result cache, source planning."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from reconciler.adapters.duckdb_engine import DuckDBEngine, declared_empty_schemas
 from reconciler.adapters.duckdb_sources import lake_files
 from reconciler.adapters.local_store import LocalStore
+from reconciler.adapters.obs_cache import ObservationCache
 from reconciler.config import CatalogSettings, EngineSettings
 from reconciler.errors import QueryError
 from reconciler.lake.writer import encode_parquet
@@ -54,11 +55,63 @@ def test_timeout_interrupts_the_query(lake):
     assert engine.query("SELECT count(*) AS n FROM cbbd_silver.fct_games").table.num_rows == 1
 
 
-def test_helper_views_do_not_outlive_a_query(lake):
+def _views(engine: DuckDBEngine) -> list[str]:
+    return [r[0] for r in engine._con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()]
+
+
+def test_a_view_is_kept_while_its_listing_is_unchanged_and_remade_when_it_changes(lake):
     engine = DuckDBEngine(lake)
-    engine.query("SELECT * FROM cbbd_silver.fct_games")
-    views = engine._con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
-    assert views == []
+    n = "SELECT count(*) AS n FROM cbbd_silver.fct_games"
+    assert engine.query(n).table.to_pylist() == [{"n": 2}]
+    assert _views(engine) == ["__lake__cbbd_silver__fct_games"]
+    assert engine.query(n).table.to_pylist() == [{"n": 2}]
+    assert _views(engine) == ["__lake__cbbd_silver__fct_games"]
+    # A new file is seen by the next query (apply writes between queries).
+    lake.put(
+        "silver/fct_games/season=2025/part-b.parquet",
+        encode_parquet(pa.table({"gameId": pa.array([3], pa.int64())})),
+    )
+    assert engine.query(n).table.to_pylist() == [{"n": 3}]
+    # A table that lost every file answers over its declared (empty) schema.
+    lake.delete(["silver/fct_games/season=2025/part-a.parquet", "silver/fct_games/season=2025/part-b.parquet"])
+    assert engine.query(n).table.to_pylist() == [{"n": 0}]
+    assert sorted(_views(engine)) == ["__lake__cbbd_silver__fct_games", "__lake__cbbd_silver__fct_games__empty"]
+
+
+def test_the_result_cache_answers_only_while_the_files_are_unchanged(lake, tmp_path):
+    cache = ObservationCache(tmp_path / "cache")
+    engine = DuckDBEngine(lake, cache=cache)
+    q = "SELECT sum(\"gameId\") AS s FROM cbbd_silver.fct_games"
+    assert engine.query(q).table.to_pylist() == [{"s": 3}]
+    assert (cache.hits, cache.misses) == (0, 1)
+    # A second engine (the next plan) is answered from the cache: no view is defined.
+    again = DuckDBEngine(lake, cache=cache)
+    assert again.query(q).table.to_pylist() == [{"s": 3}]
+    assert cache.hits == 1 and _views(again) == []
+    # Any change to the table's files is a miss.
+    lake.put(
+        "silver/fct_games/season=2025/part-b.parquet",
+        encode_parquet(pa.table({"gameId": pa.array([10], pa.int64())})),
+    )
+    assert again.query(q).table.to_pylist() == [{"s": 13}]
+    assert cache.misses == 2
+    # Queries that read the clock are never cached.
+    clock = "SELECT count(*) AS n FROM cbbd_silver.fct_games WHERE current_date > DATE '2000-01-01'"
+    stored = len(list((tmp_path / "cache" / "results").glob("*.arrow")))
+    again.query(clock)
+    again.query(clock)
+    assert (cache.hits, cache.misses) == (1, 2)
+    assert len(list((tmp_path / "cache" / "results").glob("*.arrow"))) == stored
+
+
+def test_an_unreadable_cache_entry_is_a_miss(lake, tmp_path):
+    cache = ObservationCache(tmp_path / "cache")
+    q = "SELECT count(*) AS n FROM cbbd_silver.fct_games"
+    DuckDBEngine(lake, cache=cache).query(q)
+    for entry in (tmp_path / "cache" / "results").glob("*.arrow"):
+        entry.write_bytes(b"not arrow")
+    assert DuckDBEngine(lake, cache=cache).query(q).table.to_pylist() == [{"n": 2}]
+    assert cache.hits == 0
 
 
 def test_error_messages_name_lake_tables_not_helper_views(lake):

@@ -1,0 +1,235 @@
+"""A local, best-effort cache of what observation reads from the lake.
+
+Two things are cached, both keyed by the objects they were computed from, so a change to any of
+those objects (a new, removed or rewritten file: another key, size, modification time or ETag)
+is a miss and never a stale answer:
+
+* query results of the embedded engine: key = the DuckDB SQL text plus the listing of every
+  table the query reads (Arrow IPC files under ``results/``);
+* Parquet footers read by the layout observation: key = (lake, object key) checked against the
+  object's size, modification time and ETag (a SQLite table).
+
+Lake objects are written once under unique keys (the reconciler never overwrites one), so a warm
+plan re-reads only what changed. The cache only ever speeds observation up: any error reading or
+writing it is logged and treated as a miss, and deleting the directory is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+__all__ = ["CachedFooter", "ObservationCache", "listing_fingerprint"]
+
+log = logging.getLogger(__name__)
+
+#: Bump when the meaning of a cached entry changes (invalidates every older entry).
+CACHE_VERSION = "1"
+
+
+def listing_fingerprint(entries: Iterable[tuple[str, int, float, str]]) -> str:
+    """A digest of a table's objects: (key, size, mtime, etag) of each, in key order.
+
+    Args:
+        entries: The objects.
+
+    Returns:
+        A hex digest.
+    """
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    for key, size, mtime, etag in sorted(entries):
+        h.update(f"{key}\0{size}\0{mtime!r}\0{etag}\n".encode())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFooter:
+    """What a Parquet footer said about one object.
+
+    Attributes:
+        rows: Row count.
+        columns: ``(name, arrow type)`` pairs.
+        unreadable: Why the footer could not be read ("" when it could).
+    """
+
+    rows: int
+    columns: tuple[tuple[str, str], ...]
+    unreadable: str = ""
+
+
+class ObservationCache:
+    """The cache directory: ``results/*.arrow`` and ``footers.sqlite``."""
+
+    def __init__(self, root: str | Path, *, max_bytes: int = 256 * 1024 * 1024) -> None:
+        """Open (and create) a cache directory.
+
+        Args:
+            root: The directory.
+            max_bytes: Query results beyond this total are pruned, least recently used first.
+        """
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    # -- query results --------------------------------------------------------------------------
+
+    def _result_path(self, digest: str) -> Path:
+        return self.root / "results" / f"{digest}.arrow"
+
+    def result(self, digest: str) -> pa.Table | None:
+        """A cached query result.
+
+        Args:
+            digest: The result's key (see :meth:`result_key`).
+
+        Returns:
+            The table, or None on a miss (or an unreadable entry).
+        """
+        path = self._result_path(digest)
+        try:
+            with pa.memory_map(str(path)) as src:
+                table = ipc.open_file(src).read_all()
+            os.utime(path)  # recently used: pruned last
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        except (OSError, pa.ArrowException) as exc:
+            log.warning("observation cache: ignoring unreadable %s (%s)", path, exc)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return table
+
+    @staticmethod
+    def result_key(sql: str, listings: Mapping[str, str]) -> str:
+        """The key of a query's result: its text and the fingerprints of the tables it reads.
+
+        Args:
+            sql: The query as the engine runs it.
+            listings: Table name → :func:`listing_fingerprint`.
+
+        Returns:
+            A hex digest.
+        """
+        payload = json.dumps({"v": CACHE_VERSION, "sql": sql, "tables": dict(sorted(listings.items()))})
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def put_result(self, digest: str, table: pa.Table) -> None:
+        """Store a query result (atomically), then prune the oldest beyond the size limit.
+
+        Args:
+            digest: The result's key.
+            table: The rows.
+        """
+        path = self._result_path(digest)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("observation cache: could not store a result in %s (%s)", path.parent, exc)
+            tmp.unlink(missing_ok=True)
+            return
+        self._prune()
+
+    def _prune(self) -> None:
+        try:
+            entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in (self.root / "results").glob("*.arrow")]
+        except OSError:
+            return
+        total = sum(size for _, size, _ in entries)
+        for _, size, p in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            p.unlink(missing_ok=True)
+            total -= size
+
+    # -- footers --------------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(self.root / "footers.sqlite"), timeout=30, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS footers (lake TEXT, key TEXT, size INTEGER, mtime REAL, etag TEXT, "
+                "rows INTEGER, columns TEXT, unreadable TEXT, PRIMARY KEY (lake, key))"
+            )
+            self._db = db
+        return self._db
+
+    def footers(self, lake: str, objects: Sequence[tuple[str, int, float, str]]) -> dict[str, CachedFooter]:
+        """Cached footers of the objects that have not changed since they were read.
+
+        Args:
+            lake: The lake's URI.
+            objects: (key, size, mtime, etag) of each object.
+
+        Returns:
+            Key → footer, for the hits only.
+        """
+        if not objects:
+            return {}
+        want = {key: (size, mtime, etag) for key, size, mtime, etag in objects}
+        lo, hi = min(want), max(want)
+        out: dict[str, CachedFooter] = {}
+        try:
+            with self._lock:
+                rows = self._conn().execute(
+                    "SELECT key, size, mtime, etag, rows, columns, unreadable FROM footers "
+                    "WHERE lake = ? AND key BETWEEN ? AND ?",
+                    (lake, lo, hi),
+                )
+                for key, size, mtime, etag, n, columns, unreadable in rows:
+                    if want.get(key) == (size, mtime, etag):
+                        cols = tuple((str(a), str(b)) for a, b in json.loads(columns))
+                        out[key] = CachedFooter(int(n), cols, str(unreadable))
+        except (sqlite3.Error, ValueError) as exc:
+            log.warning("observation cache: footers unavailable (%s)", exc)
+            return {}
+        self.hits += len(out)
+        self.misses += len(want) - len(out)
+        return out
+
+    def put_footers(self, lake: str, entries: Sequence[tuple[tuple[str, int, float, str], CachedFooter]]) -> None:
+        """Remember footers just read.
+
+        Args:
+            lake: The lake's URI.
+            entries: ((key, size, mtime, etag), footer) pairs.
+        """
+        if not entries:
+            return
+        rows = [
+            (lake, key, size, mtime, etag, f.rows, json.dumps(f.columns), f.unreadable)
+            for (key, size, mtime, etag), f in entries
+        ]
+        try:
+            with self._lock:
+                db = self._conn()
+                with db:
+                    db.executemany("INSERT OR REPLACE INTO footers VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            log.warning("observation cache: could not store footers (%s)", exc)
+
+    def close(self) -> None:
+        """Close the footer database."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
