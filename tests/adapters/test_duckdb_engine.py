@@ -81,7 +81,7 @@ def test_a_view_is_kept_while_its_listing_is_unchanged_and_remade_when_it_change
 def test_the_result_cache_answers_only_while_the_files_are_unchanged(lake, tmp_path):
     cache = ObservationCache(tmp_path / "cache")
     engine = DuckDBEngine(lake, cache=cache)
-    q = "SELECT sum(\"gameId\") AS s FROM cbbd_silver.fct_games"
+    q = 'SELECT sum("gameId") AS s FROM cbbd_silver.fct_games'
     assert engine.query(q).table.to_pylist() == [{"s": 3}]
     assert (cache.hits, cache.misses) == (0, 1)
     # A second engine (the next plan) is answered from the cache: no view is defined.
