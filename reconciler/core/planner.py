@@ -333,6 +333,16 @@ def _touch_counts(
         n0, c0 = names[0], cols[names[0]][0]
         values = Counter([u.cols.get(c0) for u in units])
         return Counter({((n0, v),): n for v, n in values.items() if v is not None})
+    multi = [n for n in names if len(cols[n]) > 1]
+    if len(names) == 2 and len(multi) == 1 and names[1] == multi[0]:
+        # e.g. {season: season, team: [home_team, away_team]}: one count per (season, team).
+        n0, c0 = names[0], cols[names[0]][0]
+        m = names[1]
+        pairs: Counter[tuple[Any, Any]] = Counter()
+        heads = [u.cols.get(c0) for u in units]
+        for col in cols[m]:
+            pairs.update([(h, v) for h, v in zip(heads, [u.cols.get(col) for u in units], strict=True)])
+        return Counter({((n0, h), (m, v)): n for (h, v), n in pairs.items() if h is not None and v is not None})
     out: Counter[tuple[tuple[str, Any], ...]] = Counter()
     for reqs in _request_index(strategy, units, nparts):
         out.update([params for params, _ in reqs])
