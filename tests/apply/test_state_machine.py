@@ -102,6 +102,13 @@ def converge(cfg: Path, app: SimApp) -> list[str]:
     raise AssertionError(f"no convergence: {outcomes}")
 
 
+class _Lake(tuple):  # type: ignore[type-arg]
+    """(base dir, API, reference silver); a short repr, since hypothesis prints failing arguments."""
+
+    def __repr__(self) -> str:
+        return f"lake({self[0]})"
+
+
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SimApp, dict[str, Any]]:
     """A one-season sandbox, its API, and the silver of a run that never failed."""
@@ -111,7 +118,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SimApp, dict[s
     ref = root / "ref"
     shutil.copytree(cfg.parent, ref)
     converge(ref / "config.yaml", app)
-    return cfg.parent, app, silver_contents(ref / "lake")
+    return _Lake((cfg.parent, app, silver_contents(ref / "lake")))
 
 
 RATES = st.fixed_dictionaries(
