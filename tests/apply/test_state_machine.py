@@ -166,6 +166,7 @@ def test_any_schedule_of_faults_and_interruptions_converges(lake, tmp_path_facto
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @settings(max_examples=60, **_SETTINGS)
 @given(steps=st.lists(STEP, min_size=1, max_size=5), drop_games=st.booleans())
 def test_any_schedule_converges_many_examples(lake, tmp_path_factory, steps, drop_games):
