@@ -15,9 +15,12 @@ some kills are instead timed from the start, to land in start-up, planning or re
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -135,6 +138,26 @@ def test_kill_9_at_20_random_points_with_faults(tmp_path, capsys):
             f"requests logged {len(request_log(log_b))} vs {len(request_log(log_a))}"
         )
     assert killed - base <= kills * CONCURRENCY
+
+
+def test_a_killed_season_of_games_repeats_only_the_window_in_flight(tmp_path):
+    """A season of /games is 13 windowed requests but one unit: windows fetched survive a kill."""
+    cfg, port = _sandbox(tmp_path / "sb")
+    lake = cfg.parent / "lake"
+    games = silver_contents(lake)["fct_games"]
+    shutil.rmtree(lake / "silver" / "fct_games" / f"season={SEASON}")
+    log = tmp_path / "req.jsonl"
+    with simulator(cfg, port, request_log=log, latency_ms=100):
+        p = Apply(cfg, SEASON, "--target", "games")
+        assert wait_for_requests(log, 6, p), p.wait().text[-3000:]
+        p.kill()
+        assert log_lines(log) < 13
+        r = cli(["apply", "--config", str(cfg), "--seasons", SEASON, "--auto-approve", "--target", "games"])
+    assert r.exit_code == 0, r.output[-3000:]
+    asked = Counter(json.dumps(e["query"], sort_keys=True) for e in request_log(log) if e["path"] == "/games")
+    assert len(asked) == 13  # the season's windows
+    assert sum(asked.values()) <= 13 + 1  # windows are fetched one at a time: one was in flight
+    assert silver_contents(lake)["fct_games"] == games
 
 
 def _locks(state_file: Path) -> list[object]:

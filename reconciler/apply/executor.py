@@ -12,13 +12,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 import anyio
 
 from reconciler.apply.derive import materialize_derive
-from reconciler.apply.materialize import Outcome, Response, materialize_fetch, materialize_rebuild
+from reconciler.apply.materialize import Outcome, Response, convert_response, materialize_fetch, materialize_rebuild
+from reconciler.apply.windows import fetch_windows, forget_windows, season_windows
 from reconciler.core.observed import ExpectedUnit, ObservedState
 from reconciler.core.plan import Action, Plan
 from reconciler.errors import (
@@ -27,7 +28,6 @@ from reconciler.errors import (
     BudgetExhausted,
     QuotaExhausted,
     ReconcilerError,
-    TerminalApiError,
     TransientApiError,
 )
 from reconciler.observe.observer import QUOTA_META_KEY
@@ -123,25 +123,6 @@ class ApplyResult:
     signal: int = 0
     maintenance: dict[str, int] = field(default_factory=dict)
     stop_kind: str = ""
-
-
-def season_windows(season: int, days: int) -> list[tuple[str, str]]:
-    """The date windows of a season (Aug 1 of season-1 to Jul 31), as cbbd_etl slices them.
-
-    Args:
-        season: The season (ending year).
-        days: Window length.
-
-    Returns:
-        ``(startDateRange, endDateRange)`` pairs, inclusive, e.g. ``2025-08-01T00:00:00Z``.
-    """
-    start, end = date(season - 1, 8, 1), date(season, 7, 31)
-    out = []
-    while start <= end:
-        stop = min(start + timedelta(days=days - 1), end)
-        out.append((f"{start.isoformat()}T00:00:00Z", f"{stop.isoformat()}T23:59:59Z"))
-        start = stop + timedelta(days=1)
-    return out
 
 
 @dataclass
@@ -250,28 +231,24 @@ class Executor:
             else:
                 self.result.empty += 1
         self.state.record_units(records)
+        if not isinstance(error, TransientApiError):  # a transient failure resumes from its windows
+            forget_windows(self.state, action)
 
     async def _fetch_responses(self, action: Action) -> list[Response]:
         assert self.client is not None and action.request is not None
-        base = dict(action.details.get("params") or {})
-        window_days = action.details.get("window_days")
-        if not window_days:
-            resp = await self.client.get_json_array(action.request.path, action.request.params)
-            return [Response(params=base, records=resp.records)]
-        cap = int(action.details.get("cap") or 0)
-        out = []
-        for lo, hi in season_windows(int(action.season or base.get("season", 0)), int(window_days)):
-            if self._stop:  # a windowed action is many requests: abandon it between two of them
-                raise BudgetExhausted(self._stop)
-            params = {**action.request.params, "startDateRange": lo, "endDateRange": hi}
-            resp = await self.client.get_json_array(action.request.path, params)
-            if cap and len(resp.records) >= cap:
-                raise TerminalApiError(
-                    f"{action.request.path} returned exactly its cap of {cap} rows for {lo}..{hi}: "
-                    "the result is truncated; use a smaller window_days"
-                )
-            out.append(Response(params={**base, "startDateRange": lo, "endDateRange": hi}, records=resp.records))
-        return out
+        if action.details.get("window_days"):
+            units = self._units(action.target)
+            return await fetch_windows(
+                self.client,
+                self.store,
+                self.state,
+                action,
+                today=datetime.fromtimestamp(self.clock(), UTC).date().isoformat(),
+                check=lambda r: convert_response(self.specs[action.target], action, r, units),
+                stopping=lambda: self._stop,
+            )
+        resp = await self.client.get_json_array(action.request.path, action.request.params)
+        return [Response(params=dict(action.details.get("params") or {}), records=resp.records)]
 
     def _check_budget(self) -> None:
         if self.max_duration is not None and self.clock() - self._started > self.max_duration:

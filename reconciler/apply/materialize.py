@@ -33,7 +33,7 @@ from reconciler.layout.tables import bronze_partition
 from reconciler.ports import ObjectStore
 from reconciler.spec.models import Spec
 
-__all__ = ["Outcome", "Response", "materialize_fetch", "materialize_rebuild", "write_silver_rows"]
+__all__ = ["Outcome", "Response", "convert_response", "materialize_fetch", "materialize_rebuild", "write_silver_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +157,33 @@ def write_silver_rows(
         out.rows_by_unit[k] = 0 if k not in incomplete else out.rows_by_unit.get(k, 0)
 
 
+def convert_response(
+    spec: Spec, action: Action, response: Response, units: Mapping[str, ExpectedUnit]
+) -> tuple[dict[str, Any], pa.Table, pa.Table | None]:
+    """Convert one API response to the declared silver and bronze schemas (before any write).
+
+    Args:
+        spec: The action's spec.
+        action: The fetch action.
+        response: One of its responses.
+        units: Expected units by key (for the season and date of the rows).
+
+    Returns:
+        The conversion context, the silver rows and the bronze rows (None without a bronze table).
+
+    Raises:
+        TerminalApiError: If the payload does not fit the declared schemas.
+    """
+    bronze_schema = BRONZE_TABLES.get(str(action.details.get("bronze") or ""))
+    ctx = _ctx(action, units, response.params)
+    silver = _to_table(SILVER_TABLES[spec.target.silver.table], response.records, ctx, action.address)
+    bronze = _to_table(bronze_schema, response.records, ctx, action.address) if bronze_schema else None
+    for c in spec.target.silver.unit_columns:
+        if silver.num_rows and silver.column(c).null_count:
+            raise TerminalApiError(f"malformed payload for {action.address}: {c} is null")
+    return ctx, silver, bronze
+
+
 def materialize_fetch(
     store: ObjectStore,
     spec: Spec,
@@ -183,21 +210,11 @@ def materialize_fetch(
     Raises:
         TerminalApiError: If a payload does not fit the declared schemas (nothing is written then).
     """
-    silver_schema = SILVER_TABLES[spec.target.silver.table]
     bronze_name = str(action.details.get("bronze") or "")
-    bronze_schema = BRONZE_TABLES.get(bronze_name)
     raw_dir = str(action.details.get("raw") or "")
     strategy = next((s for s in spec.fetch if s.name == action.strategy), None)
     # Convert everything first: a bad payload must not leave partial writes behind.
-    converted = []
-    for r in responses:
-        ctx = _ctx(action, units, r.params)
-        silver = _to_table(silver_schema, r.records, ctx, action.address)
-        bronze = _to_table(bronze_schema, r.records, ctx, action.address) if bronze_schema else None
-        for c in spec.target.silver.unit_columns:
-            if silver.num_rows and silver.column(c).null_count:
-                raise TerminalApiError(f"malformed payload for {action.address}: {c} is null")
-        converted.append((r, ctx, silver, bronze))
+    converted = [(r, *convert_response(spec, action, r, units)) for r in responses]
     out = Outcome()
     for r, ctx, _, bronze in converted:
         if not r.records:

@@ -336,6 +336,7 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
             return 128 + exc.signum
         if code is not None and not stopper.signal:
             return code
+        total.signal = stopper.signal
         _print_result(con, total)
         if total.maintenance:
             done = ", ".join(f"{n:,} {kind}" for kind, n in sorted(total.maintenance.items()))

@@ -376,6 +376,18 @@ def _fmt_params(params: Sequence[tuple[str, Any]]) -> str:
     return "".join(f"[{k}={v}]" for k, v in params if k != "season")
 
 
+def _failed_units(obs: ObservedTarget, remaining: dict[str, ExpectedUnit]) -> dict[str, ExpectedUnit]:
+    """Take the units that failed before out of ``remaining``: each gets a request of its own.
+
+    One bad payload fails its whole action (nothing of it is written), so the units sharing a
+    request with a broken one would fail with it apply after apply, and be quarantined with it.
+    Kept out of the shared candidates, a failed unit is filled by the one-unit strategy alone
+    (at most one call more per failed unit).
+    """
+    failed = [k for k in remaining if (st := obs.states.get(k)) is not None and st.status == "failed"]
+    return {k: remaining.pop(k) for k in failed}
+
+
 def _plan_season(
     spec: Spec,
     season: int,
@@ -433,6 +445,7 @@ def _plan_season(
     api = [s for s in spec.fetch if s.source == "api" and not s.aggregated]
     per_unit = next((s for s in api if _is_per_unit(spec, s)), None)
     wanted: dict[Hashable, str] = {(k, p): k for k in remaining for p in range(nparts)}
+    alone = _failed_units(obs, remaining) if per_unit is not None else {}  # not in shared requests
     cands: dict[tuple[str, tuple[tuple[str, Any], ...]], set[Hashable]] = {}
     order: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
     # Rows a request returns, counting units already present (the waste of a broad request).
@@ -471,6 +484,7 @@ def _plan_season(
     if per_unit is None:
         chosen, uncovered = greedy_cover(uncovered, candidates)
     else:
+        remaining.update(alone)  # back, for one-unit requests
         unit_calls = _calls(per_unit)
         for t in range(nparts, 0, -1):
             picked, uncovered = greedy_cover(uncovered, candidates, floor=t / unit_calls)

@@ -100,6 +100,33 @@ def test_failed_below_max_attempts_stays_in_plan():
     assert plan.targets[0].coverage["2015"].failed == 1
 
 
+def test_a_unit_that_failed_gets_a_request_of_its_own():
+    # A whole date missing is one /plays/date call; once a unit of it failed (say its payload is
+    # bad), it is fetched alone, so it cannot fail the others again.
+    units = games(2015, {"2015-01-03": 30}, teams=360)
+    assert {a.strategy for a in plan_for("plays", observed("plays", units)).targets[0].actions} == {"date"}
+    states = {units[0].key: UnitState(status="failed", attempts=1, error="TerminalApiError: malformed payload")}
+    acts = plan_for("plays", observed("plays", units, states=states)).targets[0].actions
+    alone = [a for a in acts if units[0].key in a.units]
+    assert len(alone) == 1 and alone[0].units == [units[0].key] and alone[0].strategy == "game"
+    assert sorted(k for a in acts for k in a.units) == sorted(u.key for u in units)
+    assert sum(a.api_calls for a in acts) == 2  # the date for the others, the game alone
+
+
+def test_a_failed_unit_of_a_two_request_unit_gets_its_own_game_request():
+    # Substitutions by team need both teams' season requests for one game (match: all); a game
+    # that failed is fetched alone instead, by /substitutions/game/{gameId}.
+    units = games(2015, {f"2015-01-{d:02d}": 4 for d in range(1, 11)}, teams=8)
+    assert {a.strategy for a in plan_for("substitutions", observed("substitutions", units)).targets[0].actions} == {
+        "team"
+    }
+    states = {units[0].key: UnitState(status="failed", attempts=2, error="TerminalApiError: malformed payload")}
+    acts = plan_for("substitutions", observed("substitutions", units, states=states)).targets[0].actions
+    alone = [a for a in acts if units[0].key in a.units]
+    assert [(a.strategy, a.units) for a in alone] == [("game", [units[0].key])]
+    assert {k for a in acts for k in a.units} == {u.key for u in units}
+
+
 def test_incomplete_unit_is_refetched_with_evidence():
     units = games(2015, {"2015-01-03": 5})
     present = full(units)
