@@ -152,15 +152,11 @@ class Observer:
             return {}
         sql = coverage_query(database, table, unit_columns, min_rows=min_rows, expression=expression)
         result = self._query(sql, seasons)
-        n = len(unit_columns)
-        parts = [result.column(f"u{i}").to_pylist() for i in range(n)]
+        parts = [[str(v) for v in result.column(f"u{i}").to_pylist()] for i in range(len(unit_columns))]
+        keys = parts[0] if len(parts) == 1 else [":".join(p) for p in zip(*parts, strict=True)]
         rows = result.column("n").to_pylist()
         oks = result.column("ok").to_pylist()
-        out: dict[str, PresentUnit] = {}
-        for i in range(result.num_rows):
-            key = ":".join(str(p[i]) for p in parts)
-            out[key] = PresentUnit(rows=int(rows[i]), complete=bool(oks[i]))
-        return out
+        return {k: PresentUnit(int(n), bool(ok)) for k, n, ok in zip(keys, rows, oks, strict=True)}
 
     def observe_target(self, spec: Spec, seasons: Sequence[int]) -> ObservedTarget:
         """Observe one target.
