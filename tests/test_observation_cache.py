@@ -1,0 +1,119 @@
+"""The observation cache end to end: a warm plan equals a cold one, and any lake change is seen."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from reconciler.adapters.factory import cache_path
+from reconciler.adapters.local_store import LocalStore
+from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
+from reconciler.config import load_profile
+from reconciler.core.layout_observed import FileObs
+from reconciler.layout.files import read_footers
+from tests.e2e_helpers import make_sandbox, plan_json
+
+
+def _comparable(plan: dict[str, Any]) -> str:
+    out = {k: v for k, v in plan.items() if k not in ("created_at", "plan_id")}
+    return json.dumps(out, sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cfg, _, _ = make_sandbox(tmp_path_factory.mktemp("cache") / "sb", seasons="2015-2016", scale=0.003)
+    return cfg
+
+
+def test_a_warm_plan_is_the_cold_plan_and_a_new_file_is_seen(sandbox: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "sb" / "config.yaml"
+    shutil.copytree(sandbox.parent, cfg.parent)
+    cache = cache_path(load_profile(cfg))
+    assert not cache.exists()
+    cold = plan_json(cfg, "2015-2016")
+    assert list((cache / "results").glob("*.arrow")), "the first plan fills the cache"
+    assert (cache / "footers.sqlite").is_file()
+    warm = plan_json(cfg, "2015-2016")
+    assert _comparable(warm) == _comparable(cold)
+    # A second copy of one silver plays file doubles its rows: the next plan must see duplicates.
+    lake = cfg.parent / "lake"
+    victim = sorted((lake / "silver" / "fct_plays").rglob("*.parquet"))[0]
+    shutil.copy(victim, victim.with_name("part-copied0.parquet"))
+    after = plan_json(cfg, "2015-2016")
+    dedupes = [a for t in after["targets"] for a in t["actions"] if a["type"] == "dedupe"]
+    assert _comparable(after) != _comparable(cold)
+    assert dedupes, "the copy's duplicate rows are planned away"
+    # Emptying the cache changes nothing but the time a plan takes.
+    shutil.rmtree(cache)
+    assert _comparable(plan_json(cfg, "2015-2016")) == _comparable(after)
+
+
+def test_the_cache_can_be_disabled(sandbox: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "sb" / "config.yaml"
+    shutil.copytree(sandbox.parent, cfg.parent)
+    cfg.write_text(cfg.read_text().replace("    engine:\n", "    cache:\n      enabled: false\n    engine:\n", 1))
+    assert load_profile(cfg).cache.enabled is False
+    plan_json(cfg, "2015-2016")
+    assert not cache_path(load_profile(cfg)).exists()
+
+
+def test_the_cache_path_is_resolved_against_the_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "profiles:\n  local:\n    store: {kind: local, path: lake}\n    state: {kind: sqlite, path: st/state.sqlite}\n"
+        "    cache: {path: my-cache, max_mb: 8}\n"
+    )
+    prof = load_profile(cfg)
+    assert cache_path(prof) == tmp_path / "my-cache"
+    assert prof.cache.max_mb == 8
+    cfg.write_text(
+        "profiles:\n  local:\n    store: {kind: local, path: lake}\n    state: {kind: sqlite, path: st/state.sqlite}\n"
+    )
+    assert cache_path(load_profile(cfg)) == tmp_path / "st" / "cache"
+
+
+def _parquet(store: LocalStore, key: str, n: int) -> FileObs:
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table({"id": pa.array(range(n), pa.int64())}), sink)
+    store.put(key, sink.getvalue().to_pybytes())
+    info = next(o for o in store.list_objects(key) if o.key == key)
+    return FileObs(key=info.key, size=info.size, mtime=info.mtime, partition=())
+
+
+def test_footers_are_read_once_and_again_when_the_object_changes(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "lake", create=True)
+    cache = ObservationCache(tmp_path / "cache")
+    a = _parquet(store, "silver/t/part-a.parquet", 3)
+    store.put("silver/t/part-bad.parquet", b"not parquet")
+    bad_info = next(o for o in store.list_objects("silver/t/part-bad.parquet"))
+    bad = FileObs(key=bad_info.key, size=bad_info.size, mtime=bad_info.mtime, partition=())
+    first = read_footers(store, [a, bad], cache)
+    assert first[0].rows == 3 and first[0].columns == (("id", "int64"),)
+    assert first[1].unreadable
+    assert (cache.hits, cache.misses) == (0, 2)
+    assert read_footers(store, [a, bad], cache) == first
+    assert cache.hits == 2
+    # The same key with other content (size and mtime differ) is read again.
+    a2 = _parquet(store, "silver/t/part-a.parquet", 5)
+    assert read_footers(store, [a2], cache)[0].rows == 5
+    # An ETag that differs is a miss even when size and mtime match.
+    lake = store.uri("")
+    cache.put_footers(lake, [(("silver/t/x.parquet", 1, 1.0, "e1"), CachedFooter(7, ()))])
+    assert cache.footers(lake, [("silver/t/x.parquet", 1, 1.0, "e1")])["silver/t/x.parquet"].rows == 7
+    assert cache.footers(lake, [("silver/t/x.parquet", 1, 1.0, "e2")]) == {}
+
+
+def test_results_beyond_the_size_limit_are_pruned_oldest_first(tmp_path: Path) -> None:
+    cache = ObservationCache(tmp_path / "cache", max_bytes=6000)
+    table = pa.table({"x": pa.array(range(300), pa.int64())})
+    for i in range(5):
+        cache.put_result(f"k{i}", table)
+    kept = sorted(p.stem for p in (tmp_path / "cache" / "results").glob("*.arrow"))
+    assert kept and "k4" in kept and "k0" not in kept
+    assert cache.result("k4") is not None and cache.result("k0") is None
