@@ -9,16 +9,35 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+from reconciler.core.classify import (
+    Inputs,
+    classify,
+    failed_units,
+    glob_match,
+    mean_rows,
+    unit_address,
+)
 from reconciler.core.cover import Candidate, greedy_cover, group_elements
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget
-from reconciler.core.plan import Action, Plan, Request, SeasonCoverage, Summary, TargetPlan
+from reconciler.core.plan import Action, Plan, SeasonCoverage, Summary, TargetPlan
+from reconciler.core.requests import (
+    calls_of,
+    fmt_params,
+    group_params,
+    is_per_unit,
+    nparts_of,
+    request_for,
+    request_index,
+    rows_per_unit,
+    split_key,
+    touch_counts,
+)
 from reconciler.spec.models import FetchStrategy, Spec, Waiver
 
 __all__ = ["PlanOptions", "build_plan", "glob_match", "unit_address"]
@@ -47,40 +66,6 @@ class PlanOptions:
     quota_reserve: int = 0
     profile: str = ""
     extra_targets: tuple[TargetPlan, ...] = field(default_factory=tuple)
-
-
-def glob_match(address: str, pattern: str) -> bool:
-    """Match an address against a glob where only ``*`` and ``?`` are wildcards.
-
-    Brackets are literal, so ``plays[season=2015]*`` works as written.
-
-    Args:
-        address: e.g. ``plays[season=2015][date=2015-01-03]``.
-        pattern: e.g. ``plays[season=2015]*``.
-
-    Returns:
-        Whether the address matches.
-    """
-    rx = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(rx, address) is not None
-
-
-def _label(col: str) -> str:
-    return col.removesuffix("_id")
-
-
-def unit_address(spec: Spec, unit: ExpectedUnit) -> str:
-    """The stable address of a unit, e.g. ``plays[season=2015][game=1234]``.
-
-    Args:
-        spec: The unit's spec.
-        unit: The unit.
-
-    Returns:
-        The address.
-    """
-    parts = "".join(f"[{_label(c)}={unit.cols.get(c)}]" for c in spec.unit if c != "season")
-    return f"{spec.name}[season={unit.season}]{parts}"
 
 
 def _selected(spec: Spec, selectors: Sequence[str]) -> bool:
@@ -119,275 +104,6 @@ def _action_selected(addr: str, target: str, selectors: Sequence[str]) -> bool:
     return any(glob_match(addr, s) or glob_match(addr, s + "*") for s in selectors)
 
 
-def _waived(addr: str, waivers: Sequence[Waiver], today: date) -> Waiver | None:
-    for w in waivers:
-        if (w.expires is None or w.expires >= today) and glob_match(addr, w.address):
-            return w
-    return None
-
-
-def _empty_is_fresh(spec: Spec, unit: ExpectedUnit, checked_at: float, now: datetime) -> bool:
-    pol = spec.expect.empty_response
-    age_days = (now.timestamp() - checked_at) / 86400
-    if age_days < pol.recheck_after_days:
-        return True
-    if pol.only_if_game_within_days is None:
-        return False
-    try:
-        game_day = datetime.fromisoformat(unit.date).replace(tzinfo=UTC)
-    except ValueError:
-        return False
-    checked = datetime.fromtimestamp(checked_at, UTC)
-    # Only games that were recent when found empty may still gain data; older ones stay empty.
-    return checked - game_day > timedelta(days=pol.only_if_game_within_days)
-
-
-@dataclass
-class _Inputs:
-    """What derive strategies need to know about their input targets."""
-
-    specs: Mapping[str, Spec]
-    observed: ObservedState
-    pending: Mapping[str, set[str]]
-    _ready: dict[str, frozenset[str]] = field(default_factory=dict)
-
-    def _ready_keys(self, name: str, obs: ObservedTarget) -> frozenset[str]:
-        """An input's units that are complete, fetched as far as they go, or verified empty."""
-        got = self._ready.get(name)
-        if got is None:
-            done = {k for k, s in obs.states.items() if s.status in ("done", "empty")}
-            empty = {k for k, s in obs.states.items() if s.status == "empty"}
-            got = frozenset(
-                {k for k, p in obs.present.items() if p.complete or k in done}
-                | {k for k in empty if k not in obs.present}
-            )
-            self._ready[name] = got
-        return got
-
-    def status(self, strategy: FetchStrategy, unit: ExpectedUnit) -> str:
-        """``ready`` (every input complete or verified empty), ``wait`` (an input is planned) or ``no``."""
-        for name in strategy.inputs:
-            spec = self.specs.get(name)
-            obs = self.observed.targets.get(name)
-            if spec is None or obs is None:
-                return "no"
-            try:
-                key = ":".join([str(unit.cols[c]) for c in spec.unit])
-            except KeyError:
-                return "no"
-            if key in self.pending.get(name, ()):
-                return "wait"
-            if key not in self._ready_keys(name, obs):
-                return "no"
-        return "ready"
-
-
-@dataclass
-class _Work:
-    units: dict[str, ExpectedUnit] = field(default_factory=dict)
-    reasons: dict[str, str] = field(default_factory=dict)
-
-
-def _classify(
-    spec: Spec, obs: ObservedTarget, opts: PlanOptions, now: datetime
-) -> tuple[dict[int, dict[str, int]], _Work, list[dict[str, Any]]]:
-    cov: dict[int, dict[str, int]] = defaultdict(Counter)
-    work = _Work()
-    quarantined: list[dict[str, Any]] = []
-    today = now.date()
-    for u in obs.expected or ():
-        c = cov[u.season]
-        c["expected"] += 1
-        present = obs.present.get(u.key)
-        state = obs.states.get(u.key)
-        if present is not None and present.complete:
-            c["present"] += 1
-            continue
-        if opts.waivers and _waived(unit_address(spec, u), opts.waivers, today):
-            c["waived"] += 1
-            continue
-        if present is not None and state is not None and state.status in ("done", "empty"):
-            # We already fetched everything the API has; the unit is as complete as it gets.
-            c["present"] += 1
-            continue
-        if (
-            present is None
-            and state is not None
-            and state.status == "empty"
-            and _empty_is_fresh(spec, u, state.updated_at, now)
-        ):
-            c["verified_empty"] += 1
-            continue
-        if state is not None and state.status == "failed":
-            if state.attempts >= spec.expect.max_failed_applies and not opts.retry_failed:
-                c["quarantined"] += 1
-                addr = unit_address(spec, u)
-                quarantined.append({"unit": u.key, "address": addr, "attempts": state.attempts, "error": state.error})
-                continue
-            c["failed"] += 1
-        if present is not None:
-            c["incomplete"] += 1
-            work.reasons[u.key] = f"incomplete: {present.rows} rows ({spec.expect.complete.description})"
-        else:
-            c["missing"] += 1
-            work.reasons[u.key] = "missing"
-        work.units[u.key] = u
-    return cov, work, quarantined
-
-
-def _request_for(strategy: FetchStrategy, values: Mapping[str, Any]) -> Request:
-    path = strategy.path or ""
-    query: dict[str, Any] = {}
-    for p, v in values.items():
-        token = "{" + p + "}"
-        if token in path:
-            path = path.replace(token, str(v))
-        else:
-            query[p] = v
-    return Request(path=path, params=query)
-
-
-def _strategy_requests(
-    strategy: FetchStrategy, cols: Mapping[str, tuple[str, ...]], unit: ExpectedUnit, nparts: int
-) -> list[tuple[tuple[tuple[str, Any], ...], list[int]]]:
-    """The requests of a strategy that touch a unit, each with the unit parts it fills."""
-    every = list(range(nparts))
-    combos: list[tuple[dict[str, Any], list[int]]] = [({}, every)]
-    for param, columns in cols.items():
-        nxt: list[tuple[dict[str, Any], list[int]]] = []
-        for values_d, parts in combos:
-            for i, col in enumerate(columns):
-                v = unit.cols.get(col)
-                if v is None:
-                    continue
-                fills = [i] if strategy.match == "all" and len(columns) > 1 else parts
-                nxt.append(({**values_d, param: v}, fills))
-        combos = nxt
-    return [(tuple(sorted(v.items())), parts) for v, parts in combos]
-
-
-def _request_index(
-    strategy: FetchStrategy, units: Sequence[ExpectedUnit], nparts: int
-) -> list[list[tuple[tuple[tuple[str, Any], ...], list[int]]]]:
-    """:func:`_strategy_requests` for many units at once (the planner's hot loop).
-
-    Specs have at most one list-valued parameter per strategy (validated), so a unit touches
-    one request per alternative of that parameter, with a fixed prefix and suffix around it.
-    """
-    cols = strategy.param_columns()
-    names = sorted(cols)
-    multi = [n for n in names if len(cols[n]) > 1]
-    if len(multi) > 1:
-        return [_strategy_requests(strategy, cols, u, nparts) for u in units]
-    every = list(range(nparts))
-    out: list[list[tuple[tuple[tuple[str, Any], ...], list[int]]]] = []
-    if not multi:
-        singles = [(n, cols[n][0]) for n in names]
-        if len(singles) == 1:
-            (n0, c0) = singles[0]
-            none: list[tuple[tuple[tuple[str, Any], ...], list[int]]] = []
-            for u in units:
-                v0 = u.cols.get(c0)
-                out.append(none if v0 is None else [(((n0, v0),), every)])
-            return out
-        for u in units:
-            get = u.cols.get
-            key = tuple([(n, get(c)) for n, c in singles])
-            out.append([] if any([v is None for _, v in key]) else [(key, every)])
-        return out
-    m = multi[0]
-    pos = names.index(m)
-    before = [(n, cols[n][0]) for n in names[:pos]]
-    after = [(n, cols[n][0]) for n in names[pos + 1 :]]
-    alternatives = list(enumerate(cols[m]))
-    by_part = strategy.match == "all"
-    parts_of = [[i] if by_part else every for i, _ in alternatives]
-    if len(before) == 1 and not after:  # e.g. {season: season, team: [home_team, away_team]}
-        (n0, c0) = before[0]
-        for u in units:
-            get = u.cols.get
-            v0 = get(c0)
-            if v0 is None:
-                out.append([])
-                continue
-            out.append([(((n0, v0), (m, v)), parts_of[i]) for i, col in alternatives if (v := get(col)) is not None])
-        return out
-    for u in units:
-        get = u.cols.get
-        head = tuple([(n, get(c)) for n, c in before])
-        tail = tuple([(n, get(c)) for n, c in after])
-        if None in [v for _, v in head] or None in [v for _, v in tail]:
-            out.append([])
-            continue
-        out.append([((*head, (m, v), *tail), parts_of[i]) for i, col in alternatives if (v := get(col)) is not None])
-    return out
-
-
-def _touch_counts(
-    strategy: FetchStrategy, units: Sequence[ExpectedUnit], nparts: int
-) -> Counter[tuple[tuple[str, Any], ...]]:
-    """How many units each request of a strategy touches (its rows count units already present)."""
-    cols = strategy.param_columns()
-    names = sorted(cols)
-    if len(names) == 1 and len(cols[names[0]]) == 1:  # e.g. {date: date}: one count per value
-        n0, c0 = names[0], cols[names[0]][0]
-        values = Counter([u.cols.get(c0) for u in units])
-        return Counter({((n0, v),): n for v, n in values.items() if v is not None})
-    multi = [n for n in names if len(cols[n]) > 1]
-    if len(names) == 2 and len(multi) == 1 and names[1] == multi[0]:
-        # e.g. {season: season, team: [home_team, away_team]}: one count per (season, team).
-        n0, c0 = names[0], cols[names[0]][0]
-        m = names[1]
-        pairs: Counter[tuple[Any, Any]] = Counter()
-        heads = [u.cols.get(c0) for u in units]
-        for col in cols[m]:
-            pairs.update([(h, v) for h, v in zip(heads, [u.cols.get(col) for u in units], strict=True)])
-        return Counter({((n0, h), (m, v)): n for (h, v), n in pairs.items() if h is not None and v is not None})
-    out: Counter[tuple[tuple[str, Any], ...]] = Counter()
-    for reqs in _request_index(strategy, units, nparts):
-        out.update([params for params, _ in reqs])
-    return out
-
-
-def _is_per_unit(spec: Spec, strategy: FetchStrategy) -> bool:
-    """Whether each request of the strategy names exactly one unit (e.g. /plays/game/{gameId})."""
-    sources = {c for cols in strategy.param_columns().values() for c in cols}
-    return all(len(c) == 1 for c in strategy.param_columns().values()) and set(spec.unit) <= sources
-
-
-def _nparts(spec: Spec) -> int:
-    n = 1
-    for s in spec.fetch:
-        if s.match == "all":
-            n = max(n, *(len(c) for c in s.param_columns().values()))
-    return n
-
-
-def _rows_per_unit(strategy: FetchStrategy, mean_rows: float) -> float:
-    return strategy.rows_per_unit or mean_rows
-
-
-def _mean_rows(obs: ObservedTarget) -> float:
-    rows = [p.rows for p in obs.present.values() if p.complete]
-    return sum(rows) / len(rows) if rows else _DEFAULT_ROWS
-
-
-def _fmt_params(params: Sequence[tuple[str, Any]]) -> str:
-    return "".join(f"[{k}={v}]" for k, v in params if k != "season")
-
-
-def _failed_units(obs: ObservedTarget, remaining: dict[str, ExpectedUnit]) -> dict[str, ExpectedUnit]:
-    """Take the units that failed before out of ``remaining``: each gets a request of its own.
-
-    One bad payload fails its whole action (nothing of it is written), so the units sharing a
-    request with a broken one would fail with it apply after apply, and be quarantined with it.
-    Kept out of the shared candidates, a failed unit is filled by the one-unit strategy alone
-    (at most one call more per failed unit).
-    """
-    failed = [k for k in remaining if (st := obs.states.get(k)) is not None and st.status == "failed"]
-    return {k: remaining.pop(k) for k in failed}
-
-
 def _plan_season(
     spec: Spec,
     season: int,
@@ -395,12 +111,12 @@ def _plan_season(
     reasons: Mapping[str, str],
     all_units: Sequence[ExpectedUnit],
     obs: ObservedTarget,
-    inputs: _Inputs,
-    mean_rows: float,
+    inputs: Inputs,
+    rows_mean: float,
 ) -> tuple[list[Action], str, int]:
     actions: list[Action] = []
     remaining = {u.key: u for u in units}
-    nparts = _nparts(spec)
+    nparts = nparts_of(spec)
     notes: list[str] = []
     waiting = 0
     # 0. Derivations from other targets' silver, zero API calls; units whose inputs are still
@@ -417,7 +133,7 @@ def _plan_season(
             if st == "wait":
                 waiting += 1
                 continue
-            dgroups[_group_params(strategy, u)].append(key)
+            dgroups[group_params(strategy, u)].append(key)
         extra = {"derive": strategy.derive, "inputs": list(strategy.inputs)}
         actions.extend(_lake_actions(spec, strategy, season, dgroups, reasons, extra))
         if dgroups:
@@ -433,7 +149,7 @@ def _plan_season(
         groups: dict[tuple[tuple[str, Any], ...], list[str]] = defaultdict(list)
         for key, u in list(remaining.items()):
             if key in have:
-                groups[_group_params(strategy, u)].append(key)
+                groups[group_params(strategy, u)].append(key)
                 del remaining[key]
         actions.extend(_lake_actions(spec, strategy, season, groups, reasons, {"bronze": strategy.bronze}))
         if groups:
@@ -443,9 +159,9 @@ def _plan_season(
     #    t parts left is worth t to its own request, so multi-unit requests (dates, teams) are
     #    taken while they fill more than t, then every unit with t parts left gets its own call.
     api = [s for s in spec.fetch if s.source == "api" and not s.aggregated]
-    per_unit = next((s for s in api if _is_per_unit(spec, s)), None)
+    per_unit = next((s for s in api if is_per_unit(spec, s)), None)
     wanted: dict[Hashable, str] = {(k, p): k for k in remaining for p in range(nparts)}
-    alone = _failed_units(obs, remaining) if per_unit is not None else {}  # not in shared requests
+    alone = failed_units(obs, remaining) if per_unit is not None else {}  # not in shared requests
     cands: dict[tuple[str, tuple[tuple[str, Any], ...]], set[Hashable]] = {}
     order: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
     # Rows a request returns, counting units already present (the waste of a broad request).
@@ -455,7 +171,7 @@ def _plan_season(
         if strategy is per_unit or not todo_units:
             continue
         name = strategy.name
-        for u, reqs in zip(todo_units, _request_index(strategy, todo_units, nparts), strict=True):
+        for u, reqs in zip(todo_units, request_index(strategy, todo_units, nparts), strict=True):
             for params, parts in reqs:
                 ck = (name, params)
                 els = cands.get(ck)
@@ -464,16 +180,16 @@ def _plan_season(
                     order[ck] = si
                 els.update([(u.key, p) for p in parts])
         if any(ck[0] == name for ck in cands):
-            for params, n in _touch_counts(strategy, all_units, nparts).items():
+            for params, n in touch_counts(strategy, all_units, nparts).items():
                 if (name, params) in cands:
                     touch[(name, params)] = n
     by_name = {s.name: s for s in api}
-    rows_per = {s.name: _rows_per_unit(s, mean_rows) for s in api}
+    rows_per = {s.name: rows_per_unit(s, rows_mean) for s in api}
     candidates = [
         Candidate(
             key=ck,
             elements=frozenset(els),
-            calls=_calls(by_name[ck[0]]),
+            calls=calls_of(by_name[ck[0]]),
             rows=touch[ck] * rows_per[ck[0]],
             order=order[ck],
         )
@@ -485,14 +201,14 @@ def _plan_season(
         chosen, uncovered = greedy_cover(uncovered, candidates)
     else:
         remaining.update(alone)  # back, for one-unit requests
-        unit_calls = _calls(per_unit)
+        unit_calls = calls_of(per_unit)
         for t in range(nparts, 0, -1):
             picked, uncovered = greedy_cover(uncovered, candidates, floor=t / unit_calls)
             chosen.extend(picked)
             left = Counter(wanted[e] for e in uncovered)
             mine = sorted((k for k, n in left.items() if n == t), key=lambda k: (remaining[k].date, k))
             units_t = [remaining[k] for k in mine]
-            for u, reqs in zip(units_t, _request_index(per_unit, units_t, nparts), strict=True):
+            for u, reqs in zip(units_t, request_index(per_unit, units_t, nparts), strict=True):
                 for params, parts in reqs:
                     fill: frozenset[Hashable] = frozenset((u.key, p) for p in parts) & uncovered
                     if fill:
@@ -502,7 +218,7 @@ def _plan_season(
     firsts = group_elements(chosen, wanted)
     per_strategy: Counter[str] = Counter()
     for c in chosen:
-        name, req_params = _split_key(c.key)
+        name, req_params = split_key(c.key)
         strategy = by_name[name]
         keys = sorted(firsts[c.key])
         if not keys:
@@ -512,11 +228,11 @@ def _plan_season(
         actions.append(
             Action(
                 type="refetch" if kinds == {"incomplete"} else "fetch",
-                address=f"{spec.name}[season={season}]{_fmt_params(req_params)}",
+                address=f"{spec.name}[season={season}]{fmt_params(req_params)}",
                 target=spec.name,
                 season=season,
                 strategy=name,
-                request=_request_for(strategy, dict(req_params)),
+                request=request_for(strategy, dict(req_params)),
                 covers=len(keys),
                 units=keys,
                 api_calls=c.calls,
@@ -541,11 +257,6 @@ def _plan_season(
     return actions, choice, waiting
 
 
-def _group_params(strategy: FetchStrategy, unit: ExpectedUnit) -> tuple[tuple[str, Any], ...]:
-    """The (partition) parameters a zero-call strategy groups a unit by, e.g. season and date."""
-    return tuple(sorted((p, unit.cols.get(c[0])) for p, c in strategy.param_columns().items()))
-
-
 def _lake_actions(
     spec: Spec,
     strategy: FetchStrategy,
@@ -558,7 +269,7 @@ def _lake_actions(
     return [
         Action(
             type="rebuild",
-            address=f"{spec.name}.{strategy.name}[season={season}]{_fmt_params(params)}",
+            address=f"{spec.name}.{strategy.name}[season={season}]{fmt_params(params)}",
             target=spec.name,
             season=season,
             strategy=strategy.name,
@@ -569,17 +280,6 @@ def _lake_actions(
         )
         for params, keys in sorted(groups.items())
     ]
-
-
-def _split_key(key: Hashable) -> tuple[str, tuple[tuple[str, Any], ...]]:
-    assert isinstance(key, tuple)
-    return str(key[0]), tuple(key[1])
-
-
-def _calls(strategy: FetchStrategy) -> int:
-    if strategy.window_days:
-        return -(-365 // strategy.window_days)
-    return 1
 
 
 def _reason(keys: Sequence[str], reasons: Mapping[str, str]) -> str:
@@ -621,7 +321,7 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
     targets: list[TargetPlan] = []
     pending_seasons: dict[str, set[int]] = {}
     pending_units: dict[str, set[str]] = {}
-    inputs = _Inputs(specs={s.name: s for s in specs}, observed=observed, pending=pending_units)
+    inputs = Inputs(specs={s.name: s for s in specs}, observed=observed, pending=pending_units)
     planned, whole = _closure(specs, opts.targets)
     for spec in specs:
         if spec.name not in planned:
@@ -629,7 +329,7 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
         obs = observed.targets.get(spec.name)
         if obs is None:
             continue
-        cov_counts, work, quarantined = _classify(spec, obs, opts, now)
+        cov_counts, work, quarantined = classify(spec, obs, opts, now)
         # A dependency that feeds the source query leaves the expected set unknown for its pending
         # seasons; one that only feeds a derivation defers just the units waiting for it.
         feeds = {d for f in spec.fetch for d in f.inputs}
@@ -643,12 +343,12 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
         for u in obs.expected or ():
             all_by_season[u.season].append(u)
         waiting: Counter[int] = Counter()
-        mean_rows = _mean_rows(obs)
+        rows_mean = mean_rows(obs)
         for season in sorted(by_season):
             if season in blocked:
                 continue
             acts, choice, waiting[season] = _plan_season(
-                spec, season, by_season[season], work.reasons, all_by_season[season], obs, inputs, mean_rows
+                spec, season, by_season[season], work.reasons, all_by_season[season], obs, inputs, rows_mean
             )
             actions.extend(
                 a for a in acts if spec.name in whole or _action_selected(a.address, spec.name, opts.targets)
