@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit
 from reconciler.core.planner import PlanOptions, build_plan
@@ -75,7 +76,7 @@ def main() -> None:
     specs = load_specs(Path(__file__).parents[1] / "specs")
     games = len(units["plays"])
     baseline = 3 * games  # one call per game and target (lineups: per game, both teams)
-    out = {"scale": scale, "final_games": games, "one_call_per_game_and_target": baseline}
+    out: dict[str, Any] = {"scale": scale, "final_games": games, "one_call_per_game_and_target": baseline}
     scenarios = {
         "empty_fact_layer": observe(units, {}, 1),
         "one_season_missing_2015": observe(units, {"plays": 1.0, "substitutions": 1.0}, 2, missing_season=2015),

@@ -211,7 +211,7 @@ _RAW_KEY = {1: "plan", 2: "calls", 3: "pacing", 4: "resume", 5: "memory", 6: "pa
 ITEMS = [(1, item_plan), (2, item_calls), (3, item_pacing), (4, item_resume), (5, item_memory), (6, item_partitions)]
 
 
-def table(rows: list[Row]) -> str:
+def table(rows: list[tuple[int, Row]]) -> str:
     head = "| # | what | this project | reference | ratio | goal | met | command |\n|---|---|---|---|---|---|---|---|\n"
     body = "".join(
         f"| {i} | {r.what} | {r.ours} | {r.reference} | {r.ratio} | {r.goal} | "
