@@ -195,9 +195,12 @@ class ObservationCache:
                     "WHERE lake = ? AND key BETWEEN ? AND ?",
                     (lake, lo, hi),
                 )
+                parsed: dict[str, tuple[tuple[str, str], ...]] = {}  # a table's files share a schema
                 for key, size, mtime, etag, n, columns, unreadable in rows:
                     if want.get(key) == (size, mtime, etag):
-                        cols = tuple((str(a), str(b)) for a, b in json.loads(columns))
+                        cols = parsed.get(columns)
+                        if cols is None:
+                            cols = parsed[columns] = tuple((str(a), str(b)) for a, b in json.loads(columns))
                         out[key] = CachedFooter(int(n), cols, str(unreadable))
         except (sqlite3.Error, ValueError) as exc:
             log.warning("observation cache: footers unavailable (%s)", exc)
