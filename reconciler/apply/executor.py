@@ -12,12 +12,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, Protocol
+from datetime import UTC, datetime
+from typing import Literal
 
 import anyio
 
 from reconciler.apply.derive import materialize_derive
+from reconciler.apply.executor_types import (
+    ApiClientLike,
+    ApplyResult,
+    NullProgress,
+    ProgressSink,
+    season_windows,
+)
 from reconciler.apply.materialize import Outcome, Response, materialize_fetch, materialize_rebuild
 from reconciler.core.observed import ExpectedUnit, ObservedState
 from reconciler.core.plan import Action, Plan
@@ -40,108 +47,6 @@ log = logging.getLogger(__name__)
 
 # New copies before the catalog, deletions (only with --allow-delete) last.
 MAINTENANCE_ORDER = ("relayout", "dedupe", "register", "delete")
-
-
-class ApiResponseLike(Protocol):
-    """What the executor needs from an API response."""
-
-    @property
-    def records(self) -> list[dict[str, Any]]:
-        """The response's records."""
-        ...
-
-
-class ApiClientLike(Protocol):
-    """What the executor needs from the API client."""
-
-    async def get_json_array(self, path: str, params: Mapping[str, Any]) -> ApiResponseLike:
-        """GET a JSON array."""
-        ...
-
-    @property
-    def requests_started(self) -> int:
-        """Requests started so far."""
-        ...
-
-    @property
-    def last_calllimit_remaining(self) -> int | None:
-        """The last X-CallLimit-Remaining seen."""
-        ...
-
-
-class ProgressSink(Protocol):
-    """Receives progress (the CLI shows a bar; tests collect nothing)."""
-
-    def start(self, total_units: int, total_calls: int) -> None:
-        """Work is about to start."""
-        ...
-
-    def advance(self, units: int, calls: int, status: str) -> None:
-        """An action finished."""
-        ...
-
-
-class _NullProgress:
-    def start(self, total_units: int, total_calls: int) -> None:
-        pass
-
-    def advance(self, units: int, calls: int, status: str) -> None:
-        pass
-
-
-@dataclass
-class ApplyResult:
-    """What an apply did.
-
-    Attributes:
-        done: Units filled.
-        empty: Units verified empty.
-        failed: Units that failed.
-        remaining: Units not attempted (stopped early).
-        actions_done: Actions completed.
-        api_calls: Requests started.
-        stopped: Why the apply stopped early, if it did.
-        skipped_deletes: Delete actions left for --allow-delete.
-        errors: Sample error messages.
-        rows: Rows written.
-        signal: The signal that interrupted the apply, if any.
-        maintenance: Non-data actions done, by type.
-        stop_kind: What stopped it: ``budget`` (--max-requests, --max-duration, the quota
-            reserve), ``quota`` (429), ``auth``, ``unreachable``, ``signal`` or ``lock``.
-    """
-
-    done: int = 0
-    empty: int = 0
-    failed: int = 0
-    remaining: int = 0
-    actions_done: int = 0
-    api_calls: int = 0
-    stopped: str = ""
-    skipped_deletes: int = 0
-    errors: list[str] = field(default_factory=list)
-    rows: int = 0
-    signal: int = 0
-    maintenance: dict[str, int] = field(default_factory=dict)
-    stop_kind: str = ""
-
-
-def season_windows(season: int, days: int) -> list[tuple[str, str]]:
-    """The date windows of a season (Aug 1 of season-1 to Jul 31), as cbbd_etl slices them.
-
-    Args:
-        season: The season (ending year).
-        days: Window length.
-
-    Returns:
-        ``(startDateRange, endDateRange)`` pairs, inclusive, e.g. ``2025-08-01T00:00:00Z``.
-    """
-    start, end = date(season - 1, 8, 1), date(season, 7, 31)
-    out = []
-    while start <= end:
-        stop = min(start + timedelta(days=days - 1), end)
-        out.append((f"{start.isoformat()}T00:00:00Z", f"{stop.isoformat()}T23:59:59Z"))
-        start = stop + timedelta(days=1)
-    return out
 
 
 @dataclass
@@ -172,7 +77,7 @@ class Executor:
     client: ApiClientLike | None
     observed: ObservedState
     concurrency: int = 3
-    progress: ProgressSink = field(default_factory=_NullProgress)
+    progress: ProgressSink = field(default_factory=NullProgress)
     clock: Callable[[], float] = time.time
     max_duration: float | None = None
     started: float | None = None
