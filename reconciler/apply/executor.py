@@ -1,8 +1,12 @@
 """The executor: walks a plan's actions and dispatches ``visit_<type>``.
 
 Rebuilds from the lake run first (no API calls); API fetches run concurrently, paced by the
-client. Each action's data is written before its units are checkpointed. A spent quota, an
-exhausted budget or a bad key stops new work cleanly; everything finished stays recorded.
+client. A fetch gives its request slot back as soon as its response(s) have arrived, so the next
+request goes out while a big response is still being written; writing has its own (smaller)
+bound, and so does the number of actions holding responses at once, which caps memory when
+writing is slower than fetching. Each action's data is written before its units are
+checkpointed. A spent quota, an exhausted budget or a bad key stops new work cleanly;
+everything finished stays recorded.
 """
 
 from __future__ import annotations
@@ -49,6 +53,27 @@ log = logging.getLogger(__name__)
 MAINTENANCE_ORDER = ("relayout", "dedupe", "register", "delete")
 
 
+@dataclass(frozen=True)
+class _Slots:
+    """The bounds of the fetch actions of one run.
+
+    Attributes:
+        held: Actions past the queue: requesting, holding responses, or writing them. Bounds
+            the responses in memory when writing is slower than fetching.
+        fetch: Actions requesting (the client's pacer bounds the requests themselves).
+        write: Actions writing their responses.
+    """
+
+    held: anyio.CapacityLimiter
+    fetch: anyio.CapacityLimiter
+    write: anyio.CapacityLimiter
+
+    @classmethod
+    def make(cls, concurrency: int, writers: int) -> _Slots:
+        fetch, write = max(1, concurrency), max(1, writers)
+        return cls(anyio.CapacityLimiter(fetch + write), anyio.CapacityLimiter(fetch), anyio.CapacityLimiter(write))
+
+
 @dataclass
 class Executor:
     """Executes plans.
@@ -59,7 +84,9 @@ class Executor:
         state: The state store.
         client: The API client (None when the plan needs no API calls).
         observed: A fresh observation (units' seasons, dates; present units).
-        concurrency: Actions in flight at once.
+        concurrency: Actions requesting at once (their request slot is given back once their
+            responses have arrived).
+        writers: Actions writing their responses to the lake at once.
         progress: Progress sink.
         clock: Returns epoch seconds.
         max_duration: Stop starting new actions this many seconds after ``started``.
@@ -77,6 +104,7 @@ class Executor:
     client: ApiClientLike | None
     observed: ObservedState
     concurrency: int = 3
+    writers: int = 1
     progress: ProgressSink = field(default_factory=NullProgress)
     clock: Callable[[], float] = time.time
     max_duration: float | None = None
@@ -94,6 +122,7 @@ class Executor:
     _started: float = 0.0
     _consecutive_transient: int = 0
     _failed_units: set[tuple[str, str]] = field(default_factory=set)
+    _slots: _Slots | None = None
 
     def request_stop(self, reason: str, kind: str = "signal", *, abandon: bool = False) -> None:
         """Stop taking new actions; in-flight ones finish and are recorded (or are abandoned).
@@ -101,8 +130,9 @@ class Executor:
         Args:
             reason: Why (shown in the summary).
             kind: The kind of stop (see :attr:`ApplyResult.stop_kind`).
-            abandon: Cancel in-flight requests too (their units stay unrecorded, so the next
-                apply plans them again); a write already running finishes and is recorded first.
+            abandon: Cancel in-flight requests too, and responses still waiting to be written
+                (their units stay unrecorded, so the next apply plans them again); a write
+                already running finishes and is recorded first.
         """
         if not self._stop:
             self._stop, self._stop_kind = reason, kind
@@ -161,8 +191,9 @@ class Executor:
         base = dict(action.details.get("params") or {})
         window_days = action.details.get("window_days")
         if not window_days:
-            resp = await self.client.get_json_array(action.request.path, action.request.params)
-            return [Response(params=base, records=resp.records)]
+            # Held as bytes until written: decoded, a big body is several times its size.
+            raw = await self.client.get_json_body(action.request.path, action.request.params)
+            return [Response(params=base, body=raw.body, where=raw.where)]
         cap = int(action.details.get("cap") or 0)
         out = []
         for lo, hi in season_windows(int(action.season or base.get("season", 0)), int(window_days)):
@@ -189,20 +220,28 @@ class Executor:
             action: A ``fetch`` or ``refetch`` action.
         """
         spec = self.specs[action.target]
+        if self._slots is None:
+            self._slots = _Slots.make(self.concurrency, self.writers)
+        slots = self._slots
         try:
-            self._check_budget()
-            responses = await self._fetch_responses(action)
-            today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
-            outcome = await anyio.to_thread.run_sync(
-                materialize_fetch,
-                self.store,
-                spec,
-                action,
-                responses,
-                self._units(action.target),
-                self._incomplete(action.target),
-                today,
-            )
+            async with slots.fetch:
+                if self._stop:
+                    return
+                self._check_budget()
+                responses = await self._fetch_responses(action)
+            # The request slot is free again: the next request goes out while this one is written.
+            async with slots.write:
+                today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
+                outcome = await anyio.to_thread.run_sync(
+                    materialize_fetch,
+                    self.store,
+                    spec,
+                    action,
+                    responses,
+                    self._units(action.target),
+                    self._incomplete(action.target),
+                    today,
+                )
         except (QuotaExhausted, BudgetExhausted, AuthError) as exc:
             kind = {BudgetExhausted: "budget", QuotaExhausted: "quota"}.get(type(exc), "auth")
             self.request_stop(str(exc), kind)
@@ -299,10 +338,10 @@ class Executor:
             if a.type == "rebuild" and not self._stop:
                 await anyio.to_thread.run_sync(self.visit_rebuild, a)
         fetches = [a for a in data if a.type != "rebuild"]
-        limiter = anyio.CapacityLimiter(max(1, self.concurrency))
+        self._slots = slots = _Slots.make(self.concurrency, self.writers)
 
         async def one(a: Action) -> None:
-            async with limiter:
+            async with slots.held:
                 if self._stop:
                     return
                 await self.visit_fetch(a)

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 __all__ = [
+    "ApiBodyLike",
     "ApiClientLike",
     "ApiResponseLike",
     "ApplyResult",
@@ -26,11 +27,29 @@ class ApiResponseLike(Protocol):
         ...
 
 
+class ApiBodyLike(Protocol):
+    """What the executor needs from an API response whose body is not decoded yet."""
+
+    @property
+    def body(self) -> bytes:
+        """The raw body (a JSON array of objects by contract)."""
+        ...
+
+    @property
+    def where(self) -> str:
+        """The request (``/path?query``), for messages."""
+        ...
+
+
 class ApiClientLike(Protocol):
     """What the executor needs from the API client."""
 
     async def get_json_array(self, path: str, params: Mapping[str, Any]) -> ApiResponseLike:
         """GET a JSON array."""
+        ...
+
+    async def get_json_body(self, path: str, params: Mapping[str, Any]) -> ApiBodyLike:
+        """GET a JSON array, leaving the body undecoded (it is decoded where it is written)."""
         ...
 
     @property

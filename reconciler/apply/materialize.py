@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from reconciler.api.payload import json_array
 from reconciler.apply.lakeio import (
     dedupe_table,
     existing_keys,
@@ -38,15 +39,30 @@ __all__ = ["Outcome", "Response", "materialize_fetch", "materialize_rebuild", "w
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """One API response of an action.
+    """One API response of an action: its records, or its raw body not decoded yet.
 
     Attributes:
         params: The full call parameters (path parameters included), as hashed for keys.
-        records: The records.
+        records: The records (when ``body`` is None).
+        body: The raw JSON array, decoded only when written (a big body is held as bytes).
+        where: The request (``/path?query``), for contract-error messages.
     """
 
     params: Mapping[str, Any]
-    records: Sequence[Mapping[str, Any]]
+    records: Sequence[Mapping[str, Any]] = ()
+    body: bytes | None = None
+    where: str = ""
+
+    def decoded(self) -> Sequence[Mapping[str, Any]]:
+        """The records, decoding the raw body afresh if there is one.
+
+        Returns:
+            The records.
+
+        Raises:
+            TerminalApiError: If the raw body is not a JSON array of objects.
+        """
+        return self.records if self.body is None else json_array(self.body, self.where)
 
 
 @dataclass
@@ -190,29 +206,30 @@ def materialize_fetch(
     strategy = next((s for s in spec.fetch if s.name == action.strategy), None)
     # Convert everything first: a bad payload must not leave partial writes behind.
     converted = []
-    for r in responses:
+    decoded = [(r, r.decoded()) for r in responses]
+    for r, records in decoded:
         ctx = _ctx(action, units, r.params)
-        silver = _to_table(silver_schema, r.records, ctx, action.address)
-        bronze = _to_table(bronze_schema, r.records, ctx, action.address) if bronze_schema else None
+        silver = _to_table(silver_schema, records, ctx, action.address)
+        bronze = _to_table(bronze_schema, records, ctx, action.address) if bronze_schema else None
         for c in spec.target.silver.unit_columns:
             if silver.num_rows and silver.column(c).null_count:
                 raise TerminalApiError(f"malformed payload for {action.address}: {c} is null")
-        converted.append((r, ctx, silver, bronze))
+        converted.append((r, records, ctx, silver, bronze))
     out = Outcome()
-    for r, ctx, _, bronze in converted:
-        if not r.records:
+    for r, records, ctx, _, bronze in converted:
+        if not records:
             dl = f"deadletter/{bronze_name}/ingested_at={today}/part-{hash8(r.params)}.json"
             body = {"reason": "empty_response", "params": dict(r.params), "endpoint": bronze_name}
             store.put(dl, json.dumps(body).encode(), if_absent=True)
             continue
         if raw_dir:
-            out.objects.append(write_raw(store, raw_key(raw_dir, today, r.params), r.records))
+            out.objects.append(write_raw(store, raw_key(raw_dir, today, r.params), records))
         if bronze is not None:
             part = bronze_partition(strategy, ctx, today)
             out.objects.append(
                 write_parquet(store, table_key("bronze", bronze_name, part, r.params), bronze, action.address)
             )
-    tables = [s for _, _, s, _ in converted if s.num_rows]
+    tables = [s for _, _, _, s, _ in converted if s.num_rows]
     if tables:
         combined = pa.concat_tables(tables)
         key_params = action.details.get("params") or (action.request.params if action.request else {})
