@@ -30,6 +30,7 @@ from reconciler.apply.executor_types import (
     season_windows,
 )
 from reconciler.apply.materialize import Outcome, Response, materialize_fetch, materialize_rebuild
+from reconciler.apply.memory import release_freed_memory
 from reconciler.core.observed import ExpectedUnit, ObservedState
 from reconciler.core.plan import Action, Plan
 from reconciler.errors import (
@@ -51,6 +52,22 @@ log = logging.getLogger(__name__)
 
 # New copies before the catalog, deletions (only with --allow-delete) last.
 MAINTENANCE_ORDER = ("relayout", "dedupe", "register", "delete")
+
+
+def _write_and_release(
+    store: ObjectStore,
+    spec: Spec,
+    action: Action,
+    responses: list[Response],
+    units: Mapping[str, ExpectedUnit],
+    incomplete: set[str],
+    today: str,
+) -> Outcome:
+    """Write the responses (:func:`materialize_fetch`), then give the memory freed back to the OS."""
+    try:
+        return materialize_fetch(store, spec, action, responses, units, incomplete, today)
+    finally:
+        release_freed_memory()
 
 
 @dataclass(frozen=True)
@@ -233,7 +250,7 @@ class Executor:
             async with slots.write:
                 today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
                 outcome = await anyio.to_thread.run_sync(
-                    materialize_fetch,
+                    _write_and_release,
                     self.store,
                     spec,
                     action,

@@ -30,6 +30,7 @@ from reconciler.core.plan import Action
 from reconciler.errors import LakeError, TerminalApiError
 from reconciler.lake.layout import format_layout, hash8, param_hash, raw_key, table_key
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES, TableSchema, records_to_table
+from reconciler.lake.writer import encode_raw
 from reconciler.layout.tables import bronze_partition
 from reconciler.ports import ObjectStore
 from reconciler.spec.models import Spec
@@ -204,32 +205,35 @@ def materialize_fetch(
     bronze_schema = BRONZE_TABLES.get(bronze_name)
     raw_dir = str(action.details.get("raw") or "")
     strategy = next((s for s in spec.fetch if s.name == action.strategy), None)
-    # Convert everything first: a bad payload must not leave partial writes behind.
+    # Convert everything first: a bad payload must not leave partial writes behind. The decoded
+    # records of one response at a time are alive: what is kept is its tables and raw bytes.
     converted = []
-    decoded = [(r, r.decoded()) for r in responses]
-    for r, records in decoded:
+    for r in responses:
         ctx = _ctx(action, units, r.params)
+        records = r.decoded()
         silver = _to_table(silver_schema, records, ctx, action.address)
         bronze = _to_table(bronze_schema, records, ctx, action.address) if bronze_schema else None
         for c in spec.target.silver.unit_columns:
             if silver.num_rows and silver.column(c).null_count:
                 raise TerminalApiError(f"malformed payload for {action.address}: {c} is null")
-        converted.append((r, records, ctx, silver, bronze))
+        raw = encode_raw(records) if raw_dir and records else None
+        converted.append((r.params, bool(records), ctx, silver, bronze, raw))
+        del records
     out = Outcome()
-    for r, records, ctx, _, bronze in converted:
-        if not records:
-            dl = f"deadletter/{bronze_name}/ingested_at={today}/part-{hash8(r.params)}.json"
-            body = {"reason": "empty_response", "params": dict(r.params), "endpoint": bronze_name}
+    for params, any_rows, ctx, _, bronze, raw in converted:
+        if not any_rows:
+            dl = f"deadletter/{bronze_name}/ingested_at={today}/part-{hash8(params)}.json"
+            body = {"reason": "empty_response", "params": dict(params), "endpoint": bronze_name}
             store.put(dl, json.dumps(body).encode(), if_absent=True)
             continue
-        if raw_dir:
-            out.objects.append(write_raw(store, raw_key(raw_dir, today, r.params), records))
+        if raw is not None:
+            out.objects.append(write_raw(store, raw_key(raw_dir, today, params), raw))
         if bronze is not None:
             part = bronze_partition(strategy, ctx, today)
             out.objects.append(
-                write_parquet(store, table_key("bronze", bronze_name, part, r.params), bronze, action.address)
+                write_parquet(store, table_key("bronze", bronze_name, part, params), bronze, action.address)
             )
-    tables = [s for _, _, _, s, _ in converted if s.num_rows]
+    tables = [s for _, _, _, s, _, _ in converted if s.num_rows]
     if tables:
         combined = pa.concat_tables(tables)
         key_params = action.details.get("params") or (action.request.params if action.request else {})
