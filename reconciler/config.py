@@ -52,6 +52,9 @@ class ApiSettings(_Frozen):
     timeout_seconds: float = Field(60.0, gt=0)
     retry: RetrySettings = RetrySettings()
     quota_reserve: int = Field(0, ge=0, description="stop before X-CallLimit-Remaining falls to this")
+    pacing_margin_seconds: float = Field(
+        0.02, ge=0, le=1, description="added to the 1-s pacing window: a gap against network jitter"
+    )
 
 
 class StoreSettings(_Frozen):

@@ -20,7 +20,6 @@ import logging
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
@@ -29,7 +28,8 @@ import anyio
 import httpx
 
 from reconciler.api.pacing import Sleep, StrictPacer
-from reconciler.api.payload import int_or_none, json_array, server_message
+from reconciler.api.payload import int_or_none, server_message
+from reconciler.api.responses import ApiBody, ApiResponse
 from reconciler.api.retry import Jitter, backoff_delay, parse_retry_after
 from reconciler.config import ApiSettings
 from reconciler.errors import (
@@ -40,34 +40,13 @@ from reconciler.errors import (
     TransientApiError,
 )
 
-__all__ = ["ApiResponse", "CbbdClient"]
+__all__ = ["ApiBody", "ApiResponse", "CbbdClient"]
 
 logger = logging.getLogger(__name__)
 
 CALL_LIMIT_HEADER = "X-CallLimit-Remaining"
 _PARSE_IN_THREAD_BYTES = 256 * 1024
 _BEARER = "Bearer "
-
-
-@dataclass(frozen=True, slots=True)
-class ApiResponse:
-    """One successful call: the records and how getting them went.
-
-    Attributes:
-        records: The JSON array's elements, each an object.
-        status: The HTTP status of the final attempt (2xx).
-        elapsed: Seconds from the first attempt's start to the final response, backoff included.
-        attempts: Attempts made, 1 when the first one succeeded.
-        calllimit_remaining: ``X-CallLimit-Remaining`` of the final response, when sent.
-        nbytes: Size of the final response body in bytes.
-    """
-
-    records: list[dict[str, Any]] = field(repr=False)
-    status: int
-    elapsed: float
-    attempts: int
-    calllimit_remaining: int | None
-    nbytes: int
 
 
 class _Retryable(Exception):
@@ -98,7 +77,7 @@ class CbbdClient:
         retry_sleep: Sleep | None = None,
         jitter: Jitter = "full",
         rng: random.Random | None = None,
-        pacing_margin: float = 0.05,
+        pacing_margin: float | None = None,
     ) -> None:
         """Create a client.
 
@@ -113,7 +92,7 @@ class CbbdClient:
             rng: Random source for jitter.
             pacing_margin: Seconds added to the pacing window so that the server, which sees
                 requests a moment after they start here, never sees more than the rate in any
-                second.
+                second (default: ``settings.pacing_margin_seconds``).
 
         Raises:
             ValueError: If ``max_requests`` is negative.
@@ -123,7 +102,8 @@ class CbbdClient:
         self._settings = settings
         self._key = _bare_key(api_key)
         self._max_requests = max_requests
-        self._pacer = pacer or StrictPacer(settings.rate_limit_per_sec, settings.max_concurrency, margin=pacing_margin)
+        margin = settings.pacing_margin_seconds if pacing_margin is None else pacing_margin
+        self._pacer = pacer or StrictPacer(settings.rate_limit_per_sec, settings.max_concurrency, margin=margin)
         self._retry_sleep: Sleep = retry_sleep or _anyio_sleep
         self._jitter: Jitter = jitter
         self._rng = rng or random.Random()
@@ -195,6 +175,41 @@ class CbbdClient:
             QuotaExhausted: 429, the monthly quota is spent.
             AuthError: 401, the key is missing or wrong.
             TerminalApiError: Another 4xx, or a 2xx that is not a JSON array of objects.
+            TransientApiError: Every attempt failed with a 5xx, timeout or connection error.
+        """
+        raw = await self.get_json_body(path, params)
+        if raw.nbytes > _PARSE_IN_THREAD_BYTES:
+            # A day of plays can be tens of MB: parsing it on the event loop would stall every
+            # other request (and delay their sends past the pacer's start stamps).
+            records = await anyio.to_thread.run_sync(raw.records)
+        else:
+            records = raw.records()
+        return ApiResponse(
+            records=records,
+            status=raw.status,
+            elapsed=raw.elapsed,
+            attempts=raw.attempts,
+            calllimit_remaining=raw.calllimit_remaining,
+            nbytes=raw.nbytes,
+        )
+
+    async def get_json_body(self, path: str, params: Mapping[str, Any] | None = None) -> ApiBody:
+        """GET ``path`` like :meth:`get_json_array`, but leave the body undecoded.
+
+        The JSON-array contract is checked when the body is decoded (:meth:`ApiBody.records`).
+
+        Args:
+            path: The endpoint path, e.g. ``/plays/date``.
+            params: Query parameters; None values are dropped.
+
+        Returns:
+            The raw body and the call's metadata.
+
+        Raises:
+            BudgetExhausted: ``max_requests`` or the quota reserve was reached before a start.
+            QuotaExhausted: 429, the monthly quota is spent.
+            AuthError: 401, the key is missing or wrong.
+            TerminalApiError: Another 4xx.
             TransientApiError: Every attempt failed with a 5xx, timeout or connection error.
         """
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
@@ -301,22 +316,16 @@ class CbbdClient:
         # Responses can arrive out of order; within a run the quota only goes down.
         self._min_remaining = value if self._min_remaining is None else min(self._min_remaining, value)
 
-    async def _accept(self, response: httpx.Response, where: str, first: float, attempt: int) -> ApiResponse:
+    async def _accept(self, response: httpx.Response, where: str, first: float, attempt: int) -> ApiBody:
         status = response.status_code
         if 200 <= status < 300:
-            if len(response.content) > _PARSE_IN_THREAD_BYTES:
-                # A day of plays can be tens of MB: parsing it on the event loop would stall every
-                # other request (and delay their sends past the pacer's start stamps).
-                records = await anyio.to_thread.run_sync(json_array, response.content, where)
-            else:
-                records = json_array(response.content, where)
-            return ApiResponse(
-                records=records,
+            return ApiBody(
+                body=response.content,
+                where=where,
                 status=status,
                 elapsed=time.monotonic() - first,
                 attempts=attempt,
                 calllimit_remaining=int_or_none(response.headers.get(CALL_LIMIT_HEADER)),
-                nbytes=len(response.content),
             )
         message = self._redact(server_message(response))
         if status == 429:

@@ -1,8 +1,12 @@
 """The executor: walks a plan's actions and dispatches ``visit_<type>``.
 
 Rebuilds from the lake run first (no API calls); API fetches run concurrently, paced by the
-client. Each action's data is written before its units are checkpointed. A spent quota, an
-exhausted budget or a bad key stops new work cleanly; everything finished stays recorded.
+client. A fetch gives its request slot back as soon as its response(s) have arrived, so the next
+request goes out while a big response is still being written; writing has its own (smaller)
+bound, and so does the number of actions holding responses at once, which caps memory when
+writing is slower than fetching. Each action's data is written before its units are
+checkpointed. A spent quota, an exhausted budget or a bad key stops new work cleanly;
+everything finished stays recorded.
 """
 
 from __future__ import annotations
@@ -13,12 +17,19 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 import anyio
 
 from reconciler.apply.derive import materialize_derive
+from reconciler.apply.executor_types import (
+    ApiClientLike,
+    ApplyResult,
+    NullProgress,
+    ProgressSink,
+)
 from reconciler.apply.materialize import Outcome, Response, convert_response, materialize_fetch, materialize_rebuild
+from reconciler.apply.memory import release_freed_memory
 from reconciler.apply.windows import fetch_windows, forget_windows, season_windows
 from reconciler.core.observed import ExpectedUnit, ObservedState
 from reconciler.core.plan import Action, Plan
@@ -42,87 +53,54 @@ log = logging.getLogger(__name__)
 MAINTENANCE_ORDER = ("relayout", "dedupe", "register", "delete")
 
 
-class ApiResponseLike(Protocol):
-    """What the executor needs from an API response."""
-
-    @property
-    def records(self) -> list[dict[str, Any]]:
-        """The response's records."""
-        ...
-
-
-class ApiClientLike(Protocol):
-    """What the executor needs from the API client."""
-
-    async def get_json_array(self, path: str, params: Mapping[str, Any]) -> ApiResponseLike:
-        """GET a JSON array."""
-        ...
-
-    @property
-    def requests_started(self) -> int:
-        """Requests started so far."""
-        ...
-
-    @property
-    def last_calllimit_remaining(self) -> int | None:
-        """The last X-CallLimit-Remaining seen."""
-        ...
+def _write_and_release(
+    store: ObjectStore,
+    spec: Spec,
+    action: Action,
+    responses: list[Response],
+    units: Mapping[str, ExpectedUnit],
+    incomplete: set[str],
+    today: str,
+) -> Outcome:
+    """Write the responses (:func:`materialize_fetch`), then give the memory freed back to the OS."""
+    try:
+        return materialize_fetch(store, spec, action, responses, units, incomplete, today)
+    finally:
+        release_freed_memory()
 
 
-class ProgressSink(Protocol):
-    """Receives progress (the CLI shows a bar; tests collect nothing)."""
-
-    def start(self, total_units: int, total_calls: int) -> None:
-        """Work is about to start."""
-        ...
-
-    def advance(self, units: int, calls: int, status: str) -> None:
-        """An action finished."""
-        ...
-
-
-class _NullProgress:
-    def start(self, total_units: int, total_calls: int) -> None:
-        pass
-
-    def advance(self, units: int, calls: int, status: str) -> None:
-        pass
-
-
-@dataclass
-class ApplyResult:
-    """What an apply did.
+@dataclass(frozen=True)
+class _Slots:
+    """The bounds of the fetch actions of one run.
 
     Attributes:
-        done: Units filled.
-        empty: Units verified empty.
-        failed: Units that failed.
-        remaining: Units not attempted (stopped early).
-        actions_done: Actions completed.
-        api_calls: Requests started.
-        stopped: Why the apply stopped early, if it did.
-        skipped_deletes: Delete actions left for --allow-delete.
-        errors: Sample error messages.
-        rows: Rows written.
-        signal: The signal that interrupted the apply, if any.
-        maintenance: Non-data actions done, by type.
-        stop_kind: What stopped it: ``budget`` (--max-requests, --max-duration, the quota
-            reserve), ``quota`` (429), ``auth``, ``unreachable``, ``signal`` or ``lock``.
+        held: Actions past the queue: requesting, holding responses, or writing them. Bounds
+            the responses in memory when writing is slower than fetching.
+        fetch: Actions requesting (the client's pacer bounds the requests themselves).
+        write: Actions writing their responses.
     """
 
-    done: int = 0
-    empty: int = 0
-    failed: int = 0
-    remaining: int = 0
-    actions_done: int = 0
-    api_calls: int = 0
-    stopped: str = ""
-    skipped_deletes: int = 0
-    errors: list[str] = field(default_factory=list)
-    rows: int = 0
-    signal: int = 0
-    maintenance: dict[str, int] = field(default_factory=dict)
-    stop_kind: str = ""
+    held: anyio.CapacityLimiter
+    fetch: anyio.CapacityLimiter
+    write: anyio.CapacityLimiter
+
+    @classmethod
+    def make(cls, concurrency: int, writers: int) -> _Slots:
+        """Bounds for a run.
+
+        At most ``concurrency`` actions are past the queue at once, whether requesting, holding
+        responses or writing them: a kill -9 then loses at most ``concurrency`` fetched responses
+        (the resume guarantee), while a write no longer stops the other actions' requests.
+
+        Args:
+            concurrency: Actions requesting or holding responses at once.
+            writers: Actions writing at once.
+
+        Returns:
+            The bounds.
+        """
+        fetch, write = max(1, concurrency), max(1, writers)
+        return cls(anyio.CapacityLimiter(fetch), anyio.CapacityLimiter(fetch), anyio.CapacityLimiter(write))
 
 
 @dataclass
@@ -135,7 +113,9 @@ class Executor:
         state: The state store.
         client: The API client (None when the plan needs no API calls).
         observed: A fresh observation (units' seasons, dates; present units).
-        concurrency: Actions in flight at once.
+        concurrency: Actions requesting at once (their request slot is given back once their
+            responses have arrived).
+        writers: Actions writing their responses to the lake at once.
         progress: Progress sink.
         clock: Returns epoch seconds.
         max_duration: Stop starting new actions this many seconds after ``started``.
@@ -153,7 +133,8 @@ class Executor:
     client: ApiClientLike | None
     observed: ObservedState
     concurrency: int = 3
-    progress: ProgressSink = field(default_factory=_NullProgress)
+    writers: int = 1
+    progress: ProgressSink = field(default_factory=NullProgress)
     clock: Callable[[], float] = time.time
     max_duration: float | None = None
     started: float | None = None
@@ -170,6 +151,7 @@ class Executor:
     _started: float = 0.0
     _consecutive_transient: int = 0
     _failed_units: set[tuple[str, str]] = field(default_factory=set)
+    _slots: _Slots | None = None
 
     def request_stop(self, reason: str, kind: str = "signal", *, abandon: bool = False) -> None:
         """Stop taking new actions; in-flight ones finish and are recorded (or are abandoned).
@@ -177,8 +159,9 @@ class Executor:
         Args:
             reason: Why (shown in the summary).
             kind: The kind of stop (see :attr:`ApplyResult.stop_kind`).
-            abandon: Cancel in-flight requests too (their units stay unrecorded, so the next
-                apply plans them again); a write already running finishes and is recorded first.
+            abandon: Cancel in-flight requests too, and responses still waiting to be written
+                (their units stay unrecorded, so the next apply plans them again); a write
+                already running finishes and is recorded first.
         """
         if not self._stop:
             self._stop, self._stop_kind = reason, kind
@@ -247,8 +230,9 @@ class Executor:
                 check=lambda r: convert_response(self.specs[action.target], action, r, units),
                 stopping=lambda: self._stop,
             )
-        resp = await self.client.get_json_array(action.request.path, action.request.params)
-        return [Response(params=dict(action.details.get("params") or {}), records=resp.records)]
+        # Held as bytes until written: decoded, a big body is several times its size.
+        raw = await self.client.get_json_body(action.request.path, action.request.params)
+        return [Response(params=dict(action.details.get("params") or {}), body=raw.body, where=raw.where)]
 
     def _check_budget(self) -> None:
         if self.max_duration is not None and self.clock() - self._started > self.max_duration:
@@ -261,20 +245,28 @@ class Executor:
             action: A ``fetch`` or ``refetch`` action.
         """
         spec = self.specs[action.target]
+        if self._slots is None:
+            self._slots = _Slots.make(self.concurrency, self.writers)
+        slots = self._slots
         try:
-            self._check_budget()
-            responses = await self._fetch_responses(action)
-            today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
-            outcome = await anyio.to_thread.run_sync(
-                materialize_fetch,
-                self.store,
-                spec,
-                action,
-                responses,
-                self._units(action.target),
-                self._incomplete(action.target),
-                today,
-            )
+            async with slots.fetch:
+                if self._stop:
+                    return
+                self._check_budget()
+                responses = await self._fetch_responses(action)
+            # The request slot is free again: the next request goes out while this one is written.
+            async with slots.write:
+                today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
+                outcome = await anyio.to_thread.run_sync(
+                    _write_and_release,
+                    self.store,
+                    spec,
+                    action,
+                    responses,
+                    self._units(action.target),
+                    self._incomplete(action.target),
+                    today,
+                )
         except (QuotaExhausted, BudgetExhausted, AuthError) as exc:
             kind = {BudgetExhausted: "budget", QuotaExhausted: "quota"}.get(type(exc), "auth")
             self.request_stop(str(exc), kind)
@@ -371,10 +363,10 @@ class Executor:
             if a.type == "rebuild" and not self._stop:
                 await anyio.to_thread.run_sync(self.visit_rebuild, a)
         fetches = [a for a in data if a.type != "rebuild"]
-        limiter = anyio.CapacityLimiter(max(1, self.concurrency))
+        self._slots = slots = _Slots.make(self.concurrency, self.writers)
 
         async def one(a: Action) -> None:
-            async with limiter:
+            async with slots.held:
                 if self._stop:
                     return
                 await self.visit_fetch(a)

@@ -79,18 +79,19 @@ def write_parquet(store: ObjectStore, key: str, table: pa.Table, request: str) -
     return alt
 
 
-def write_raw(store: ObjectStore, key: str, records: Sequence[Mapping[str, Any]]) -> str:
+def write_raw(store: ObjectStore, key: str, records: Sequence[Mapping[str, Any]] | bytes) -> str:
     """Write a raw gzip JSON Lines object, never replacing a different foreign object.
 
     Args:
         store: The object store.
         key: The deterministic key (``…/part-<hash8>.json.gz``).
-        records: The API records, untouched.
+        records: The API records, untouched, or already encoded by
+            :func:`reconciler.lake.writer.encode_raw`.
 
     Returns:
         The key actually written.
     """
-    data = encode_raw(records)
+    data = records if isinstance(records, bytes) else encode_raw(records)
     if store.put(key, data, if_absent=True):
         return key
     if store.get(key) == data:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from reconciler.api.payload import json_array
 from reconciler.apply.lakeio import (
     dedupe_table,
     existing_keys,
@@ -29,6 +30,7 @@ from reconciler.core.plan import Action
 from reconciler.errors import LakeError, TerminalApiError
 from reconciler.lake.layout import format_layout, hash8, param_hash, raw_key, table_key
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES, TableSchema, records_to_table
+from reconciler.lake.writer import encode_raw
 from reconciler.layout.tables import bronze_partition
 from reconciler.ports import ObjectStore
 from reconciler.spec.models import Spec
@@ -38,15 +40,30 @@ __all__ = ["Outcome", "Response", "convert_response", "materialize_fetch", "mate
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """One API response of an action.
+    """One API response of an action: its records, or its raw body not decoded yet.
 
     Attributes:
         params: The full call parameters (path parameters included), as hashed for keys.
-        records: The records.
+        records: The records (when ``body`` is None).
+        body: The raw JSON array, decoded only when written (a big body is held as bytes).
+        where: The request (``/path?query``), for contract-error messages.
     """
 
     params: Mapping[str, Any]
-    records: Sequence[Mapping[str, Any]]
+    records: Sequence[Mapping[str, Any]] = ()
+    body: bytes | None = None
+    where: str = ""
+
+    def decoded(self) -> Sequence[Mapping[str, Any]]:
+        """The records, decoding the raw body afresh if there is one.
+
+        Returns:
+            The records.
+
+        Raises:
+            TerminalApiError: If the raw body is not a JSON array of objects.
+        """
+        return self.records if self.body is None else json_array(self.body, self.where)
 
 
 @dataclass
@@ -158,7 +175,11 @@ def write_silver_rows(
 
 
 def convert_response(
-    spec: Spec, action: Action, response: Response, units: Mapping[str, ExpectedUnit]
+    spec: Spec,
+    action: Action,
+    response: Response,
+    units: Mapping[str, ExpectedUnit],
+    records: Sequence[Mapping[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], pa.Table, pa.Table | None]:
     """Convert one API response to the declared silver and bronze schemas (before any write).
 
@@ -167,6 +188,7 @@ def convert_response(
         action: The fetch action.
         response: One of its responses.
         units: Expected units by key (for the season and date of the rows).
+        records: Its records when already decoded (default: decode the response).
 
     Returns:
         The conversion context, the silver rows and the bronze rows (None without a bronze table).
@@ -175,9 +197,10 @@ def convert_response(
         TerminalApiError: If the payload does not fit the declared schemas.
     """
     bronze_schema = BRONZE_TABLES.get(str(action.details.get("bronze") or ""))
+    rows = response.decoded() if records is None else records
     ctx = _ctx(action, units, response.params)
-    silver = _to_table(SILVER_TABLES[spec.target.silver.table], response.records, ctx, action.address)
-    bronze = _to_table(bronze_schema, response.records, ctx, action.address) if bronze_schema else None
+    silver = _to_table(SILVER_TABLES[spec.target.silver.table], rows, ctx, action.address)
+    bronze = _to_table(bronze_schema, rows, ctx, action.address) if bronze_schema else None
     for c in spec.target.silver.unit_columns:
         if silver.num_rows and silver.column(c).null_count:
             raise TerminalApiError(f"malformed payload for {action.address}: {c} is null")
@@ -213,23 +236,30 @@ def materialize_fetch(
     bronze_name = str(action.details.get("bronze") or "")
     raw_dir = str(action.details.get("raw") or "")
     strategy = next((s for s in spec.fetch if s.name == action.strategy), None)
-    # Convert everything first: a bad payload must not leave partial writes behind.
-    converted = [(r, *convert_response(spec, action, r, units)) for r in responses]
+    # Convert everything first: a bad payload must not leave partial writes behind. The decoded
+    # records of one response at a time are alive: what is kept is its tables and raw bytes.
+    converted = []
+    for r in responses:
+        records = r.decoded()
+        ctx, silver, bronze = convert_response(spec, action, r, units, records)
+        raw = encode_raw(records) if raw_dir and records else None
+        converted.append((r.params, bool(records), ctx, silver, bronze, raw))
+        del records
     out = Outcome()
-    for r, ctx, _, bronze in converted:
-        if not r.records:
-            dl = f"deadletter/{bronze_name}/ingested_at={today}/part-{hash8(r.params)}.json"
-            body = {"reason": "empty_response", "params": dict(r.params), "endpoint": bronze_name}
+    for params, any_rows, ctx, _, bronze, raw in converted:
+        if not any_rows:
+            dl = f"deadletter/{bronze_name}/ingested_at={today}/part-{hash8(params)}.json"
+            body = {"reason": "empty_response", "params": dict(params), "endpoint": bronze_name}
             store.put(dl, json.dumps(body).encode(), if_absent=True)
             continue
-        if raw_dir:
-            out.objects.append(write_raw(store, raw_key(raw_dir, today, r.params), r.records))
+        if raw is not None:
+            out.objects.append(write_raw(store, raw_key(raw_dir, today, params), raw))
         if bronze is not None:
             part = bronze_partition(strategy, ctx, today)
             out.objects.append(
-                write_parquet(store, table_key("bronze", bronze_name, part, r.params), bronze, action.address)
+                write_parquet(store, table_key("bronze", bronze_name, part, params), bronze, action.address)
             )
-    tables = [s for _, _, s, _ in converted if s.num_rows]
+    tables = [s for _, _, _, s, _, _ in converted if s.num_rows]
     if tables:
         combined = pa.concat_tables(tables)
         key_params = action.details.get("params") or (action.request.params if action.request else {})

@@ -412,8 +412,12 @@ def records_to_table(
         pyarrow.ArrowInvalid: If a value cannot be cast to its declared type.
     """
     context = ctx or {}
-    rows = [schema.flatten(r, context) for r in records]
-    cols = {f.name: [r.get(f.name) for r in rows] for f in schema.schema}
+    names = schema.schema.names
+    cols: dict[str, list[Any]] = {n: [] for n in names}
+    for r in records:  # one flattened row alive at a time (a day of plays is ~10k wide rows)
+        row = schema.flatten(r, context)
+        for n in names:
+            cols[n].append(row.get(n))
     return pa.table(
         {f.name: pa.array(cols[f.name], type=f.type, from_pandas=False) for f in schema.schema},
         schema=schema.schema,

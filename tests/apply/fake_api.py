@@ -30,6 +30,12 @@ class FakeResponse:
     records: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class FakeBody:
+    body: bytes
+    where: str
+
+
 @dataclass
 class FakeApi:
     """Implements ``ApiClientLike`` over a SimApp.
@@ -69,6 +75,10 @@ class FakeApi:
         return None
 
     async def get_json_array(self, path: str, params: Mapping[str, Any]) -> FakeResponse:
+        raw = await self.get_json_body(path, params)
+        return FakeResponse(json.loads(raw.body))
+
+    async def get_json_body(self, path: str, params: Mapping[str, Any]) -> FakeBody:
         where = path + "?" + json.dumps({k: str(v) for k, v in params.items()}, sort_keys=True)
         if self.crash_at is not None and len(self.log) + 1 >= self.crash_at:
             raise Crash(f"killed at request {len(self.log) + 1}")
@@ -86,7 +96,7 @@ class FakeApi:
         if fault == "bad_payload" and records:
             # Well-formed JSON that breaks the contract: ids that are not integers.
             records = [{**r, "id": f"bad-{r.get('id')}"} for r in records]
-        return FakeResponse(records)
+        return FakeBody(json.dumps(records).encode(), where)
 
 
 class CrashingStore:
