@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -203,10 +207,27 @@ def test_apply_twice_never_duplicates_any_table(sandbox):
 
 
 def test_pacing_limit_holds_in_the_request_log(tmp_path):
+    # The simulator runs in its own process, as the API would: in this process the GIL (held by
+    # a response being written while the next requests go out) could delay the server's stamps.
     cfg, port, _ = make_sandbox(tmp_path / "sb", seasons="2016", scale=0.005, rate=3)
+    # The server stamps a request when its process gets the CPU: on a loaded test machine that can
+    # be ~0.1 s after the request arrived, so the margin here is wider than a network needs.
+    cfg.write_text(cfg.read_text().replace("pacing_margin_seconds: 0.05", "pacing_margin_seconds: 0.2"))
     log = tmp_path / "req.jsonl"
-    with simulator(cfg, port, request_log=log, latency_ms=20):
+    cmd = [sys.executable, "-m", "reconciler.cli.app", "sim", "serve", "--config", str(cfg)]
+    server = subprocess.Popen([*cmd, "--request-log", str(log), "--latency-ms", "20"], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60  # a guard against a server that never starts, not a timing check
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert server.poll() is None and time.monotonic() < deadline, "the simulator did not start"
+            time.sleep(0.1)
         r = _apply_seasons(cfg, "2016", "--target", "plays", "--target", "substitutions")
+    finally:
+        server.terminate()
+        server.wait(30)
     assert r.exit_code == 0, r.output
     ts = [e["ts"] for e in request_log(log)]
     assert len(ts) >= 6
