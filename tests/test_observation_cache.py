@@ -97,8 +97,9 @@ def test_footers_are_read_once_and_again_when_the_object_changes(tmp_path: Path)
     assert first[0].rows == 3 and first[0].columns == (("id", "int64"),)
     assert first[1].unreadable
     assert (cache.hits, cache.misses) == (0, 2)
+    # The good footer is a hit; the unreadable one is read again (its failure may have passed).
     assert read_footers(store, [a, bad], cache) == first
-    assert cache.hits == 2
+    assert (cache.hits, cache.misses) == (1, 3)
     # The same key with other content (size and mtime differ) is read again.
     a2 = _parquet(store, "silver/t/part-a.parquet", 5)
     assert read_footers(store, [a2], cache)[0].rows == 5
@@ -117,3 +118,30 @@ def test_results_beyond_the_size_limit_are_pruned_oldest_first(tmp_path: Path) -
     kept = sorted(p.stem for p in (tmp_path / "cache" / "results").glob("*.arrow"))
     assert kept and "k4" in kept and "k0" not in kept
     assert cache.result("k4") is not None and cache.result("k0") is None
+
+
+def test_an_unusable_cache_directory_only_costs_time(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cache = ObservationCache(blocker / "cache")  # cannot be created
+    store = LocalStore(tmp_path / "lake", create=True)
+    a = _parquet(store, "silver/t/part-a.parquet", 3)
+    assert read_footers(store, [a], cache)[0].rows == 3
+    assert read_footers(store, [a], cache)[0].rows == 3
+    cache.put_result("k", pa.table({"x": [1]}))
+    assert cache.result("k") is None
+
+
+def test_a_copy_of_a_lake_does_not_answer_from_the_original_s_results(tmp_path: Path) -> None:
+    from reconciler.adapters.duckdb_engine import DuckDBEngine
+
+    store = LocalStore(tmp_path / "lake", create=True)
+    _parquet(store, "silver/fct_games/season=2025/part-a.parquet", 3)
+    cache = ObservationCache(tmp_path / "cache")
+    q = "SELECT count(*) AS n FROM cbbd_silver.fct_games"
+    assert DuckDBEngine(store, cache=cache).query(q).table.to_pylist() == [{"n": 3}]
+    shutil.copytree(tmp_path / "lake", tmp_path / "copy")  # same keys, sizes and mtimes
+    copy = LocalStore(tmp_path / "copy")
+    _parquet(copy, "silver/fct_games/season=2025/part-a.parquet", 5)  # same key, other content
+    assert DuckDBEngine(copy, cache=cache).query(q).table.to_pylist() == [{"n": 5}]
+    assert cache.hits == 0

@@ -70,6 +70,15 @@ def declared_empty_schemas(silver_database: str, bronze_database: str) -> dict[T
     return out
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cbbd-reconciler")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree without metadata
+        return "unknown"
+
+
 def _first_line(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     return lines[0] if lines else type(exc).__name__
@@ -112,6 +121,8 @@ class DuckDBEngine:
         self.cache = cache
         self._lock = threading.Lock()
         self._schemas = SchemaCache()
+        # What else a cached answer depends on: the lake read and the code that reads it.
+        self._cache_context = f"{store.uri('')}|duckdb {duckdb.__version__}|reconciler {_version()}"
         # Views defined so far: table → (listing fingerprint, Arrow relations registered for it).
         self._views: dict[TableRef, tuple[str, list[str]]] = {}
         self._con = duckdb.connect(":memory:")
@@ -241,7 +252,11 @@ class DuckDBEngine:
             listings = self._listings(refs)
             key = ""
             if self.cache is not None and deterministic(tree):
-                key = self.cache.result_key(duck_sql, {str(r): fp for r, (_, fp) in listings.items()})
+                key = self.cache.result_key(
+                    duck_sql,
+                    {str(r): fp for r, (_, fp) in listings.items()},
+                    context=self._cache_context,
+                )
                 cached = self.cache.result(key)
                 if cached is not None:
                     log.debug("duckdb: %d row(s) from the observation cache", cached.num_rows)

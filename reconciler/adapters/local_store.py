@@ -64,7 +64,10 @@ class LocalStore:
                 if not key.startswith(prefix) or fn.startswith(".tmp-") or fn.endswith(_IGNORED_SUFFIXES):
                     continue
                 st = os.stat(os.path.join(dirpath, fn))
-                out.append(ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime))
+                # inode + ns times: a rewrite of the same size within the mtime's resolution
+                # still changes it (os.replace gives a new inode and ctime).
+                tag = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+                out.append(ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, etag=tag))
         del stem
         out.sort(key=lambda o: o.key)
         yield from out

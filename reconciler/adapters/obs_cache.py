@@ -16,12 +16,14 @@ writing it is logged and treated as a miss, and deleting the directory is always
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +85,7 @@ class ObservationCache:
         self.misses = 0
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._footers_off = False  # set after the footer database failed once: no retry per call
 
     # -- query results --------------------------------------------------------------------------
 
@@ -102,7 +105,6 @@ class ObservationCache:
         try:
             with pa.memory_map(str(path)) as src:
                 table = ipc.open_file(src).read_all()
-            os.utime(path)  # recently used: pruned last
         except FileNotFoundError:
             self.misses += 1
             return None
@@ -110,21 +112,26 @@ class ObservationCache:
             log.warning("observation cache: ignoring unreadable %s (%s)", path, exc)
             self.misses += 1
             return None
+        with contextlib.suppress(OSError):  # a read-only cache still answers
+            os.utime(path)  # recently used: pruned last
         self.hits += 1
         return table
 
     @staticmethod
-    def result_key(sql: str, listings: Mapping[str, str]) -> str:
+    def result_key(sql: str, listings: Mapping[str, str], context: str = "") -> str:
         """The key of a query's result: its text and the fingerprints of the tables it reads.
 
         Args:
             sql: The query as the engine runs it.
             listings: Table name → :func:`listing_fingerprint`.
+            context: What else the answer depends on (the lake's URI, engine and code versions).
 
         Returns:
             A hex digest.
         """
-        payload = json.dumps({"v": CACHE_VERSION, "sql": sql, "tables": dict(sorted(listings.items()))})
+        payload = json.dumps(
+            {"v": CACHE_VERSION, "sql": sql, "tables": dict(sorted(listings.items())), "context": context}
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def put_result(self, digest: str, table: pa.Table) -> None:
@@ -141,23 +148,31 @@ class ObservationCache:
             with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
                 writer.write_table(table)
             os.replace(tmp, path)
-        except OSError as exc:
+        except (OSError, pa.ArrowException) as exc:
             log.warning("observation cache: could not store a result in %s (%s)", path.parent, exc)
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             return
         self._prune()
 
     def _prune(self) -> None:
+        """Drop the least recently used results beyond the size limit, and stale temporary files."""
         try:
-            entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in (self.root / "results").glob("*.arrow")]
-        except OSError:
-            return
-        total = sum(size for _, size, _ in entries)
-        for _, size, p in sorted(entries):
-            if total <= self.max_bytes:
-                break
-            p.unlink(missing_ok=True)
-            total -= size
+            entries = []
+            for p in (self.root / "results").iterdir():
+                st = p.stat()
+                if p.suffix == ".tmp" and time.time() - st.st_mtime > 3600:  # left by a crash
+                    p.unlink(missing_ok=True)
+                elif p.suffix == ".arrow":
+                    entries.append((st.st_mtime, st.st_size, p))
+            total = sum(size for _, size, _ in entries)
+            for _, size, p in sorted(entries):
+                if total <= self.max_bytes:
+                    break
+                p.unlink(missing_ok=True)
+                total -= size
+        except OSError as exc:  # another process pruned first, or the cache is not ours to prune
+            log.debug("observation cache: pruning stopped (%s)", exc)
 
     # -- footers --------------------------------------------------------------------------------
 
@@ -165,13 +180,21 @@ class ObservationCache:
         if self._db is None:
             self.root.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(str(self.root / "footers.sqlite"), timeout=30, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS footers (lake TEXT, key TEXT, size INTEGER, mtime REAL, etag TEXT, "
-                "rows INTEGER, columns TEXT, unreadable TEXT, PRIMARY KEY (lake, key))"
-            )
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS footers (lake TEXT, key TEXT, size INTEGER, mtime REAL, "
+                    "etag TEXT, rows INTEGER, columns TEXT, unreadable TEXT, PRIMARY KEY (lake, key))"
+                )
+            except BaseException:
+                db.close()
+                raise
             self._db = db
         return self._db
+
+    def _footers_failed(self, exc: BaseException) -> None:
+        log.warning("observation cache: footers not cached this run (%s)", exc)
+        self._footers_off = True
 
     def footers(self, lake: str, objects: Sequence[tuple[str, int, float, str]]) -> dict[str, CachedFooter]:
         """Cached footers of the objects that have not changed since they were read.
@@ -183,7 +206,7 @@ class ObservationCache:
         Returns:
             Key → footer, for the hits only.
         """
-        if not objects:
+        if not objects or self._footers_off:
             return {}
         want = {key: (size, mtime, etag) for key, size, mtime, etag in objects}
         lo, hi = min(want), max(want)
@@ -202,8 +225,8 @@ class ObservationCache:
                         if cols is None:
                             cols = parsed[columns] = tuple((str(a), str(b)) for a, b in json.loads(columns))
                         out[key] = CachedFooter(int(n), cols, str(unreadable))
-        except (sqlite3.Error, ValueError) as exc:
-            log.warning("observation cache: footers unavailable (%s)", exc)
+        except (sqlite3.Error, ValueError, OSError) as exc:
+            self._footers_failed(exc)
             return {}
         self.hits += len(out)
         self.misses += len(want) - len(out)
@@ -216,7 +239,7 @@ class ObservationCache:
             lake: The lake's URI.
             entries: ((key, size, mtime, etag), footer) pairs.
         """
-        if not entries:
+        if not entries or self._footers_off:
             return
         rows = [
             (lake, key, size, mtime, etag, f.rows, json.dumps(f.columns), f.unreadable)
@@ -227,8 +250,8 @@ class ObservationCache:
                 db = self._conn()
                 with db:
                     db.executemany("INSERT OR REPLACE INTO footers VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        except sqlite3.Error as exc:
-            log.warning("observation cache: could not store footers (%s)", exc)
+        except (sqlite3.Error, OSError) as exc:
+            self._footers_failed(exc)
 
     def close(self) -> None:
         """Close the footer database."""

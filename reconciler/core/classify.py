@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget
+from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, UnitState
 from reconciler.spec.models import FetchStrategy, Spec, Waiver
 
 if TYPE_CHECKING:
@@ -206,6 +206,16 @@ def failed_units(obs: ObservedTarget, remaining: dict[str, ExpectedUnit]) -> dic
     request with a broken one would fail with it apply after apply, and be quarantined with it.
     Kept out of the shared candidates, a failed unit is filled by the one-unit strategy alone
     (at most one call more per failed unit).
+
+    A unit whose only failure was transient (a timeout or 5xx after every retry, which fails a
+    whole day of plays at once) stays in the shared requests: isolating it would turn one call
+    per day into one per game. It is isolated once it has failed twice, or failed terminally.
     """
-    failed = [k for k in remaining if (st := obs.states.get(k)) is not None and st.status == "failed"]
+    failed = [k for k in remaining if (st := obs.states.get(k)) is not None and _isolate(st)]
     return {k: remaining.pop(k) for k in failed}
+
+
+def _isolate(state: UnitState) -> bool:
+    if state.status != "failed":
+        return False
+    return state.attempts >= 2 or not state.error.startswith("TransientApiError")

@@ -125,7 +125,9 @@ def read_footers(
         with ThreadPoolExecutor(max_workers=min(_READERS, len(todo))) as pool:
             fresh = dict(zip([f.key for f in todo], pool.map(one, todo), strict=True))
         if cache is not None:
-            cache.put_footers(lake, [(ident(f), fresh[f.key]) for f in todo])
+            # An unreadable footer is never cached: the read may have failed for a passing reason
+            # (throttling, a reset connection, expired credentials) and must be tried again.
+            cache.put_footers(lake, [(ident(f), fresh[f.key]) for f in todo if not fresh[f.key].unreadable])
         known = {**known, **fresh}
     out = []
     for f in files:

@@ -32,6 +32,8 @@ _VOLATILE: tuple[type[exp.Expr], ...] = tuple(
             "Localtimestamp",
             "Rand",
             "Randn",
+            "Shuffle",
+            "TableSample",
             "Uuid",
         )
     )
@@ -127,10 +129,14 @@ def deterministic(tree: exp.Expr) -> bool:
         tree: A parsed query.
 
     Returns:
-        False when it reads the clock or a random source (``current_date``, ``now()``, ``rand()``).
+        False when it reads the clock or a random source (``current_date``, ``now()``, ``rand()``,
+        ``TABLESAMPLE``), or files through a table function (``read_parquet(...)``), whose
+        changes no listing of the lake's tables would show.
     """
     for node in tree.walk():
         if isinstance(node, _VOLATILE):
+            return False
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
             return False
         if isinstance(node, exp.Anonymous) and str(node.name).lower() in _VOLATILE_NAMES:
             return False

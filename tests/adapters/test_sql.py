@@ -147,3 +147,19 @@ def test_parse_query_refuses(sql, message):
 def test_parse_query_accepts_union_and_with():
     assert isinstance(parse_query("SELECT 1 UNION ALL SELECT 2"), exp.Query)
     assert isinstance(parse_query("WITH a AS (SELECT 1 AS x) SELECT x FROM a"), exp.Query)
+
+
+def test_queries_that_read_the_clock_chance_or_loose_files_are_not_deterministic():
+    from reconciler.sql import deterministic, parse_query
+
+    assert deterministic(parse_query("SELECT a FROM cbbd_silver.t WHERE s BETWEEN 1 AND 2"))
+    assert deterministic(parse_query("SELECT s FROM UNNEST(sequence(1, 3)) AS t(s)"))
+    for sql in (
+        "SELECT a FROM t WHERE d < current_date",
+        "SELECT now()",
+        "SELECT rand()",
+        "SELECT shuffle(a) FROM t",
+        "SELECT * FROM t TABLESAMPLE BERNOULLI (10)",
+        "SELECT * FROM read_parquet('x.parquet')",
+    ):
+        assert not deterministic(parse_query(sql)), sql

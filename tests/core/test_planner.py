@@ -113,6 +113,18 @@ def test_a_unit_that_failed_gets_a_request_of_its_own():
     assert sum(a.api_calls for a in acts) == 2  # the date for the others, the game alone
 
 
+def test_a_day_that_failed_transiently_once_is_fetched_again_as_a_day():
+    # A timeout after every retry fails all the units of a /plays/date request: isolating each
+    # would turn one call into 30. Only a second failure (or a terminal one) isolates a unit.
+    units = games(2015, {"2015-01-03": 30}, teams=360)
+    once = {u.key: UnitState(status="failed", attempts=1, error="TransientApiError: timed out") for u in units}
+    acts = plan_for("plays", observed("plays", units, states=once)).targets[0].actions
+    assert [(a.strategy, a.api_calls, len(a.units)) for a in acts] == [("date", 1, 30)]
+    twice = {**once, units[0].key: UnitState(status="failed", attempts=2, error="TransientApiError: timed out")}
+    acts = plan_for("plays", observed("plays", units, states=twice)).targets[0].actions
+    assert sorted((a.strategy, len(a.units)) for a in acts) == [("date", 29), ("game", 1)]
+
+
 def test_a_failed_unit_of_a_two_request_unit_gets_its_own_game_request():
     # Substitutions by team need both teams' season requests for one game (match: all); a game
     # that failed is fetched alone instead, by /substitutions/game/{gameId}.
