@@ -53,7 +53,7 @@ class ApiSettings(_Frozen):
     retry: RetrySettings = RetrySettings()
     quota_reserve: int = Field(0, ge=0, description="stop before X-CallLimit-Remaining falls to this")
     pacing_margin_seconds: float = Field(
-        0.02, ge=0, le=1, description="added to the 1-s pacing window: a gap against network jitter"
+        0.02, gt=0, le=1, description="added to the 1-s pacing window: a gap against network jitter"
     )
 
 

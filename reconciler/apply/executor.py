@@ -90,7 +90,11 @@ class _Slots:
 
         At most ``concurrency`` actions are past the queue at once, whether requesting, holding
         responses or writing them: a kill -9 then loses at most ``concurrency`` fetched responses
-        (the resume guarantee), while a write no longer stops the other actions' requests.
+        (the resume guarantee), and memory holds at most that many. A write no longer stops the
+        other actions' requests, but while one action writes and the others hold responses
+        waiting to be written, nothing more is fetched: that is the memory bound at work. (With
+        ``held`` the size of ``fetch``, ``fetch`` never binds; it is kept so that the two bounds
+        can differ.)
 
         Args:
             concurrency: Actions requesting or holding responses at once.
