@@ -181,14 +181,21 @@ class Observer:
         )
         lake: dict[str, frozenset[str]] = {}
         bronze_db = next((db for db, layer in self.layer_of.items() if layer == "bronze"), "cbbd_bronze")
+        # Bronze matters only for units silver lacks: read it for their seasons, or not at all.
+        lacking = sorted(
+            {u.season for u in expected or () if not ((p := present.get(u.key)) is not None and p.complete)}
+        )
         for strat in spec.fetch:
             if strat.source != "bronze" or not strat.bronze:
+                continue
+            if not lacking:
+                lake[strat.name] = frozenset()
                 continue
             found = self.present(
                 bronze_db,
                 strat.bronze,
                 strat.unit_columns or silver.unit_columns,
-                seasons,
+                lacking,
                 min_rows=comp.min_rows,
                 expression=strat.complete_expression,
             )
