@@ -25,6 +25,8 @@ def pacing(src: Path, seasons: str, duration: float = 60.0) -> dict[str, Any]:
     port = free_port()
     cfg = fresh_copy(src, WORK / "run-pacing", port)
     reqlog = WORK / "run-pacing" / "requests.jsonl"
+    sends = WORK / "run-pacing" / "sends.jsonl"  # the client's own start stamps (headers written)
+    sends.unlink(missing_ok=True)
     with simulator(cfg, port, latency_ms=200, request_log=str(reqlog)):
         t = time.perf_counter()
         subprocess.run(
@@ -32,15 +34,19 @@ def pacing(src: Path, seasons: str, duration: float = 60.0) -> dict[str, Any]:
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, "RECONCILE_SEND_LOG": str(sends)},
         )
         wall = time.perf_counter() - t
-    ts = sorted(float(e["ts"]) for e in read_log(reqlog))
-    rate = (len(ts) - 1) / (ts[-1] - ts[0]) if len(ts) > 1 else 0.0
+    ts = sorted(float(e["ts"]) for e in read_log(sends))
+    seen = sorted(float(e["ts"]) for e in read_log(reqlog))
     return {
         "requests": len(ts),
         "span": ts[-1] - ts[0] if ts else 0.0,
-        "rate": rate,
+        "rate": (len(ts) - 1) / (ts[-1] - ts[0]) if len(ts) > 1 else 0.0,
         "max_in_1s": max_in_window(ts),
+        "server_requests": len(seen),
+        "server_rate": (len(seen) - 1) / (seen[-1] - seen[0]) if len(seen) > 1 else 0.0,
+        "server_max_in_1s": max_in_window(seen),
         "wall": wall,
         "statuses": sorted({int(e["status"]) for e in read_log(reqlog)}),
     }

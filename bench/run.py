@@ -145,7 +145,7 @@ def item_pacing() -> list[Row]:
     cmd = f"reconcile apply --seasons 2015-2016 --auto-approve --max-duration {dur:g} (sim latency 200 ms)"
     return [
         Row(
-            f"Pacing: achieved requests/s over a {dur:g} s apply",
+            f"Pacing: achieved requests/s over a {dur:g} s apply (the client's start stamps)",
             f"{r['rate']:.2f}/s ({r['requests']} requests over {r['span']:.1f} s)",
             "3/s configured",
             f"{r['rate'] / 3:.3f}",
@@ -154,13 +154,22 @@ def item_pacing() -> list[Row]:
             r["rate"] / 3 >= 0.97,
         ),
         Row(
-            "Pacing: most requests started in any 1 s window",
+            "Pacing: most requests started in any 1 s window (the client's start stamps)",
             str(r["max_in_1s"]),
             "3 (limit)",
             f"{r['max_in_1s'] / 3:.2f}",
-            cmd,
+            cmd + " with RECONCILE_SEND_LOG",
             "≤ 3",
             r["max_in_1s"] <= 3,
+        ),
+        Row(
+            "Pacing as the simulator logged it (its stamps lag when its thread waits for a CPU)",
+            f"{r['server_rate']:.2f}/s, at most {r['server_max_in_1s']} in any 1 s window",
+            "3/s, 3",
+            f"{r['server_rate'] / 3:.3f}",
+            "/work/shared/tools/pacing_report.py .bench/run-pacing/requests.jsonl",
+            "—",
+            None,
         ),
     ]
 

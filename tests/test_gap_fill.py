@@ -206,7 +206,7 @@ def test_apply_twice_never_duplicates_any_table(sandbox):
     assert all(a == [] for a in (t["actions"] for t in plan["targets"]))
 
 
-def test_pacing_limit_holds_in_the_request_log(tmp_path):
+def test_pacing_limit_holds_in_the_request_log(tmp_path, monkeypatch):
     # The simulator runs in its own process, as the API would: in this process the GIL (held by
     # a response being written while the next requests go out) could delay the server's stamps.
     cfg, port, _ = make_sandbox(tmp_path / "sb", seasons="2016", scale=0.005, rate=3)
@@ -214,6 +214,8 @@ def test_pacing_limit_holds_in_the_request_log(tmp_path):
     # be ~0.1 s after the request arrived, so the margin here is wider than a network needs.
     cfg.write_text(cfg.read_text().replace("pacing_margin_seconds: 0.05", "pacing_margin_seconds: 0.2"))
     log = tmp_path / "req.jsonl"
+    sends = tmp_path / "sends.jsonl"
+    monkeypatch.setenv("RECONCILE_SEND_LOG", str(sends))  # the client's own start stamps
     cmd = [sys.executable, "-m", "reconciler.cli.app", "sim", "serve", "--config", str(cfg)]
     server = subprocess.Popen([*cmd, "--request-log", str(log), "--latency-ms", "20"], stderr=subprocess.DEVNULL)
     try:
@@ -232,6 +234,9 @@ def test_pacing_limit_holds_in_the_request_log(tmp_path):
     ts = [e["ts"] for e in request_log(log)]
     assert len(ts) >= 6
     assert max_in_window(ts) <= 3
+    started = request_log(sends)
+    assert len(started) == len(ts) and max_in_window([e["ts"] for e in started]) <= 3
+    assert sorted(e["path"].split("?")[0] for e in started) == sorted(e["path"] for e in request_log(log))
 
 
 def _apply_seasons(cfg, seasons, *extra):

@@ -16,7 +16,9 @@ message, a log line or a ``repr``.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import random
 import time
 from collections.abc import Mapping
@@ -43,6 +45,9 @@ from reconciler.errors import (
 __all__ = ["ApiBody", "ApiResponse", "CbbdClient"]
 
 logger = logging.getLogger(__name__)
+
+#: Where the client appends its request starts when set (a diagnostics hook; see ``send_log``).
+SEND_LOG_ENV = "RECONCILE_SEND_LOG"
 
 CALL_LIMIT_HEADER = "X-CallLimit-Remaining"
 _PARSE_IN_THREAD_BYTES = 256 * 1024
@@ -78,6 +83,7 @@ class CbbdClient:
         jitter: Jitter = "full",
         rng: random.Random | None = None,
         pacing_margin: float | None = None,
+        send_log: str | os.PathLike[str] | None = None,
     ) -> None:
         """Create a client.
 
@@ -93,6 +99,9 @@ class CbbdClient:
             pacing_margin: Seconds added to the pacing window so that the server, which sees
                 requests a moment after they start here, never sees more than the rate in any
                 second (default: ``settings.pacing_margin_seconds``).
+            send_log: Append one JSON line (``ts``, ``path``) per request when it starts, i.e.
+                when its headers are written (default: ``$RECONCILE_SEND_LOG`` if set). The
+                pacing rule is about these starts; a server's log shows them plus its own delays.
 
         Raises:
             ValueError: If ``max_requests`` is negative.
@@ -107,6 +116,8 @@ class CbbdClient:
         self._retry_sleep: Sleep = retry_sleep or _anyio_sleep
         self._jitter: Jitter = jitter
         self._rng = rng or random.Random()
+        log_path = send_log if send_log is not None else os.environ.get(SEND_LOG_ENV)
+        self._send_log = open(log_path, "a", encoding="utf-8", buffering=1) if log_path else None  # noqa: SIM115
         self._started = 0
         self._pending = 0  # started, response not yet seen: each may still spend a call
         self._last_remaining: int | None = None
@@ -142,8 +153,11 @@ class CbbdClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the underlying HTTP connections."""
+        """Close the underlying HTTP connections (and the send log)."""
         await self._http.aclose()
+        if self._send_log is not None:
+            self._send_log.close()
+            self._send_log = None
 
     @property
     def requests_started(self) -> int:
@@ -281,6 +295,8 @@ class CbbdClient:
             # The request is on the wire once its headers are written: that is its real start.
             if event.endswith("send_request_headers.complete"):
                 self._pacer.mark_sent(ticket)
+                if self._send_log is not None:
+                    self._send_log.write(json.dumps({"ts": time.time(), "path": where}) + "\n")
 
         began = time.monotonic()
         try:
