@@ -9,11 +9,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from reconciler.api.pacing import busiest_window
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".bench"
@@ -102,15 +104,8 @@ def read_log(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def max_in_window(ts: Sequence[float], window: float = 1.0) -> int:
-    """Most requests started within any WINDOW seconds (/work/shared/tools/pacing_report.py logic)."""
-    ts = sorted(ts)
-    j = worst = 0
-    for i, t in enumerate(ts):
-        while ts[j] <= t - window:
-            j += 1
-        worst = max(worst, i - j + 1)
-    return worst
+#: Most requests started within any WINDOW seconds (/work/shared/tools/pacing_report.py logic).
+max_in_window = busiest_window
 
 
 def plan_calls(cfg: Path, seasons: str, *targets: str) -> int:

@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
 
+from reconciler.api.pacing import busiest_window
+
 __all__ = ["main", "pacing"]
 
 DEMO_DIR = Path("demo-lake")
@@ -46,12 +48,7 @@ def pacing(log: Path, window: float = 1.0) -> tuple[int, float, int]:
     ts = sorted(json.loads(line)["ts"] for line in log.read_text().splitlines() if line.strip())
     if len(ts) < 2:
         return len(ts), 0.0, len(ts)
-    j = worst = 0
-    for i, t in enumerate(ts):
-        while ts[j] <= t - window:
-            j += 1
-        worst = max(worst, i - j + 1)
-    return len(ts), (len(ts) - 1) / (ts[-1] - ts[0]), worst
+    return len(ts), (len(ts) - 1) / (ts[-1] - ts[0]), busiest_window(ts, window)
 
 
 def _run(con: Console, args: list[str], title: str, ok: tuple[int, ...] = (0,)) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow.dataset as ds
 from typer.testing import CliRunner
 
+from reconciler.api.pacing import busiest_window
 from reconciler.cli.app import app
 
 
@@ -92,11 +93,4 @@ def request_log(path: Path) -> list[Mapping[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def max_in_window(ts: Sequence[float], window: float = 1.0) -> int:
-    ts = sorted(ts)
-    j = worst = 0
-    for i, t in enumerate(ts):
-        while ts[j] <= t - window:
-            j += 1
-        worst = max(worst, i - j + 1)
-    return worst
+max_in_window = busiest_window
