@@ -54,19 +54,20 @@ def _key_column(table: pa.Table, columns: Sequence[str]) -> list[str]:
 def _expected_units(table: pa.Table, unit: Sequence[str], seasons: Sequence[int]) -> tuple[ExpectedUnit, ...]:
     """The source rows of the selected seasons as units, one per key, ordered by season, date, key."""
     season = pc.cast(table.column("season"), pa.int64())
-    table = table.filter(pc.is_in(season, value_set=pa.array(sorted(set(seasons)), pa.int64())))
+    wanted = pc.is_in(season, value_set=pa.array(sorted(set(seasons)), pa.int64()))
+    table, season = table.filter(wanted), season.filter(wanted)
     if table.num_rows == 0:
         return ()
     keys = _key_column(table, unit)
     dates = [str(d)[:10] for d in table.column("date").to_pylist()]
     # Sort like the plan reads (season, date, key) in Arrow; the first row of a key then wins.
     idx = pc.sort_indices(
-        pa.table({"s": pc.cast(table.column("season"), pa.int64()), "d": pa.array(dates), "k": pa.array(keys)}),
+        pa.table({"s": season, "d": pa.array(dates), "k": pa.array(keys)}),
         sort_keys=[("s", "ascending"), ("d", "ascending"), ("k", "ascending")],
     )
     table = table.take(idx)
     perm = idx.to_pylist()
-    seasons_col = pc.cast(table.column("season"), pa.int64()).to_pylist()
+    seasons_col = season.take(idx).to_pylist()
     out: dict[str, ExpectedUnit] = {}
     for i, season_no, row in zip(perm, seasons_col, table.to_pylist(), strict=True):
         key = keys[i]
