@@ -37,18 +37,24 @@ def pacing(src: Path, seasons: str, duration: float = 60.0) -> dict[str, Any]:
             env={**os.environ, "RECONCILE_SEND_LOG": str(sends)},
         )
         wall = time.perf_counter() - t
-    ts = sorted(float(e["ts"]) for e in read_log(sends))
-    seen = sorted(float(e["ts"]) for e in read_log(reqlog))
+    started, seen = _paced(read_log(sends)), _paced(read_log(reqlog))
     return {
-        "requests": len(ts),
-        "span": ts[-1] - ts[0] if ts else 0.0,
-        "rate": (len(ts) - 1) / (ts[-1] - ts[0]) if len(ts) > 1 else 0.0,
-        "max_in_1s": max_in_window(ts),
-        "server_requests": len(seen),
-        "server_rate": (len(seen) - 1) / (seen[-1] - seen[0]) if len(seen) > 1 else 0.0,
-        "server_max_in_1s": max_in_window(seen),
+        **started,
+        **{f"server_{k}": v for k, v in seen.items() if k != "span"},
         "wall": wall,
         "statuses": sorted({int(e["status"]) for e in read_log(reqlog)}),
+    }
+
+
+def _paced(log: list[dict[str, Any]]) -> dict[str, Any]:
+    """Requests, span, achieved rate and busiest 1-s window of a log of ``ts`` stamps."""
+    ts = sorted(float(e["ts"]) for e in log)
+    span = ts[-1] - ts[0] if ts else 0.0
+    return {
+        "requests": len(ts),
+        "span": span,
+        "rate": (len(ts) - 1) / span if len(ts) > 1 else 0.0,
+        "max_in_1s": max_in_window(ts),
     }
 
 
