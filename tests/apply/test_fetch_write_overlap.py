@@ -23,18 +23,8 @@ from reconciler.apply.executor import Executor
 from reconciler.apply.materialize import Outcome, Response
 from reconciler.core.observed import ObservedState
 from reconciler.core.plan import Action, Plan, Request
+from tests.apply.fake_api import FakeBody, FakeResponse
 from tests.core.factories import SPECS
-
-
-@dataclass(frozen=True)
-class _Reply:
-    records: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class _Body:
-    body: bytes
-    where: str
 
 
 @dataclass
@@ -49,13 +39,13 @@ class _Client:
     def last_calllimit_remaining(self) -> int | None:
         return None
 
-    async def get_json_array(self, path: str, params: Mapping[str, Any]) -> _Reply:
+    async def get_json_array(self, path: str, params: Mapping[str, Any]) -> FakeResponse:
         raise AssertionError("a single-request action keeps its body undecoded until written")
 
-    async def get_json_body(self, path: str, params: Mapping[str, Any]) -> _Body:
+    async def get_json_body(self, path: str, params: Mapping[str, Any]) -> FakeBody:
         self.started.append(path)
         await anyio.sleep(0)
-        return _Body(json.dumps([{"gameId": int(path.rsplit("/", 1)[1])}]).encode(), path)
+        return FakeBody(json.dumps([{"gameId": int(path.rsplit("/", 1)[1])}]).encode(), path)
 
 
 @dataclass
