@@ -62,22 +62,9 @@ def moto_url(_moto_server: str, aws_env: None, _setup_clients: tuple[Any, Any, A
     req = urllib.request.Request(f"{_moto_server}/moto-api/reset", method="POST")
     with urllib.request.urlopen(req) as resp:
         assert resp.status == 200
-    s3, glue, ddb = _setup_clients
-    s3.create_bucket(Bucket=BUCKET)
-    for db in ("cbbd_bronze", "cbbd_silver"):
-        glue.create_database(DatabaseInput={"Name": db})
-    ddb.create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "endpoint", "AttributeType": "S"},
-            {"AttributeName": "parameter_hash", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "endpoint", "KeyType": "HASH"},
-            {"AttributeName": "parameter_hash", "KeyType": "RANGE"},
-        ],
-    )
+    from tests.aws.moto_counting import create_lake_resources_with
+
+    create_lake_resources_with(*_setup_clients)
     return _moto_server
 
 

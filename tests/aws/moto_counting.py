@@ -122,11 +122,23 @@ def create_lake_resources(url: str, session: boto3.session.Session | None = None
         session: A boto3 session to make the clients from (default: a new one).
     """
     session = session or boto3.session.Session(region_name=REGION)
-    session.client("s3", region_name=REGION, endpoint_url=url).create_bucket(Bucket=BUCKET)
-    glue = session.client("glue", region_name=REGION, endpoint_url=url)
+    create_lake_resources_with(
+        *(session.client(name, region_name=REGION, endpoint_url=url) for name in ("s3", "glue", "dynamodb"))
+    )
+
+
+def create_lake_resources_with(s3: Any, glue: Any, ddb: Any) -> None:
+    """:func:`create_lake_resources` through clients already made (making one is slow).
+
+    Args:
+        s3: An S3 client.
+        glue: A Glue client.
+        ddb: A DynamoDB client.
+    """
+    s3.create_bucket(Bucket=BUCKET)
     for db in DATABASES:
         glue.create_database(DatabaseInput={"Name": db})
-    session.client("dynamodb", region_name=REGION, endpoint_url=url).create_table(
+    ddb.create_table(
         TableName=TABLE,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
