@@ -25,7 +25,6 @@ both cases.
 from __future__ import annotations
 
 import logging
-import posixpath
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from reconciler.errors import QueryError
+from reconciler.lake.layout import is_data_object, partition_pairs
 from reconciler.ports import ObjectStore
 
 __all__ = ["INT_PARTITION_KEYS", "LakeFile", "SourcePlan", "lake_files", "plan_source", "quote_ident"]
@@ -98,19 +98,11 @@ def lake_files(store: ObjectStore, prefix: str) -> list[LakeFile]:
     Returns:
         The files in key order.
     """
-    out: list[LakeFile] = []
-    for obj in store.list_objects(prefix):
-        name = posixpath.basename(obj.key)
-        if not name.endswith(".parquet") or name.startswith((".", "_")):
-            continue
-        rel_dir = posixpath.dirname(obj.key[len(prefix) :])
-        parts = tuple(
-            (seg.split("=", 1)[0], seg.split("=", 1)[1])
-            for seg in rel_dir.split("/")
-            if "=" in seg and not seg.startswith("=")
-        )
-        out.append(LakeFile(obj.key, obj.size, obj.mtime, parts, obj.etag))
-    return out
+    return [
+        LakeFile(obj.key, obj.size, obj.mtime, partition_pairs(prefix, obj.key), obj.etag)
+        for obj in store.list_objects(prefix)
+        if is_data_object(obj.key)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

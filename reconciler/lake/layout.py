@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -15,9 +16,11 @@ from typing import Any
 __all__ = [
     "format_layout",
     "hash8",
+    "is_data_object",
     "layout_keys",
     "param_hash",
     "parse_partition_path",
+    "partition_pairs",
     "raw_key",
     "table_key",
 ]
@@ -95,6 +98,35 @@ def parse_partition_path(path: str) -> dict[str, str]:
             k, v = seg.split("=", 1)
             out[k] = v
     return out
+
+
+def is_data_object(key: str) -> bool:
+    """Whether readers (Athena, DuckDB) count an object as table data.
+
+    Args:
+        key: The object key.
+
+    Returns:
+        True for ``*.parquet`` objects that are not hidden (a name starting ``.`` or ``_``).
+    """
+    name = posixpath.basename(key)
+    return name.endswith(".parquet") and not name.startswith((".", "_"))
+
+
+def partition_pairs(prefix: str, key: str) -> tuple[tuple[str, str], ...]:
+    """The ``key=value`` directories between a table prefix and one of its objects.
+
+    Args:
+        prefix: The table prefix, ending with ``/`` (``silver/fct_plays/``).
+        key: An object key under it.
+
+    Returns:
+        ``(key, value)`` pairs in path order (a segment starting with ``=`` is not one).
+    """
+    rel_dir = posixpath.dirname(key[len(prefix) :])
+    return tuple(
+        (seg.split("=", 1)[0], seg.split("=", 1)[1]) for seg in rel_dir.split("/") if "=" in seg and seg[0] != "="
+    )
 
 
 def raw_key(raw_dir: str, ingested_at: str, params: Mapping[str, Any]) -> str:

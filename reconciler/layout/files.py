@@ -6,7 +6,6 @@ byte ranges needed are fetched (the footer; the key column chunks), never whole 
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,18 +16,12 @@ import pyarrow.parquet as pq
 from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
 from reconciler.core.layout_observed import FileObs, TableDecl
 from reconciler.errors import LakeError
+from reconciler.lake.layout import is_data_object, partition_pairs
 from reconciler.ports import ObjectInfo, ObjectStore
 
 __all__ = ["file_obs", "key_rows", "list_table", "read_footers", "read_object", "stat"]
 
 _READERS = 16
-
-
-def _partition(decl: TableDecl, key: str) -> tuple[tuple[str, str], ...]:
-    rel_dir = posixpath.dirname(key[len(decl.prefix) :])
-    return tuple(
-        (seg.split("=", 1)[0], seg.split("=", 1)[1]) for seg in rel_dir.split("/") if "=" in seg and seg[0] != "="
-    )
 
 
 def file_obs(decl: TableDecl, info: ObjectInfo) -> FileObs:
@@ -41,7 +34,7 @@ def file_obs(decl: TableDecl, info: ObjectInfo) -> FileObs:
     Returns:
         The observation.
     """
-    return FileObs(key=info.key, size=info.size, mtime=info.mtime, partition=_partition(decl, info.key))
+    return FileObs(key=info.key, size=info.size, mtime=info.mtime, partition=partition_pairs(decl.prefix, info.key))
 
 
 def list_table(store: ObjectStore, decl: TableDecl, prefix: str | None = None) -> list[ObjectInfo]:
@@ -57,12 +50,7 @@ def list_table(store: ObjectStore, decl: TableDecl, prefix: str | None = None) -
     Returns:
         The objects, in key order.
     """
-    out = []
-    for o in store.list_objects(prefix or decl.prefix):
-        name = posixpath.basename(o.key)
-        if name.endswith(".parquet") and not name.startswith((".", "_")):
-            out.append(o)
-    return out
+    return [o for o in store.list_objects(prefix or decl.prefix) if is_data_object(o.key)]
 
 
 def stat(store: ObjectStore, key: str) -> ObjectInfo | None:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.lake.layout import is_data_object
 from reconciler.observe.queries import duplicates_query, quote_ident
 from reconciler.ports import ObjectStore, QueryEngine
 from reconciler.spec.models import Spec
@@ -100,7 +101,7 @@ def table_counts(
     name = f"{silver.database}.{silver.table}"
     units_cols, key_cols = tuple(silver.unit_columns), tuple(silver.key)
     prefix = f"{layer}/{silver.table}/"
-    if not any(o.key.endswith(".parquet") for o in store.list_objects(prefix)):
+    if not any(is_data_object(o.key) for o in store.list_objects(prefix)):
         return TableCounts(name, {}, {}, {}, {}, units_cols, key_cols)
     params = {"season_start": min(seasons), "season_end": max(seasons)}
     counts = engine.query(audit_counts_query(silver.database, silver.table, units_cols, key_cols), params)

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit, UnitState
 from reconciler.errors import QueryError
+from reconciler.lake.layout import is_data_object
 from reconciler.observe.queries import coverage_query
 from reconciler.ports import ObjectStore, QueryEngine, StateStore
 from reconciler.spec.models import Spec
@@ -99,7 +100,7 @@ class Observer:
 
     def _has_data(self, database: str, table: str) -> bool:
         prefix = f"{self.layer_of.get(database, database)}/{table}/"
-        return any(o.key.endswith(".parquet") for o in self.store.list_objects(prefix))
+        return any(is_data_object(o.key) for o in self.store.list_objects(prefix))
 
     def _query(self, sql: str, seasons: Sequence[int]) -> pa.Table:
         res = self.engine.query(sql, {"season_start": min(seasons), "season_end": max(seasons)})
