@@ -37,6 +37,7 @@ import pyarrow.fs as pafs
 from reconciler.errors import QueryError
 from reconciler.lake.layout import is_data_object, partition_pairs
 from reconciler.ports import ObjectStore
+from reconciler.sql import quote_ident
 
 __all__ = ["INT_PARTITION_KEYS", "LakeFile", "SourcePlan", "lake_files", "plan_source", "quote_ident"]
 
@@ -46,18 +47,6 @@ log = logging.getLogger(__name__)
 INT_PARTITION_KEYS = frozenset({"season"})
 _HIVE = "__hive_"
 _SCHEMA_READERS = 16
-
-
-def quote_ident(name: str) -> str:
-    """A DuckDB quoted identifier.
-
-    Args:
-        name: The raw name.
-
-    Returns:
-        ``"name"`` with inner quotes doubled.
-    """
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _quote_str(text: str) -> str:

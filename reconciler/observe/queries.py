@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from reconciler.sql import quote_ident
+
 __all__ = ["coverage_query", "duplicates_query", "quote_ident", "season_counts_query"]
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier for Athena (Trino): ``"gameId"``.
-
-    Args:
-        name: The identifier.
-
-    Returns:
-        The quoted identifier.
-    """
-    return '"' + name.replace('"', '""') + '"'
 
 
 def coverage_query(

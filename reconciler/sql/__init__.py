@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.sql.params import bind_params, placeholders, sql_literal
+from reconciler.sql.params import bind_params, placeholders, quote_ident, sql_literal
 from reconciler.sql.rewrite import TableRef, deterministic, parse_query, replace_tables, table_refs, to_dialect
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "deterministic",
     "parse_query",
     "placeholders",
+    "quote_ident",
     "replace_tables",
     "sql_literal",
     "table_refs",

@@ -12,7 +12,19 @@ from typing import Any
 
 from reconciler.errors import QueryError
 
-__all__ = ["bind_params", "placeholders", "sql_literal"]
+__all__ = ["bind_params", "placeholders", "quote_ident", "sql_literal"]
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier, as Athena (Trino) and DuckDB both read it: ``"gameId"``.
+
+    Args:
+        name: The identifier.
+
+    Returns:
+        ``"name"`` with inner quotes doubled.
+    """
+    return '"' + name.replace('"', '""') + '"'
 
 
 def sql_literal(name: str, value: Any) -> str:
