@@ -15,7 +15,7 @@ from reconciler.config import Profile
 from reconciler.core.layout_planner import LAYOUT_TARGET, layout_selected, plan_layout
 from reconciler.core.observed import ObservedState, ObservedTarget
 from reconciler.core.plan import Plan, TargetPlan
-from reconciler.core.planner import PlanOptions, build_plan
+from reconciler.core.planner import PlanOptions, build_plan, with_dependencies
 from reconciler.errors import InputError
 from reconciler.observe.observer import Observer
 from reconciler.spec.loader import load_specs, load_waivers
@@ -121,15 +121,7 @@ class Session:
     def _with_dependencies(self, targets: Sequence[str]) -> set[str]:
         if not targets:
             return {s.name for s in self.specs}
-        by_name = {s.name: s for s in self.specs}
-        out: set[str] = set()
-        todo = [t.split("[", 1)[0].split(".", 1)[0] for t in targets]
-        while todo:
-            n = todo.pop()
-            if n in by_name and n not in out:
-                out.add(n)
-                todo.extend(by_name[n].depends_on)
-        return out
+        return with_dependencies(self.specs, (t.split("[", 1)[0].split(".", 1)[0] for t in targets))
 
     def plan_layout(self, seasons: Sequence[int], targets: Sequence[str] = ()) -> tuple[TargetPlan, int]:
         """Observe every table the specs name (storage, footers, catalog) and plan the layout target.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -40,7 +40,7 @@ from reconciler.core.requests import (
 )
 from reconciler.spec.models import FetchStrategy, Spec, Waiver
 
-__all__ = ["PlanOptions", "build_plan", "glob_match", "unit_address"]
+__all__ = ["PlanOptions", "build_plan", "glob_match", "unit_address", "with_dependencies"]
 
 _DEFAULT_ROWS = 300.0
 
@@ -80,22 +80,30 @@ def _closure(specs: Sequence[Spec], selectors: Sequence[str]) -> tuple[set[str],
     Like Terraform, a bare ``--target lineups`` brings the targets it depends on along; an
     address glob selects only its own actions.
     """
-    by_name = {s.name: s for s in specs}
-    whole = {s.name for s in specs if not selectors or s.name in selectors}
-    todo = list(whole)
-    while todo:
-        for dep in by_name[todo.pop()].depends_on:
-            if dep in by_name and dep not in whole:
-                whole.add(dep)
-                todo.append(dep)
-    planned = set(whole) | {s.name for s in specs if _selected(s, selectors)}
-    todo = list(planned)
-    while todo:
-        for dep in by_name[todo.pop()].depends_on:
-            if dep in by_name and dep not in planned:
-                planned.add(dep)
-                todo.append(dep)
+    whole = with_dependencies(specs, {s.name for s in specs if not selectors or s.name in selectors})
+    planned = with_dependencies(specs, whole | {s.name for s in specs if _selected(s, selectors)})
     return planned, whole
+
+
+def with_dependencies(specs: Sequence[Spec], names: Iterable[str]) -> set[str]:
+    """Targets and every target they depend on, transitively (unknown names are dropped).
+
+    Args:
+        specs: The specs.
+        names: Target names.
+
+    Returns:
+        The closed set of target names.
+    """
+    by_name = {s.name: s for s in specs}
+    out: set[str] = set()
+    todo = [n for n in names if n in by_name]
+    while todo:
+        n = todo.pop()
+        if n not in out:
+            out.add(n)
+            todo.extend(d for d in by_name[n].depends_on if d in by_name)
+    return out
 
 
 def _action_selected(addr: str, target: str, selectors: Sequence[str]) -> bool:
