@@ -10,39 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from reconciler.core.api_cover import cover_units
 from reconciler.core.classify import (
     Inputs,
     classify,
-    failed_units,
     glob_match,
     mean_rows,
     unit_address,
 )
-from reconciler.core.cover import Candidate, greedy_cover, group_elements
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget
 from reconciler.core.plan import Action, Plan, SeasonCoverage, Summary, TargetPlan
-from reconciler.core.requests import (
-    calls_of,
-    fmt_params,
-    group_params,
-    is_per_unit,
-    nparts_of,
-    request_for,
-    request_index,
-    rows_per_unit,
-    split_key,
-    touch_counts,
-)
+from reconciler.core.requests import fmt_params, group_params, request_for
 from reconciler.spec.models import FetchStrategy, Spec, Waiver
 
 __all__ = ["PlanOptions", "build_plan", "glob_match", "unit_address", "with_dependencies"]
-
-_DEFAULT_ROWS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +110,6 @@ def _plan_season(
 ) -> tuple[list[Action], str, int]:
     actions: list[Action] = []
     remaining = {u.key: u for u in units}
-    nparts = nparts_of(spec)
     notes: list[str] = []
     waiting = 0
     # 0. Derivations from other targets' silver, zero API calls; units whose inputs are still
@@ -162,101 +147,39 @@ def _plan_season(
         actions.extend(_lake_actions(spec, strategy, season, groups, reasons, {"bronze": strategy.bronze}))
         if groups:
             notes.append(f"{sum(len(k) for k in groups.values()):,} from bronze {strategy.bronze} (0 calls)")
-    # 2. The API: cheapest cover of the remaining unit parts, greedily: most parts per call, then
-    #    fewest rows. One-unit requests (/plays/game/{gameId}) never enter the heap: a unit with
-    #    t parts left is worth t to its own request, so multi-unit requests (dates, teams) are
-    #    taken while they fill more than t, then every unit with t parts left gets its own call.
-    api = [s for s in spec.fetch if s.source == "api" and not s.aggregated]
-    per_unit = next((s for s in api if is_per_unit(spec, s)), None)
-    wanted: dict[Hashable, str] = {(k, p): k for k in remaining for p in range(nparts)}
-    alone = failed_units(obs, remaining) if per_unit is not None else {}  # not in shared requests
-    cands: dict[tuple[str, tuple[tuple[str, Any], ...]], set[Hashable]] = {}
-    order: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
-    # Rows a request returns, counting units already present (the waste of a broad request).
-    touch: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}
-    todo_units = list(remaining.values())
-    for si, strategy in enumerate(api):
-        if strategy is per_unit or not todo_units:
-            continue
-        name = strategy.name
-        for u, reqs in zip(todo_units, request_index(strategy, todo_units, nparts), strict=True):
-            for params, parts in reqs:
-                ck = (name, params)
-                els = cands.get(ck)
-                if els is None:
-                    els = cands[ck] = set()
-                    order[ck] = si
-                els.update([(u.key, p) for p in parts])
-        if any(ck[0] == name for ck in cands):
-            for params, n in touch_counts(strategy, all_units, nparts).items():
-                if (name, params) in cands:
-                    touch[(name, params)] = n
-    by_name = {s.name: s for s in api}
-    rows_per = {s.name: rows_per_unit(s, rows_mean) for s in api}
-    candidates = [
-        Candidate(
-            key=ck,
-            elements=frozenset(els),
-            calls=calls_of(by_name[ck[0]]),
-            rows=touch[ck] * rows_per[ck[0]],
-            order=order[ck],
-        )
-        for ck, els in sorted(cands.items(), key=lambda kv: (order[kv[0]], kv[0]))
-    ]
-    chosen: list[Candidate] = []
-    uncovered: set[Hashable] = set(wanted)
-    if per_unit is None:
-        chosen, uncovered = greedy_cover(uncovered, candidates)
-    else:
-        remaining.update(alone)  # back, for one-unit requests
-        unit_calls = calls_of(per_unit)
-        for t in range(nparts, 0, -1):
-            picked, uncovered = greedy_cover(uncovered, candidates, floor=t / unit_calls)
-            chosen.extend(picked)
-            left = Counter(wanted[e] for e in uncovered)
-            mine = sorted((k for k, n in left.items() if n == t), key=lambda k: (remaining[k].date, k))
-            units_t = [remaining[k] for k in mine]
-            for u, reqs in zip(units_t, request_index(per_unit, units_t, nparts), strict=True):
-                for params, parts in reqs:
-                    fill: frozenset[Hashable] = frozenset((u.key, p) for p in parts) & uncovered
-                    if fill:
-                        ck = (per_unit.name, params)
-                        chosen.append(Candidate(ck, fill, unit_calls, rows_per[per_unit.name], api.index(per_unit)))
-                        uncovered -= fill
-    firsts = group_elements(chosen, wanted)
+    # 2. The API: the cheapest cover of the remaining units, reasoned in whole units
+    #    (reconciler.core.api_cover).
+    picks, uncovered = cover_units(spec, remaining, all_units, obs, rows_mean)
     per_strategy: Counter[str] = Counter()
-    for c in chosen:
-        name, req_params = split_key(c.key)
-        strategy = by_name[name]
-        keys = sorted(firsts[c.key])
-        if not keys:
-            continue
+    for pick in picks:
+        strategy, keys = pick.strategy, list(pick.units)
         kinds = {reasons.get(k, "missing").split(":")[0] for k in keys}
-        per_strategy[strategy.path or name] += c.calls
+        per_strategy[strategy.path or strategy.name] += pick.calls
         actions.append(
             Action(
                 type="refetch" if kinds == {"incomplete"} else "fetch",
-                address=f"{spec.name}[season={season}]{fmt_params(req_params)}",
+                address=f"{spec.name}[season={season}]{fmt_params(pick.params)}",
                 target=spec.name,
                 season=season,
-                strategy=name,
-                request=request_for(strategy, dict(req_params)),
+                strategy=strategy.name,
+                request=request_for(strategy, dict(pick.params)),
                 covers=len(keys),
                 units=keys,
-                api_calls=c.calls,
-                est_rows=int(c.rows),
+                api_calls=pick.calls,
+                est_rows=int(pick.rows),
                 reason=_reason(keys, reasons),
                 details={
                     "endpoint": strategy.path,
                     "raw": strategy.raw,
                     "bronze": strategy.bronze,
-                    "params": dict(req_params),
+                    "params": dict(pick.params),
                 }
+                | ({"joint": True} if pick.joint else {})
                 | ({"window_days": strategy.window_days, "cap": strategy.cap} if strategy.window_days else {}),
             )
         )
     if uncovered:
-        notes.append(f"{len({wanted[e] for e in uncovered}):,} units no strategy can fill")
+        notes.append(f"{len(uncovered):,} units no strategy can fill")
     n_units = len(units)
     if per_strategy:
         how = ", ".join(f"{n:,} calls to {p}" for p, n in per_strategy.most_common())

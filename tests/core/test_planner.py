@@ -241,3 +241,29 @@ def test_plan_is_deterministic():
     obs = observed("plays", units, present=full(units[:20]))
     a, b = plan_for("plays", obs), plan_for("plays", obs)
     assert a.to_json() == b.to_json()
+
+
+def test_a_dense_gap_of_substitutions_is_filled_by_pairs_of_team_calls_never_also_by_game_calls():
+    # 8 teams, every pair of them plays: 28 games need both teams' stints; 8 team calls fill them.
+    dates = {f"2015-01-{d:02d}": 4 for d in range(1, 8)}
+    units = games(2015, dates, teams=8)
+    plan = plan_for("substitutions", observed("substitutions", units))
+    acts = plan.targets[0].actions
+    team = [a for a in acts if a.strategy == "team"]
+    assert team and all(a.details["joint"] for a in team)
+    assert plan.summary.api_calls < len(units)
+    holders: dict[str, list[str]] = {}
+    for a in acts:
+        for u in a.units:
+            holders.setdefault(u, []).append(a.strategy or "")
+    # Each unit: one game call, or exactly its two teams' calls, never both kinds.
+    assert all(v == ["game"] or v == ["team", "team"] for v in holders.values()), holders
+    assert set(holders) == {u.key for u in units}
+
+
+def test_a_sparse_gap_of_substitutions_is_one_game_call_per_unit():
+    units = games(2015, {"2015-01-03": 40}, teams=80)
+    present = full(units[3:])
+    plan = plan_for("substitutions", observed("substitutions", units, present=present))
+    assert [a.strategy for a in plan.targets[0].actions] == ["game", "game", "game"]
+    assert plan.summary.api_calls == 3

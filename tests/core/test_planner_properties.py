@@ -1,14 +1,20 @@
-"""Property tests: the plan covers exactly the units that need work, each at most once per part."""
+"""Property tests: the plan covers exactly the units that need work, each once (a jointly filled
+unit once per part), never with more calls than units; the joint cover is exact."""
 
 from __future__ import annotations
+
+import itertools
+import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reconciler.core.cover import joint_cover
 from reconciler.core.observed import PresentUnit, UnitState
 from reconciler.core.planner import PlanOptions, build_plan
 from reconciler.spec.models import Waiver
 from tests.core.factories import NOW, SPECS, days_ago, games, observed
+from tests.invariant import check_plan
 
 STATUS = st.sampled_from(["none", "present", "incomplete", "empty_fresh", "empty_stale_old", "failed", "quarantined"])
 
@@ -57,12 +63,31 @@ def test_plan_covers_exactly_the_work(sizes, teams, statuses, waive_every, targe
     t = plan.targets[0]
     covered = [k for a in t.actions for k in a.units]
     assert set(covered) == expect_work
-    if target == "plays":  # one part per unit: each unit in exactly one action
-        assert len(covered) == len(set(covered))
+    # No unit in two actions (a jointly filled unit: one action per part), calls ≤ units.
+    assert check_plan(json.loads(plan.to_json())) == []
     c = t.coverage["2015"]
     assert c.expected == len(units)
     assert c.present + c.incomplete + c.missing + c.verified_empty + c.waived + c.quarantined == c.expected
     assert plan.summary.api_calls == sum(a.api_calls for a in t.actions)
-    # Never more calls than one per unit part, and at most as many calls as units for plays.
-    if target == "plays":
-        assert plan.summary.api_calls <= len(expect_work)
+    assert plan.summary.api_calls <= len(expect_work)
+
+
+def _brute_force(needs: dict[int, tuple[int, ...]]) -> tuple[int, int]:
+    """The best (calls saved, -requests) over every subset of requests."""
+    reqs = sorted({r for v in needs.values() for r in v})
+    best = (0, 0)
+    for k in range(len(reqs) + 1):
+        for chosen in itertools.combinations(reqs, k):
+            got = set(chosen)
+            filled = sum(1 for v in needs.values() if set(v) <= got)
+            best = max(best, (filled - len(got), -len(got)))
+    return best
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)).filter(lambda t: t[0] != t[1]), max_size=14))
+def test_joint_cover_is_exact(pairs):
+    needs = dict(enumerate(pairs))
+    chosen, filled = joint_cover(needs, 1, 1)
+    assert filled == {u for u, v in needs.items() if set(v) <= chosen}
+    assert (len(filled) - len(chosen), -len(chosen)) == _brute_force(needs)
