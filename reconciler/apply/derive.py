@@ -7,12 +7,13 @@ stints and plays; :func:`reconciler.lake.lineups.derive_lineups` does the same f
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
 
-from reconciler.apply.lakeio import parse_nested, read_parquet_objects
+from reconciler.apply.lakeindex import TableIndex
+from reconciler.apply.lakeio import parse_nested
 from reconciler.apply.materialize import Outcome, write_silver_rows
 from reconciler.core.observed import ExpectedUnit
 from reconciler.core.plan import Action
@@ -51,15 +52,16 @@ _PLAY_FIELDS = (
 )
 
 
-def _rows_for_games(store: ObjectStore, table: str, season: Any, date: Any, games: set[int]) -> list[dict[str, Any]]:
-    """Rows of the games from their canonical ``season=/date=`` partition (relayout brings strays there)."""
-    prefix = f"silver/{table}/season={season}/date={date}/"
-    keys = [o.key for o in store.list_objects(prefix) if o.key.endswith(".parquet")]
-    t = read_parquet_objects(store, keys)
+def _input_rows(index: TableIndex, games: Mapping[str, ExpectedUnit]) -> list[dict[str, Any]]:
+    """Rows of some games from an input table, wherever they are stored, each natural key once.
+
+    A stint or play stored twice (two layouts, or a pipeline file beside ours) would otherwise
+    count twice: a duplicated stint doubles ``totalSeconds`` for every lineup that holds it.
+    """
+    t = index.rows(games)
     if t.num_rows == 0 or "gameId" not in t.column_names:
         return []
-    mask = pa.array([g in games for g in t.column("gameId").to_pylist()], pa.bool_())
-    rows: list[dict[str, Any]] = t.filter(mask).drop_columns(["__key"]).to_pylist()
+    rows: list[dict[str, Any]] = t.to_pylist()
     return rows
 
 
@@ -83,7 +85,7 @@ def materialize_derive(
     specs: Mapping[str, Spec],
     action: Action,
     units: Mapping[str, ExpectedUnit],
-    incomplete: set[str],
+    indexes: Callable[[str], TableIndex],
 ) -> Outcome:
     """Derive an action's units from its input targets' silver and write them.
 
@@ -92,7 +94,7 @@ def materialize_derive(
         specs: Every spec by name (the action's and its inputs').
         action: A ``rebuild`` action whose details name a derivation.
         units: Expected units of the action's target, by key.
-        incomplete: Units present but incomplete.
+        indexes: The table index of a target, by target name (the action's and its inputs').
 
     Returns:
         What was written; units without rows are verified empty (their inputs hold nothing).
@@ -100,24 +102,26 @@ def materialize_derive(
     spec = specs[action.target]
     params = dict(action.details.get("params") or {})
     season, date = params.get("season", action.season), params.get("date")
-    games = {int(units[k].cols["game_id"]) for k in action.units if k in units}
-    subs_table = specs["substitutions"].target.silver.table
-    plays_table = specs["plays"].target.silver.table
+    mine = {k: units[k] for k in action.units if k in units}
+    games = {
+        str(int(u.cols["game_id"])): ExpectedUnit(str(int(u.cols["game_id"])), u.season, u.date, {})
+        for u in mine.values()
+    }
     subs: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in _rows_for_games(store, subs_table, season, date, games):
+    for row in _input_rows(indexes("substitutions"), games):
         subs[int(row["gameId"])].append(_sub_record(row))
     plays: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in _rows_for_games(store, plays_table, season, date, games):
+    for row in _input_rows(indexes("plays"), games):
         plays[int(row["gameId"])].append({k: row.get(k) for k in _PLAY_FIELDS})
     schema = SILVER_TABLES[spec.target.silver.table]
     tables = []
-    for game in sorted(games):
+    for game in sorted(int(g) for g in games):
         records = derive_lineups(subs.get(game, []), plays.get(game, []))
         if records:
-            u = next(units[k] for k in action.units if int(units[k].cols["game_id"]) == game)
+            u = next(u for u in mine.values() if int(u.cols["game_id"]) == game)
             tables.append(records_to_table(schema, records, {"gameId": game, "season": u.season, "date": u.date}))
     out = Outcome()
     if tables:
         key_params = {"derive": str(action.details.get("derive")), "season": season, "date": date}
-        write_silver_rows(store, spec, action, pa.concat_tables(tables), units, incomplete, key_params, out)
+        write_silver_rows(store, spec, action, pa.concat_tables(tables), units, indexes(action.target), key_params, out)
     return out

@@ -12,6 +12,7 @@ everything finished stays recorded.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +29,7 @@ from reconciler.apply.executor_types import (
     NullProgress,
     ProgressSink,
 )
+from reconciler.apply.lakeindex import TableIndex
 from reconciler.apply.materialize import Outcome, Response, convert_response, materialize_fetch, materialize_rebuild
 from reconciler.apply.memory import release_freed_memory
 from reconciler.apply.windows import fetch_windows, forget_windows, season_windows
@@ -49,8 +51,18 @@ __all__ = ["ApiClientLike", "ApplyResult", "Executor", "ProgressSink", "season_w
 
 log = logging.getLogger(__name__)
 
-# New copies before the catalog, deletions (only with --allow-delete) last.
-MAINTENANCE_ORDER = ("relayout", "dedupe", "register", "delete")
+# Rewrites (a new copy and the removal of its original, newest object first) before the catalog,
+# deletions last. Rewrites and deletions remove data: they run only with --allow-delete.
+MAINTENANCE_ORDER = ("rewrite", "register", "delete")
+REMOVES_DATA = frozenset({"relayout", "dedupe", "delete"})
+
+
+def _maintenance_steps(todo: Sequence[Action], kind: str) -> list[Action]:
+    if kind != "rewrite":
+        return [a for a in todo if a.type == kind]
+    rewrites = [a for a in todo if a.type in ("relayout", "dedupe")]
+    # Newest object first: an older object then drops exactly the keys its newer ones kept.
+    return sorted(rewrites, key=lambda a: (-float(a.details.get("object", {}).get("mtime", 0.0)), a.address))
 
 
 def _write_and_release(
@@ -59,12 +71,12 @@ def _write_and_release(
     action: Action,
     responses: list[Response],
     units: Mapping[str, ExpectedUnit],
-    incomplete: set[str],
+    index: TableIndex,
     today: str,
 ) -> Outcome:
     """Write the responses (:func:`materialize_fetch`), then give the memory freed back to the OS."""
     try:
-        return materialize_fetch(store, spec, action, responses, units, incomplete, today)
+        return materialize_fetch(store, spec, action, responses, units, index, today)
     finally:
         release_freed_memory()
 
@@ -156,6 +168,8 @@ class Executor:
     _consecutive_transient: int = 0
     _failed_units: set[tuple[str, str]] = field(default_factory=set)
     _slots: _Slots | None = None
+    _indexes: dict[str, TableIndex] = field(default_factory=dict)
+    _index_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def request_stop(self, reason: str, kind: str = "signal", *, abandon: bool = False) -> None:
         """Stop taking new actions; in-flight ones finish and are recorded (or are abandoned).
@@ -176,9 +190,22 @@ class Executor:
         t = self.observed.targets.get(target)
         return {u.key: u for u in (t.expected or ())} if t else {}
 
-    def _incomplete(self, target: str) -> set[str]:
-        t = self.observed.targets.get(target)
-        return {k for k, p in t.present.items() if not p.complete} if t else set()
+    def index(self, target: str) -> TableIndex:
+        """The silver table of a target as a full scan sees it, shared by this run's writes.
+
+        Args:
+            target: A spec name.
+
+        Returns:
+            Its index (made on first use; units present at observation are its interest).
+        """
+        with self._index_lock:
+            got = self._indexes.get(target)
+            if got is None:
+                t = self.observed.targets.get(target)
+                got = TableIndex.for_spec(self.store, self.specs[target], t.present if t else ())
+                self._indexes[target] = got
+            return got
 
     def _record(self, action: Action, outcome: Outcome | None, error: ReconcilerError | None) -> None:
         now = self.clock()
@@ -268,7 +295,7 @@ class Executor:
                     action,
                     responses,
                     self._units(action.target),
-                    self._incomplete(action.target),
+                    self.index(action.target),
                     today,
                 )
         except (QuotaExhausted, BudgetExhausted, AuthError) as exc:
@@ -309,11 +336,11 @@ class Executor:
             action: A ``rebuild`` action.
         """
         spec = self.specs[action.target]
-        units, incomplete = self._units(action.target), self._incomplete(action.target)
+        units = self._units(action.target)
         if action.details.get("derive"):
-            outcome = materialize_derive(self.store, self.specs, action, units, incomplete)
+            outcome = materialize_derive(self.store, self.specs, action, units, self.index)
         else:
-            outcome = materialize_rebuild(self.store, spec, action, units, incomplete)
+            outcome = materialize_rebuild(self.store, spec, action, units, self.index(action.target))
         self._record(action, outcome, None)
         if self.on_written is not None:
             self.on_written(action, outcome)
@@ -323,11 +350,12 @@ class Executor:
 
     async def _maintenance(self, todo: Sequence[Action]) -> None:
         """Run the non-data actions in a safe order: new copies first, the catalog, deletions last."""
-        for kind in MAINTENANCE_ORDER:
-            for a in (x for x in todo if x.type == kind):
+        for step in MAINTENANCE_ORDER:
+            for a in _maintenance_steps(todo, step):
                 if self._stop:
                     return
-                if kind == "delete" and not self.allow_delete:
+                kind = a.type
+                if kind in REMOVES_DATA and not self.allow_delete:
                     continue
                 handler = self.handlers.get(kind)
                 if handler is None:
@@ -358,7 +386,7 @@ class Executor:
         todo = [a for a in (actions if actions is not None else plan.all_actions())]
         data = [a for a in todo if a.type in ("fetch", "refetch", "rebuild")]
         if not self.allow_delete:
-            self.result.skipped_deletes = sum(1 for a in todo if a.type == "delete")
+            self.result.skipped_deletes = sum(1 for a in todo if a.type in REMOVES_DATA)
         for a in data:
             for k in a.units:
                 self._pending[(a.target, k)] += 1

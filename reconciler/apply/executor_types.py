@@ -95,7 +95,7 @@ class ApplyResult:
         actions_done: Actions completed.
         api_calls: Requests started.
         stopped: Why the apply stopped early, if it did.
-        skipped_deletes: Delete actions left for --allow-delete.
+        skipped_deletes: Actions that remove data (relayout, dedupe, delete) left for --allow-delete.
         errors: Sample error messages.
         rows: Rows written.
         signal: The signal that interrupted the apply, if any.

@@ -20,14 +20,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from reconciler.errors import LakeError
+from reconciler.lake.keys import KeyPart, key_tuples
+from reconciler.lake.promote import unify_tables
 from reconciler.lake.writer import encode_raw
 from reconciler.ports import ObjectStore
 
 __all__ = [
     "WRITER_META",
-    "dedupe_table",
-    "existing_keys",
+    "alt_key",
+    "dedupe_rows",
     "filter_units",
+    "is_ours",
     "parse_nested",
     "read_parquet_objects",
     "write_parquet",
@@ -39,11 +42,32 @@ log = logging.getLogger(__name__)
 WRITER_META = b"cbbd_reconciler.request"
 
 
-def _alt(key: str, ext: str) -> str:
+def alt_key(key: str, ext: str = ".parquet") -> str:
+    """The key a write goes to when another writer holds its deterministic key.
+
+    Args:
+        key: The deterministic key (``…/part-<hash8>.parquet``).
+        ext: Its extension.
+
+    Returns:
+        ``…/part-<hash8>-rc<ext>``, a name only this tool uses.
+    """
     return key[: -len(ext)] + "-rc" + ext
 
 
-def _is_ours(store: ObjectStore, key: str, request: str) -> bool:
+def is_ours(store: ObjectStore, key: str, request: str) -> bool:
+    """Whether an object exists and was written by this tool for the same request.
+
+    Args:
+        store: The object store.
+        key: The object key.
+        request: The request address (recorded in the Parquet metadata of our writes).
+
+    Returns:
+        True only for our own earlier write of that request.
+    """
+    if not store.exists(key):
+        return False
     try:
         meta = pq.read_metadata(io.BytesIO(store.get(key))).metadata or {}
     except (pa.ArrowInvalid, OSError, LakeError):
@@ -70,10 +94,10 @@ def write_parquet(store: ObjectStore, key: str, table: pa.Table, request: str) -
     data = buf.getvalue()
     if store.put(key, data, if_absent=True):
         return key
-    if _is_ours(store, key, request):
+    if is_ours(store, key, request):
         store.put(key, data)
         return key
-    alt = _alt(key, ".parquet")
+    alt = alt_key(key, ".parquet")
     store.put(alt, data)
     log.info("%s belongs to another writer; wrote %s", key, alt)
     return alt
@@ -96,13 +120,13 @@ def write_raw(store: ObjectStore, key: str, records: Sequence[Mapping[str, Any]]
         return key
     if store.get(key) == data:
         return key
-    alt = _alt(key, ".json.gz")
+    alt = alt_key(key, ".json.gz")
     store.put(alt, data)
     return alt
 
 
 def read_parquet_objects(store: ObjectStore, keys: Iterable[str], columns: Sequence[str] | None = None) -> pa.Table:
-    """Read Parquet objects into one table (permissive type promotion across files).
+    """Read Parquet objects into one table (drifted types unified as the readers do).
 
     Args:
         store: The object store.
@@ -120,6 +144,8 @@ def read_parquet_objects(store: ObjectStore, keys: Iterable[str], columns: Seque
         try:
             pf = pq.ParquetFile(io.BytesIO(store.get(key)))
             have = set(pf.schema_arrow.names)
+            if not have:  # a zero-column file (the pipeline writes some): no data
+                continue
             cols = [c for c in columns if c in have] if columns is not None else None
             t = pf.read(columns=cols)
         except (pa.ArrowInvalid, OSError) as exc:
@@ -128,64 +154,31 @@ def read_parquet_objects(store: ObjectStore, keys: Iterable[str], columns: Seque
         tables.append(t.append_column("__key", pa.array([key] * t.num_rows, pa.string())))
     if not tables:
         return pa.table({"__key": pa.array([], pa.string())})
-    return pa.concat_tables(tables, promote_options="permissive")
+    return unify_tables(tables)
 
 
-def existing_keys(
-    store: ObjectStore,
-    prefixes: Iterable[str],
-    key_columns: Sequence[str],
-    unit_columns: Sequence[str],
-    units: set[str],
-    exclude: set[str],
-) -> set[tuple[Any, ...]]:
-    """Natural keys already stored for some units, ignoring objects we are about to replace.
-
-    Args:
-        store: The object store.
-        prefixes: Partition prefixes to search (``silver/fct_plays/season=2015/date=2015-01-03/``).
-        key_columns: The table's natural key.
-        unit_columns: Columns naming the unit.
-        units: Unit keys of interest.
-        exclude: Object keys to ignore (our own earlier writes for this request).
-
-    Returns:
-        The natural keys present, as tuples.
-    """
-    keys = [o.key for p in prefixes for o in store.list_objects(p) if o.key.endswith(".parquet")]
-    keys = [k for k in keys if k not in exclude]
-    if not keys:
-        return set()
-    t = read_parquet_objects(store, keys, [*key_columns, *unit_columns])
-    if any(c not in t.column_names for c in [*key_columns, *unit_columns]):
-        return set()
-    ucols = [t.column(c).to_pylist() for c in unit_columns]
-    kcols = [t.column(c).to_pylist() for c in key_columns]
-    out: set[tuple[Any, ...]] = set()
-    for i in range(t.num_rows):
-        if ":".join(str(c[i]) for c in ucols) in units:
-            out.add(tuple(c[i] for c in kcols))
-    return out
-
-
-def dedupe_table(table: pa.Table, key_columns: Sequence[str], drop: set[tuple[Any, ...]] | None = None) -> pa.Table:
+def dedupe_rows(table: pa.Table, parts: Sequence[KeyPart], drop: set[tuple[Any, ...]] | None = None) -> pa.Table:
     """Drop rows whose natural key repeats (keeping the first) or is in ``drop``.
 
     Args:
         table: Rows.
-        key_columns: The natural key.
+        parts: The natural key, as files yield it (:func:`reconciler.lake.keys.key_parts`).
         drop: Keys already stored elsewhere.
 
     Returns:
         The rows, each key at most once.
+
+    Raises:
+        LakeError: If the rows lack a column the key is read from.
     """
     if table.num_rows == 0:
         return table
-    cols = [table.column(c).to_pylist() for c in key_columns]
+    keys = key_tuples(table, parts)
+    if keys is None:
+        raise LakeError(f"rows lack a natural-key column ({', '.join(p.column for p in parts)})")
     seen: set[tuple[Any, ...]] = set(drop or ())
     keep = []
-    for i in range(table.num_rows):
-        k = tuple(c[i] for c in cols)
+    for k in keys:
         keep.append(k not in seen)
         seen.add(k)
     return table.filter(pa.array(keep, pa.bool_()))

@@ -16,10 +16,12 @@ from typing import Any
 import pyarrow as pa
 
 from reconciler.api.payload import json_array
+from reconciler.apply.lakeindex import TableIndex
 from reconciler.apply.lakeio import (
-    dedupe_table,
-    existing_keys,
+    alt_key,
+    dedupe_rows,
     filter_units,
+    is_ours,
     parse_nested,
     read_parquet_objects,
     write_parquet,
@@ -28,6 +30,7 @@ from reconciler.apply.lakeio import (
 from reconciler.core.observed import ExpectedUnit
 from reconciler.core.plan import Action
 from reconciler.errors import LakeError, TerminalApiError
+from reconciler.lake.keys import key_parts
 from reconciler.lake.layout import format_layout, hash8, param_hash, raw_key, table_key
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES, TableSchema, records_to_table
 from reconciler.lake.writer import encode_raw
@@ -113,14 +116,22 @@ def write_silver_rows(
     action: Action,
     table: pa.Table,
     units: Mapping[str, ExpectedUnit],
-    incomplete: set[str],
+    index: TableIndex,
     key_params: Mapping[str, Any],
     out: Outcome,
+    whole: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write rows for an action's units to silver, one object per partition.
+    """Write rows for an action's units to silver, one object per partition, each key once.
 
-    Rows of units outside the action are dropped; for incomplete units, rows whose natural key
-    is already stored are skipped, so the unit gains only what it lacked.
+    Rows of units outside the action are dropped, and so are rows whose natural key the table
+    already holds anywhere (as a full scan of every object under it sees it, including objects
+    this apply wrote before): a unit gains only what it lacked, and no key is written twice.
+
+    Object names: where one object holds a whole response (``whole``: its call parameters), it
+    is named as the pipeline names it, ``part-<hash8(params)>``, so that the pipeline's own
+    re-fetch of the game replaces it instead of doubling it. Otherwise the name carries the unit
+    set, so re-running the same action replaces its own object and another action of the same
+    request (other units of the same date, say) never does.
 
     Args:
         store: The object store.
@@ -128,16 +139,18 @@ def write_silver_rows(
         action: The action.
         table: Rows in the silver schema.
         units: Expected units by key (for partitions).
-        incomplete: Units present but incomplete.
+        index: The table as a full scan sees it (held keys; notes what is written).
         key_params: Parameters hashed into the object names.
         out: Accumulates what was written.
+        whole: The call parameters when ``table`` is exactly one response's rows.
 
     Raises:
         LakeError: For a row of a unit that is not expected.
     """
     silver = spec.target.silver
-    schema = SILVER_TABLES[silver.table]
+    parts = key_parts(silver.table, silver.key or SILVER_TABLES[silver.table].key)
     wanted = set(action.units)
+    n_all = table.num_rows
     table = filter_units(table, silver.unit_columns, wanted)
     keys = _unit_keys(table, silver.unit_columns)
     by_part: dict[str, list[int]] = defaultdict(list)
@@ -147,31 +160,29 @@ def write_silver_rows(
             raise LakeError(f"{action.address}: row for unknown unit {k}")
         by_part[format_layout(silver.layout, {**u.cols, "season": u.season, "date": u.date})].append(i)
     request = action.address
-    # The rows are the action's units only, so the name carries the unit set: re-running the same
-    # action replaces its own object, and another action of the same request (other units of the
-    # same date, say) never replaces it.
-    named = {**key_params, "units": param_hash({"units": sorted(wanted)})[:16]}
+    one_response = whole is not None and table.num_rows == n_all and len(by_part) == 1
+    named = dict(whole or {}) if one_response else {**key_params, "units": param_hash({"units": sorted(wanted)})[:16]}
     for part, idx in sorted(by_part.items()):
         rows = table.take(pa.array(idx, pa.int64()))
         key = table_key("silver", silver.table, part, named)
         part_units = {keys[i] for i in idx}
-        drop: set[tuple[Any, ...]] = set()
-        if part_units & incomplete:
-            prefix = f"silver/{silver.table}/{part}/"
-            mine = {key, key.removesuffix(".parquet") + "-rc.parquet"}
-            drop = existing_keys(store, [prefix], silver.key, silver.unit_columns, part_units & incomplete, mine)
+        mine = {k for k in (key, alt_key(key)) if is_ours(store, k, request)}
+        held = index.held({k: units[k] for k in part_units}, mine)
         before = rows.num_rows
-        rows = dedupe_table(rows, list(schema.key if not silver.key else silver.key), drop)
+        rows = dedupe_rows(rows, parts, held)
         out.dropped_existing += before - rows.num_rows - (len(idx) - len(set(idx)))
         if rows.num_rows == 0:
             continue
-        out.objects.append(write_parquet(store, key, rows, request))
+        written = write_parquet(store, key, rows, request)
+        row_units = _unit_keys(rows, silver.unit_columns)
+        index.note_written(written, set(row_units))
+        out.objects.append(written)
         out.partitions.add(part)
-        for k, n in Counter(_unit_keys(rows, silver.unit_columns)).items():
+        for k, n in Counter(row_units).items():
             out.rows_by_unit[k] = out.rows_by_unit.get(k, 0) + n
     # Units whose rows were all already stored still count as filled.
     for k in set(keys) - set(out.rows_by_unit):
-        out.rows_by_unit[k] = 0 if k not in incomplete else out.rows_by_unit.get(k, 0)
+        out.rows_by_unit[k] = 0 if k not in index.interest else out.rows_by_unit.get(k, 0)
 
 
 def convert_response(
@@ -213,7 +224,7 @@ def materialize_fetch(
     action: Action,
     responses: Sequence[Response],
     units: Mapping[str, ExpectedUnit],
-    incomplete: set[str],
+    index: TableIndex,
     today: str,
 ) -> Outcome:
     """Write an action's API responses to raw, bronze and silver.
@@ -224,7 +235,7 @@ def materialize_fetch(
         action: The fetch action.
         responses: Its responses (one, or one per date window).
         units: Expected units by key (for seasons, dates and partitions).
-        incomplete: Units present but incomplete (their stored rows are kept; only new keys added).
+        index: The silver table as a full scan sees it (keys already held are not written again).
         today: The UTC ingest date ``YYYY-MM-DD``.
 
     Returns:
@@ -263,7 +274,8 @@ def materialize_fetch(
     if tables:
         combined = pa.concat_tables(tables)
         key_params = action.details.get("params") or (action.request.params if action.request else {})
-        write_silver_rows(store, spec, action, combined, units, incomplete, key_params, out)
+        whole = converted[0][0] if len(converted) == 1 else None
+        write_silver_rows(store, spec, action, combined, units, index, key_params, out, whole)
     return out
 
 
@@ -272,7 +284,7 @@ def materialize_rebuild(
     spec: Spec,
     action: Action,
     units: Mapping[str, ExpectedUnit],
-    incomplete: set[str],
+    index: TableIndex,
 ) -> Outcome:
     """Rebuild silver rows for an action's units from the bronze layer (no API calls).
 
@@ -281,7 +293,7 @@ def materialize_rebuild(
         spec: The spec.
         action: The rebuild action (``details`` name the bronze table and partition params).
         units: Expected units by key.
-        incomplete: Units present but incomplete.
+        index: The silver table as a full scan sees it.
 
     Returns:
         What was written.
@@ -307,5 +319,5 @@ def materialize_rebuild(
     if not parts:
         return out
     key_params = {"rebuild": bronze_name, **params}
-    write_silver_rows(store, spec, action, pa.concat_tables(parts), units, incomplete, key_params, out)
+    write_silver_rows(store, spec, action, pa.concat_tables(parts), units, index, key_params, out)
     return out

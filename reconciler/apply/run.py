@@ -122,10 +122,12 @@ def _print_result(con: Console, result: ApplyResult) -> None:
 
 
 def _confirm(con: Console, plan: Plan, opts: ApplyOptions) -> bool:
-    if opts.allow_delete and plan.summary.delete:
-        con.print(
-            f"[bold red]--allow-delete: this apply deletes the {plan.summary.delete:,} items listed above.[/bold red]"
-        )
+    rewrites = plan.summary.relayout + plan.summary.dedupe
+    if opts.allow_delete and (plan.summary.delete or rewrites):
+        what = [f"deletes the {plan.summary.delete:,} items"] if plan.summary.delete else []
+        if rewrites:
+            what.append(f"rewrites {rewrites:,} objects, removing each original once its new copy is written")
+        con.print(f"[bold red]--allow-delete: this apply {' and '.join(what)} listed above.[/bold red]")
     if opts.auto_approve:
         return True
     if not sys.stdin.isatty():
@@ -343,8 +345,9 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
             con.print(f"Layout actions done: {done}.")
         if total.skipped_deletes and not opts.allow_delete:
             con.print(
-                f"[red]Left {total.skipped_deletes:,} delete actions (listed under Deletions above): "
-                "run apply with --allow-delete to execute them.[/red]"
+                f"[red]Left {total.skipped_deletes:,} actions that remove data (relayout, dedupe and delete, "
+                "listed above): a rewrite writes its new copy and removes the original in one step, so that "
+                "readers never see two copies; run apply with --allow-delete to execute them.[/red]"
             )
         stopped = total.stopped or stopper.reason
         if stopped:

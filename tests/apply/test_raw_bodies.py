@@ -7,6 +7,7 @@ import json
 import pytest
 
 from reconciler.adapters.local_store import LocalStore
+from reconciler.apply.lakeindex import TableIndex
 from reconciler.apply.materialize import Response, materialize_fetch
 from reconciler.core.observed import ExpectedUnit
 from reconciler.core.plan import Action, Request
@@ -48,8 +49,18 @@ def test_a_raw_body_writes_the_same_objects_as_its_records(tmp_path):
     a, b = LocalStore(tmp_path / "a", create=True), LocalStore(tmp_path / "b", create=True)
     body = json.dumps(records).encode()
     raw = Response({"date": date}, body=body, where="/plays/date")
-    one = materialize_fetch(a, SPECS["plays"], action, [Response({"date": date}, records)], units, set(), "2026-11-25")
-    two = materialize_fetch(b, SPECS["plays"], action, [raw], units, set(), "2026-11-25")
+    one = materialize_fetch(
+        a,
+        SPECS["plays"],
+        action,
+        [Response({"date": date}, records)],
+        units,
+        TableIndex.for_spec(a, SPECS["plays"], set()),
+        "2026-11-25",
+    )
+    two = materialize_fetch(
+        b, SPECS["plays"], action, [raw], units, TableIndex.for_spec(b, SPECS["plays"], set()), "2026-11-25"
+    )
     assert one == two
     assert _lake(a) == _lake(b) and _lake(a)
 
@@ -59,5 +70,7 @@ def test_a_malformed_raw_body_writes_nothing(tmp_path):
     store = LocalStore(tmp_path / "lake", create=True)
     bad = Response({"date": date}, body=b'[{"id": 1}, oops', where="/plays/date?date=x")
     with pytest.raises(TerminalApiError, match="malformed JSON"):
-        materialize_fetch(store, SPECS["plays"], action, [bad], units, set(), "2026-11-25")
+        materialize_fetch(
+            store, SPECS["plays"], action, [bad], units, TableIndex.for_spec(store, SPECS["plays"], set()), "2026-11-25"
+        )
     assert _lake(store) == {}

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
+from reconciler.apply.lakeindex import TableIndex
 from reconciler.apply.materialize import Response, materialize_fetch
 from reconciler.config import load_profile
 from reconciler.core.plan import Action, Request
@@ -73,12 +74,22 @@ def test_a_narrower_rerun_of_a_request_keeps_the_other_units_rows(setup):
         details={"raw": "plays/date", "bronze": "plays_date", "params": {"date": day}},
     )
     store = session.backends.store
-    materialize_fetch(store, spec, action, _responses(app, action), units, set(), "2026-01-01")
+    materialize_fetch(
+        store, spec, action, _responses(app, action), units, TableIndex.for_spec(store, spec, set()), "2026-01-01"
+    )
     first = _rows_by_unit(lake, "fct_plays", "gameId")
     added = {g: first.get(g, 0) - before.get(g, 0) for g in games}
     assert all(added.values()), added
     # The same request again (same address) for one of its units only, present by now.
     narrower = action.model_copy(update={"units": games[1:], "covers": 1})
-    materialize_fetch(store, spec, narrower, _responses(app, narrower), units, set(games[1:]), "2026-01-01")
+    materialize_fetch(
+        store,
+        spec,
+        narrower,
+        _responses(app, narrower),
+        units,
+        TableIndex.for_spec(store, spec, set(games[1:])),
+        "2026-01-01",
+    )
     after = _rows_by_unit(lake, "fct_plays", "gameId")
     assert {g: after.get(g, 0) for g in games} == {g: first.get(g, 0) for g in games}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler.adapters.local_store import LocalStore
+from reconciler.apply.lakeindex import TableIndex
 from reconciler.apply.materialize import Response, materialize_fetch
 from reconciler.core.observed import ExpectedUnit
 from reconciler.core.plan import Action, Request
@@ -39,13 +40,31 @@ def test_same_request_other_units_keeps_both_objects(tmp_path):
         )
 
     first = materialize_fetch(
-        store, SPECS["plays"], act(str(a["id"])), [Response({"date": date}, records)], units, set(), "2026-11-25"
+        store,
+        SPECS["plays"],
+        act(str(a["id"])),
+        [Response({"date": date}, records)],
+        units,
+        TableIndex.for_spec(store, SPECS["plays"]),
+        "2026-11-25",
     )
     again = materialize_fetch(
-        store, SPECS["plays"], act(str(a["id"])), [Response({"date": date}, records)], units, set(), "2026-11-25"
+        store,
+        SPECS["plays"],
+        act(str(a["id"])),
+        [Response({"date": date}, records)],
+        units,
+        TableIndex.for_spec(store, SPECS["plays"]),
+        "2026-11-25",
     )
     other = materialize_fetch(
-        store, SPECS["plays"], act(str(b["id"])), [Response({"date": date}, records)], units, set(), "2026-11-25"
+        store,
+        SPECS["plays"],
+        act(str(b["id"])),
+        [Response({"date": date}, records)],
+        units,
+        TableIndex.for_spec(store, SPECS["plays"]),
+        "2026-11-25",
     )
     silver = lambda o: [k for k in o.objects if k.startswith("silver/")]  # noqa: E731
     assert silver(first) == silver(again)  # a redo replaces its own object
