@@ -25,9 +25,13 @@ __all__ = [
     "RegisteredPartition",
     "TableDecl",
     "TableObs",
-    "drifted_columns",
+    "athena_reads",
+    "athena_type_of",
+    "breaking_drift",
     "in_declared_layout",
     "partition_path",
+    "table_types",
+    "tolerated_drift",
 ]
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -46,6 +50,9 @@ class TableDecl:
         columns: Declared column types as ``(name, Arrow type text)``; empty when undeclared.
         dedupe: Whether the key must be unique across the table (silver facts; bronze keeps
             every API response, so repeats across ``asof`` days are history, not duplicates).
+        key_columns: The physical columns the key is read from (``subIn`` for a key part stored
+            in nested text); default: the key itself.
+        unit_columns: The columns naming a unit.
     """
 
     layer: str
@@ -55,6 +62,13 @@ class TableDecl:
     key: tuple[str, ...] = ()
     columns: tuple[tuple[str, str], ...] = ()
     dedupe: bool = False
+    key_columns: tuple[str, ...] = ()
+    unit_columns: tuple[str, ...] = ()
+
+    @property
+    def read_columns(self) -> frozenset[str]:
+        """The columns every coverage, key and dedupe query reads: the key's sources and the unit's."""
+        return frozenset((*(self.key_columns or self.key), *self.unit_columns))
 
     @property
     def prefix(self) -> str:
@@ -125,11 +139,13 @@ class CatalogObs:
         partition_keys: Partition keys as ``(name, type)``.
         location: The table's storage prefix.
         partitions: Registered partitions (those of the selected seasons).
+        columns: Data columns as ``(name, Athena type)``.
     """
 
     partition_keys: tuple[tuple[str, str], ...]
     location: str
     partitions: tuple[RegisteredPartition, ...] = ()
+    columns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,23 +239,118 @@ def in_declared_layout(decl: TableDecl, f: FileObs) -> bool:
     return all(_valid(k, v) for k, v in f.partition)
 
 
-def drifted_columns(decl: TableDecl, f: FileObs) -> list[str]:
-    """The columns of an object whose type disagrees with the declared schema.
+#: Arrow type text → the Athena type cbbd_etl's catalog gives it (``glue_catalog.py``).
+_ATHENA_OF = {
+    "int8": "tinyint",
+    "int16": "smallint",
+    "int32": "int",
+    "int64": "bigint",
+    "float": "float",
+    "double": "double",
+    "bool": "boolean",
+    "string": "string",
+    "large_string": "string",
+}
+#: What Athena reads as another type ("Change a column data type", Athena User Guide): a column
+#: stored as the first type can be read through a table that declares one of the second.
+_ATHENA_READS_AS = {
+    "string": {"tinyint", "smallint", "int", "bigint"},
+    "tinyint": {"smallint", "int", "bigint"},
+    "smallint": {"int", "bigint"},
+    "int": {"bigint"},
+    "float": {"double"},
+}
 
-    Columns the declaration does not name, and declared columns the object lacks, are not
-    drift (real files lack ``shot_*`` columns when a game had no shot).
+
+def athena_type_of(arrow_type: str) -> str:
+    """The Athena type of a Parquet column, as the pipeline's catalog names it.
+
+    Args:
+        arrow_type: Arrow type text (``int64``).
+
+    Returns:
+        ``bigint``, ``int``, ``double``, ``boolean``, ``string``, ... (unknown types: ``string``).
+    """
+    return _ATHENA_OF.get(arrow_type, "string")
+
+
+def athena_reads(file_type: str, table_type: str) -> bool:
+    """Whether Athena reads a column stored as ``file_type`` through a table declaring ``table_type``.
+
+    Args:
+        file_type: The file's Arrow type text (``int64``).
+        table_type: The table's Athena type (``bigint``), or an Arrow type text.
+
+    Returns:
+        True when the types agree or the file's type is one Athena reads as the table's.
+    """
+    have = athena_type_of(file_type)
+    want = _ATHENA_OF.get(table_type, table_type).lower()
+    return have == want or want in _ATHENA_READS_AS.get(have, set())
+
+
+def table_types(decl: TableDecl, catalog: CatalogObs | None) -> dict[str, str]:
+    """The type each column is read as: the catalog's (Athena reads through it), else the declared one.
+
+    Args:
+        decl: The table's declaration.
+        catalog: The catalog's view of it, if the catalog has the table.
+
+    Returns:
+        Lower-case column name → type (Athena type text, or Arrow type text when declared only).
+    """
+    if catalog is not None and catalog.columns:
+        return {n.lower(): t.lower() for n, t in catalog.columns}
+    return {n.lower(): t for n, t in decl.columns}
+
+
+def breaking_drift(decl: TableDecl, f: FileObs, types: Mapping[str, str]) -> list[str]:
+    """The columns of an object whose type breaks a reader: the only drift worth a rewrite.
+
+    The pipeline's readers and DuckDB unify drifted types (numeric mixes → double, other mixes
+    → string), and so does every read in this tool, so drift breaks only Athena, and only for
+    queries that read the drifted column. Every coverage, key and dedupe query, Athena's and the
+    pipeline's gap discovery alike, reads the unit and natural-key columns: an object whose
+    unit or key column Athena cannot read as the table declares it breaks them all, and is
+    rewritten. Drift of any other column is reported (:func:`tolerated_drift`), not rewritten.
 
     Args:
         decl: The table's declaration.
         f: The object (its footer schema).
+        types: Column → the type it is read as (:func:`table_types`).
 
     Returns:
-        e.g. ``["excitement int64 (declared double)"]``.
+        e.g. ``["gameId string: Athena cannot read it as the table's bigint"]``.
     """
-    declared = dict(decl.columns)
     out = []
     for name, typ in f.columns:
-        want = declared.get(name)
-        if want is not None and want != typ:
-            out.append(f"{name} {typ} (declared {want})")
+        if name not in decl.read_columns:
+            continue
+        want = types.get(name.lower())
+        if want is not None and not athena_reads(typ, want):
+            out.append(f"{name} {typ}: Athena cannot read it as the table's {want}")
+    return out
+
+
+def tolerated_drift(decl: TableDecl, f: FileObs, types: Mapping[str, str]) -> list[str]:
+    """Columns whose type differs from the table's but breaks no coverage or key query.
+
+    Columns the table does not name, and named columns the object lacks, are not drift (real
+    files lack ``shot_*`` columns when a game had no shot).
+
+    Args:
+        decl: The table's declaration.
+        f: The object (its footer schema).
+        types: Column → the type it is read as.
+
+    Returns:
+        e.g. ``["teamSeed string (table: double)"]``.
+    """
+    out = []
+    for name, typ in f.columns:
+        want = types.get(name.lower())
+        if name in decl.read_columns or want is None:
+            continue
+        if athena_type_of(typ) != _ATHENA_OF.get(want, want):
+            out.append(f"{name} {typ} (table: {want})")
     return out

@@ -3,17 +3,20 @@
 Per table the specs name (bronze and silver), it plans:
 
 * ``relayout`` for every live object outside the declared layout (rows are split by the
-  canonical partition and de-duplicated against what the canonical layout already holds), or
-  whose column types disagree with the declared schema (rewritten to it);
-* ``dedupe`` for every object in the declared layout holding a natural key that a newer object
-  also holds (or that it repeats itself): it is rewritten without those rows, so each key is kept
-  once, from the newest object;
+  canonical partition), or whose unit or key columns Athena cannot read as the table declares
+  them (rewritten to the declared schema). Other type drift breaks no coverage or key query, and
+  the pipeline's readers unify it: it is reported in the notes, not rewritten;
+* ``dedupe`` for every object in the declared layout holding a natural key that a newer object,
+  in any layout, also holds (or that it repeats itself): it is rewritten without those rows.
+  Across relayouts and dedupes each key is kept once, the newest object's row winning;
 * ``register`` for partitions in storage that the catalog lacks, and a fix of the catalog
   table's partition keys when they differ from the declared layout;
-* ``delete`` (catalog entries, or superseded objects) for orphan or misplaced partitions, for the
-  originals each relayout/dedupe replaces, and for originals already superseded by an earlier
-  apply. Deletes run only with ``--allow-delete``; an object is deleted only once the state
-  store records that its replacement was written.
+* ``delete`` for orphan or misplaced catalog partitions, objects with no columns, and originals
+  an interrupted rewrite left behind.
+
+A relayout or dedupe writes its new copy and removes the original in one step, so it runs only
+with ``--allow-delete``: without it the plan shows it and apply does not start it, and readers
+that scan every file never see two copies. Deletes likewise run only with ``--allow-delete``.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from reconciler.core.layout_observed import (
     LayoutObservation,
     TableDecl,
     TableObs,
-    drifted_columns,
+    breaking_drift,
     in_declared_layout,
     partition_path,
+    table_types,
+    tolerated_drift,
 )
 from reconciler.core.plan import Action, TargetPlan
 from reconciler.core.planner import glob_match
@@ -99,109 +104,117 @@ class _TablePlan:
     notes: list[str] = field(default_factory=list)
 
 
-def _rewrite_actions(t: TableObs, live: list[FileObs], out: _TablePlan) -> None:
-    d = t.decl
-    clean: set[str] = set()
-    for f in live:
-        canonical = in_declared_layout(d, f)
-        drift = drifted_columns(d, f)
-        if canonical and not drift:
-            clean.add(f.key)
-            continue
-        why = []
-        if not canonical:
-            sig = _sig([k for k, _ in f.partition])
-            why.append(f"layout {sig} is not the declared {_sig(d.partition_keys)}")
-        if drift:
-            why.append("column types disagree with the declared schema: " + ", ".join(drift))
-        tail = " against the canonical layout" if d.dedupe else ""
-        how = (
-            f"rows are split by {', '.join(d.partition_keys)} and de-duplicated on {', '.join(d.key)}{tail}"
-            if not canonical
-            else f"rewritten to the declared schema, de-duplicated on {', '.join(d.key)}{tail}"
-        )
-        kind = (
-            f"{d.prefix}: {_sig([k for k, _ in f.partition])} → {_sig(d.partition_keys)}"
-            if not canonical
-            else f"{d.prefix}: column types ≠ declared"
-        )
-        out.rewrites.append(
-            Action(
-                type="relayout",
-                address=f"{LAYOUT_TARGET}.relayout[{f.key}]",
-                target=LAYOUT_TARGET,
-                season=_season(f.partition),
-                est_rows=f.rows,
-                reason=f"{f.rows:,} rows: {'; '.join(why)}; {how}",
-                details={
-                    "op": "relayout",
-                    "kind": kind,
-                    **_table_details(d),
-                    "object": _obj(f),
-                    "canonical": canonical,
-                    "drift": drift,
-                },
-            )
-        )
-    if d.dedupe:
-        _dedupe_actions(t, [f for f in live if f.key in clean], out)
+_ONE_STEP = (
+    "the new copy is written and the original removed in one step, run only with --allow-delete "
+    "(never two visible copies)"
+)
 
 
-def _dedupe_actions(t: TableObs, files: list[FileObs], out: _TablePlan) -> None:
-    d = t.decl
-    by_key = {f.key: f for f in files}
-    order = {f.key: (f.mtime, f.key) for f in files}
+def _losses(t: TableObs, live: list[FileObs]) -> dict[str, dict[str, int]]:
+    """For each object, the newer objects holding some of its natural keys (newest row wins)."""
+    by_key = {f.key: f for f in live}
+    order = {f.key: (f.mtime, f.key) for f in live}
     newer: dict[str, dict[str, int]] = defaultdict(dict)
     for o in t.overlaps:
         if o.a not in by_key or o.b not in by_key or o.keys <= 0:
             continue
         old, new = (o.a, o.b) if order[o.a] < order[o.b] else (o.b, o.a)
         newer[old][new] = newer[old].get(new, 0) + o.keys
-    for key in sorted(set(newer) | {k for k, n in t.internal.items() if n > 0 and k in by_key}):
-        f = by_key[key]
-        wins = sorted(newer.get(key, {}).items())
-        internal = int(t.internal.get(key, 0))
-        parts = [f"{n:,} keys also in newer {k}" for k, n in wins[:2]]
-        if len(wins) > 2:
-            parts.append(f"… and {len(wins) - 2} more newer objects")
+    return newer
+
+
+def _drift_note(d: TableDecl, tolerated: dict[str, int]) -> str:
+    cols = ", ".join(f"{c} in {n:,} object{'s' if n != 1 else ''}" for c, n in sorted(tolerated.items())[:6])
+    more = f" and {len(tolerated) - 6} more" if len(tolerated) > 6 else ""
+    return (
+        f"{d.prefix}: column types differ from the table's ({cols}{more}); the pipeline's readers, DuckDB and "
+        "this tool unify them (numeric mixes → double, others → string) and Athena fails only queries that "
+        "select those columns: reported, not rewritten"
+    )
+
+
+def _rewrite_actions(t: TableObs, live: list[FileObs], out: _TablePlan) -> None:
+    d = t.decl
+    types = table_types(d, t.catalog)
+    losses = _losses(t, live) if d.dedupe else {}
+    by_key = {f.key: f for f in live}
+    tolerated: dict[str, int] = defaultdict(int)
+    for f in live:
+        if not f.columns:
+            out.deletes.append(
+                Action(
+                    type="delete",
+                    address=f"{LAYOUT_TARGET}.delete[{f.key}]",
+                    target=LAYOUT_TARGET,
+                    season=_season(f.partition),
+                    reason=f"a Parquet object with no columns ({f.rows:,} rows and no data): DuckDB cannot read it",
+                    details={"op": "object", "kind": "empty object", "object": _obj(f), "after": "", "empty": True},
+                )
+            )
+            continue
+        for c in tolerated_drift(d, f, types):
+            tolerated[c.split(" ", 1)[0]] += 1
+        canonical = in_declared_layout(d, f)
+        drift = breaking_drift(d, f, types)
+        wins = sorted(losses.get(f.key, {}).items())
+        internal = int(t.internal.get(f.key, 0)) if d.dedupe else 0
+        if canonical and not drift and not wins and not internal:
+            continue
+        why = []
+        if not canonical:
+            why.append(f"layout {_sig([k for k, _ in f.partition])} is not the declared {_sig(d.partition_keys)}")
+        if drift:
+            why.append("breaks a reader: " + ", ".join(drift))
+        if wins:
+            parts = [f"{n:,} keys also in newer {k}" for k, n in wins[:2]]
+            if len(wins) > 2:
+                parts.append(f"… and {len(wins) - 2} more newer objects")
+            why.append(f"duplicate {', '.join(d.key)}: " + "; ".join(parts))
         if internal:
-            parts.append(f"{internal:,} rows repeating a key within the object")
+            why.append(f"{internal:,} rows repeating a key within the object")
+        relayout = not canonical or bool(drift)
+        if not canonical:
+            how = f"rows are split by {', '.join(d.partition_keys)}"
+        elif drift:
+            how = "rewritten to the declared schema"
+        else:
+            how = "rewritten without those rows"
+        if d.dedupe:
+            how += ", each key kept once, the newest object's row winning"
+        kind = (
+            f"{d.prefix}: {_sig([k for k, _ in f.partition])} → {_sig(d.partition_keys)}"
+            if not canonical
+            else f"{d.prefix}: column types break a reader"
+            if drift
+            else f"{d.prefix}: duplicate {', '.join(d.key)}"
+        )
+        op = "relayout" if relayout else "dedupe"
         out.rewrites.append(
             Action(
-                type="dedupe",
-                address=f"{LAYOUT_TARGET}.dedupe[{f.key}]",
+                type=op,
+                address=f"{LAYOUT_TARGET}.{op}[{f.key}]",
                 target=LAYOUT_TARGET,
                 season=_season(f.partition),
                 est_rows=f.rows,
-                reason=(
-                    f"duplicate {', '.join(d.key)}: {'; '.join(parts)}; rewritten so each key appears once, "
-                    "the newest object's row winning"
-                ),
+                reason=f"{f.rows:,} rows: {'; '.join(why)}; {how}; {_ONE_STEP}",
                 details={
-                    "op": "dedupe",
-                    "kind": f"{d.prefix}: duplicate {', '.join(d.key)}",
+                    "op": op,
+                    "kind": kind,
                     **_table_details(d),
                     "object": _obj(f),
+                    "canonical": canonical,
+                    "drift": drift,
                     "newer": [_obj(by_key[k]) | {"keys": n} for k, n in wins],
                     "internal": internal,
+                    "needs_delete": True,
                 },
             )
         )
+    if tolerated:
+        out.notes.append(_drift_note(d, tolerated))
 
 
-def _object_deletes(t: TableObs, pending: list[FileObs], out: _TablePlan) -> None:
-    for a in out.rewrites:
-        obj = a.details["object"]
-        out.deletes.append(
-            Action(
-                type="delete",
-                address=f"{LAYOUT_TARGET}.delete[{obj['key']}]",
-                target=LAYOUT_TARGET,
-                season=a.season,
-                reason=f"original of {a.address}, deleted only after its replacement is recorded as written",
-                details={"op": "object", "kind": "superseded object", "object": obj, "after": a.address},
-            )
-        )
+def _object_deletes(pending: list[FileObs], out: _TablePlan) -> None:
     for f in pending:
         copies = ", ".join(f.replacements[:3]) or "none needed: every row is already held elsewhere"
         out.deletes.append(
@@ -210,7 +223,7 @@ def _object_deletes(t: TableObs, pending: list[FileObs], out: _TablePlan) -> Non
                 address=f"{LAYOUT_TARGET}.delete[{f.key}]",
                 target=LAYOUT_TARGET,
                 season=_season(f.partition),
-                reason=f"superseded by {f.superseded_by}; replacement: {copies}",
+                reason=f"superseded by {f.superseded_by} (its removal did not complete); replacement: {copies}",
                 details={"op": "object", "kind": "superseded object", "object": _obj(f), "after": ""},
             )
         )
@@ -371,7 +384,7 @@ def plan_layout(obs: LayoutObservation, selectors: Sequence[str] = ()) -> Target
         notes.extend(t.notes)
         tp = _catalog_actions(t, live, pending, obs)
         _rewrite_actions(t, live, tp)
-        _object_deletes(t, pending, tp)
+        _object_deletes(pending, tp)
         rewrites.extend(tp.rewrites)
         registers.extend(sorted(tp.registers, key=lambda a: (a.details["op"] != "table", a.address)))
         deletes.extend(tp.deletes)

@@ -2,9 +2,10 @@
 
 Every handler re-checks the lake before acting, so a saved plan applied late cannot do harm:
 
-* ``relayout`` and ``dedupe`` first verify that the original is still the object planned (size
-  and modification time), write the replacement under the never-overwrite rule, and only then
-  record the original as superseded in the state store; they never delete.
+* ``relayout`` and ``dedupe`` (run only with ``--allow-delete``) first verify that the original is
+  still the object planned (size and modification time), write the replacement under the
+  never-overwrite rule, record the original as superseded in the state store, and delete it:
+  one step, so readers never see both copies for longer than that step.
 * ``register`` batches all of a table's partitions of the plan into one catalog call sequence
   (BatchCreatePartition, 100 a call; or MSCK REPAIR TABLE when the plan says so).
 * ``delete`` (run only with ``--allow-delete``) deletes an object only if the state store
@@ -20,14 +21,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.apply.lakeio import dedupe_table, write_parquet
+from reconciler.apply.lakeio import dedupe_rows, write_parquet
 from reconciler.apply.materialize import Outcome
 from reconciler.core.layout_observed import TableDecl
 from reconciler.core.plan import Action
 from reconciler.errors import LakeError
+from reconciler.lake.keys import KeyPart, key_parts
 from reconciler.layout.catalog_ops import Msck, WrittenPartitions, register_partitions
-from reconciler.layout.files import file_obs, key_rows, list_table, read_object, stat
-from reconciler.layout.rewrite import canonical_partitions, conform, held_keys, output_key, rc_alias, split_rows
+from reconciler.layout.files import file_obs, list_table, object_keys, read_object, stat
+from reconciler.layout.rewrite import canonical_partitions, cast_columns, output_key, split_rows
 from reconciler.layout.superseded import Superseded, load_superseded, record_superseded, same_object
 from reconciler.ports import Catalog, ObjectInfo, ObjectStore, PartitionSpec, StateStore
 
@@ -76,7 +78,7 @@ class LayoutApply:
         Returns:
             ``relayout``, ``dedupe``, ``register`` and ``delete`` handlers.
         """
-        return {"relayout": self.relayout, "dedupe": self.dedupe, "register": self.register, "delete": self.delete}
+        return {"relayout": self.rewrite, "dedupe": self.rewrite, "register": self.register, "delete": self.delete}
 
     def on_written(self, action: Action, outcome: Outcome) -> None:
         """Note what a fetch or rebuild wrote, to register its partitions at the end.
@@ -103,58 +105,79 @@ class LayoutApply:
             raise LakeError(f"{address}: {obj['key']} changed since the plan was made; plan again")
         return info
 
-    def _write(self, address: str, source: ObjectInfo, outputs: Mapping[str, Any], rows: int) -> None:
-        written, n = [], 0
-        for key, table in outputs.items():
-            if table.num_rows:
-                written.append(write_parquet(self.store, key, table, address))
-                n += table.num_rows
-        record = Superseded(source.key, source.size, source.mtime, address, tuple(written), rows=rows, written=n)
-        record_superseded(self.state, [record], self.clock())
-        self.written.add(written)
-        log.info("%s: %d of %d rows written to %d object(s)", address, n, rows, len(written))
+    def _held_by_newer(self, action: Action, parts: Sequence[KeyPart]) -> set[tuple[Any, ...]]:
+        """The keys the newer objects of a rewrite hold now, wherever their rows went since.
 
-    def relayout(self, action: Action) -> None:
-        """Rewrite an object into the declared layout and schema; record the original superseded.
-
-        Args:
-            action: A ``relayout`` action.
+        Rewrites run newest object first, so a newer object may already have been rewritten
+        (moved, de-duplicated) by this apply: its keys are then read from its replacements.
         """
-        d = _decl(action.details)
-        obj = action.details["object"]
-        info = self._verify(obj, action.address)
-        f = file_obs(d, info)
-        table = conform(read_object(self.store, info.key), d, info.key)
-        if action.details.get("canonical"):
-            placed = [f.partition_dir] * table.num_rows
-        else:
-            placed = canonical_partitions(table, d, dict(f.partition), info.mtime, info.key)
-        superseded = load_superseded(self.state)
-        out: dict[str, Any] = {}
-        for part, rows in split_rows(table, placed).items():
-            key = output_key(d, part, info.key, "relayout")
-            if d.dedupe:
-                held = held_keys(self.store, d, part, {info.key, key, rc_alias(key)}, superseded)
-                rows = dedupe_table(rows, list(d.key), held)
-            out[key] = rows
-        self._write(action.address, info, out, table.num_rows)
+        held: set[tuple[Any, ...]] = set()
+        superseded: Mapping[str, Superseded] | None = None
+        for newer in action.details.get("newer", []):
+            key = str(newer["key"])
+            info = stat(self.store, key)
+            if info is not None and info.size == int(newer["size"]) and abs(info.mtime - float(newer["mtime"])) < 0.5:
+                sources = [key]
+            else:
+                superseded = superseded if superseded is not None else load_superseded(self.state)
+                rec = superseded.get(key)
+                if rec is None:
+                    raise LakeError(f"{action.address}: {key} changed since the plan was made; plan again")
+                sources = list(rec.replacements)
+            for src in sources:
+                held.update(object_keys(self.store, src, parts) or [])
+        return held
 
-    def dedupe(self, action: Action) -> None:
-        """Rewrite an object without the keys newer objects hold; record the original superseded.
+    def rewrite(self, action: Action) -> None:
+        """Relayout or de-duplicate one object: write its new copy, then remove the original, as one step.
+
+        The rows are placed under the declared layout (a relayout) or kept where they are (a
+        dedupe); rows whose natural key a newer object holds are dropped (the newest row wins),
+        as are repeats within the object. The object's columns keep their types, but for those
+        that break a reader (cast to the declared type). The original is recorded as superseded
+        before it is deleted, so an interruption between the two leaves a ``delete`` action in
+        the next plan. Run only with ``--allow-delete`` (the executor's gate).
 
         Args:
-            action: A ``dedupe`` action.
+            action: A ``relayout`` or ``dedupe`` action.
+
+        Raises:
+            LakeError: If the object changed since the plan, or cannot be rewritten.
         """
         d = _decl(action.details)
         info = self._verify(action.details["object"], action.address)
-        drop: set[tuple[Any, ...]] = set()
-        for newer in action.details.get("newer", []):
-            self._verify(newer, action.address)
-            drop.update(key_rows(self.store, str(newer["key"]), d.key) or [])
-        table = conform(read_object(self.store, info.key), d, info.key)
-        rows = dedupe_table(table, list(d.key), drop)
-        part = file_obs(d, info).partition_dir
-        self._write(action.address, info, {output_key(d, part, info.key, "dedupe"): rows}, table.num_rows)
+        f = file_obs(d, info)
+        parts = key_parts(d.table, d.key)
+        table = read_object(self.store, info.key)
+        broken = [str(c).split(" ", 1)[0] for c in action.details.get("drift", [])]
+        table = cast_columns(table, d, broken, info.key)
+        if action.type == "relayout" and not action.details.get("canonical"):
+            placed = canonical_partitions(table, d, dict(f.partition), info.mtime, info.key)
+        else:
+            placed = [f.partition_dir] * table.num_rows
+        drop = self._held_by_newer(action, parts) if d.dedupe else set()
+        written, n = [], 0
+        for part, rows in split_rows(table, placed).items():
+            if d.dedupe:
+                rows = dedupe_rows(rows, parts, drop)
+            if rows.num_rows:
+                written.append(
+                    write_parquet(self.store, output_key(d, part, info.key, action.type), rows, action.address)
+                )
+                n += rows.num_rows
+        record = Superseded(
+            info.key, info.size, info.mtime, action.address, tuple(written), rows=table.num_rows, written=n
+        )
+        record_superseded(self.state, [record], self.clock())
+        self.written.add(written)
+        self.store.delete([info.key])
+        log.info(
+            "%s: %d of %d rows rewritten to %d object(s); original removed",
+            action.address,
+            n,
+            table.num_rows,
+            len(written),
+        )
 
     def register(self, action: Action) -> None:
         """Fix a table's partition keys, or register all of a table's planned partitions at once.

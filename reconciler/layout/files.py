@@ -16,10 +16,11 @@ import pyarrow.parquet as pq
 from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
 from reconciler.core.layout_observed import FileObs, TableDecl
 from reconciler.errors import LakeError
+from reconciler.lake.keys import KeyPart, key_tuples, source_columns
 from reconciler.lake.layout import is_data_object, partition_pairs
 from reconciler.ports import ObjectInfo, ObjectStore
 
-__all__ = ["file_obs", "key_rows", "list_table", "read_footers", "read_object", "stat"]
+__all__ = ["file_obs", "list_table", "object_keys", "read_footers", "read_object", "stat"]
 
 _READERS = 16
 
@@ -153,19 +154,16 @@ def read_object(store: ObjectStore, key: str, columns: Sequence[str] | None = No
     return table.replace_schema_metadata(None)
 
 
-def key_rows(store: ObjectStore, key: str, columns: Sequence[str]) -> list[tuple[Any, ...]] | None:
-    """The natural-key tuples of an object's rows, or None when it lacks a key column.
+def object_keys(store: ObjectStore, key: str, parts: Sequence[KeyPart]) -> list[tuple[Any, ...]] | None:
+    """The normalised natural keys of an object's rows, or None when it lacks a key column.
 
     Args:
         store: The object store.
         key: The object key.
-        columns: The natural key.
+        parts: The natural key, as files yield it (:func:`reconciler.lake.keys.key_parts`).
 
     Returns:
         One tuple per row.
     """
-    t = read_object(store, key, columns)
-    if any(c not in t.column_names for c in columns):
-        return None
-    cols = [t.column(c).to_pylist() for c in columns]
-    return list(zip(*cols, strict=True)) if cols else []
+    t = read_object(store, key, source_columns(parts))
+    return key_tuples(t, parts)

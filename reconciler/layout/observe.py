@@ -6,9 +6,10 @@ Read-only. For each table, in bronze and silver:
    path) and mark the ones recorded as superseded (pending delete);
 2. read the footer of every live object (rows and schema; never the data);
 3. read the catalog's definition and registered partitions;
-4. silver only: find duplicate natural keys. A cheap Athena-dialect query first finds the seasons
-   with any duplicate key at all; only in those seasons are the key columns of the live objects
-   in the declared layout and schema read, to say which objects hold which duplicates.
+4. silver only: find duplicate natural keys, as a full scan sees them (any layout, any types).
+   A cheap Athena-dialect query first finds the seasons (folders) with any duplicate key at all;
+   only there are the key columns of the live objects read, to say which objects hold which
+   duplicates.
 """
 
 from __future__ import annotations
@@ -29,13 +30,12 @@ from reconciler.core.layout_observed import (
     RegisteredPartition,
     TableDecl,
     TableObs,
-    drifted_columns,
-    in_declared_layout,
 )
 from reconciler.errors import QueryError
-from reconciler.layout.files import file_obs, key_rows, list_table, read_footers
+from reconciler.lake.keys import key_parts, key_sql
+from reconciler.layout.files import file_obs, list_table, object_keys, read_footers
 from reconciler.layout.superseded import Superseded, load_superseded, same_object
-from reconciler.observe.queries import duplicates_query
+from reconciler.observe.queries import duplicate_seasons_query
 from reconciler.ports import Catalog, ObjectStore, QueryEngine, StateStore
 
 __all__ = ["LayoutObserver"]
@@ -106,38 +106,37 @@ class LayoutObserver:
             for p in self.catalog.list_partitions(decl.database, decl.table)
             if _in_scope(list(zip(keys, p.values, strict=False)), seasons)
         )
-        return CatalogObs(partition_keys=table.partition_keys, location=table.location, partitions=parts)
+        return CatalogObs(
+            partition_keys=table.partition_keys, location=table.location, partitions=parts, columns=table.columns
+        )
 
-    def _dup_seasons(self, decl: TableDecl, seasons: set[int]) -> set[int]:
+    def _dup_seasons(self, decl: TableDecl, seasons: set[int]) -> set[int | None]:
         try:
             res = self.engine.query(
-                duplicates_query(decl.database, decl.table, decl.key),
+                duplicate_seasons_query(decl.database, decl.table, key_sql(key_parts(decl.table, decl.key))),
                 {"season_start": min(seasons), "season_end": max(seasons)},
             )
         except QueryError as exc:
             log.info("duplicate census of %s failed (%s); reading every season's keys", decl.qualified, exc)
-            return set(seasons)
+            return {*seasons, None}
         self.bytes_scanned += res.bytes_scanned
-        found = {int(s) for s in res.table.column("season").to_pylist() if s is not None}
-        return found & seasons
+        found = {None if s is None else int(s) for s in res.table.column("season").to_pylist()}
+        return {s for s in found if s is None or s in seasons}
 
     def _duplicates(
         self, decl: TableDecl, files: list[FileObs], seasons: set[int]
     ) -> tuple[tuple[Overlap, ...], dict[str, int], tuple[str, ...]]:
-        clean = [
-            f
-            for f in files
-            if not f.superseded_by and not f.unreadable and in_declared_layout(decl, f) and not drifted_columns(decl, f)
-        ]
-        if not clean or not decl.key:
+        live = [f for f in files if not f.superseded_by and not f.unreadable and f.columns]
+        if not live or not decl.key:
             return (), {}, ()
         dup_seasons = self._dup_seasons(decl, seasons)
         owners: dict[tuple[Any, ...], list[str]] = defaultdict(list)
         notes = []
-        for f in clean:
+        parts = key_parts(decl.table, decl.key)
+        for f in live:
             if _season_of(f.partition) not in dup_seasons:
                 continue
-            rows = key_rows(self.store, f.key, decl.key)
+            rows = object_keys(self.store, f.key, parts)
             if rows is None:
                 notes.append(f"{f.key}: lacks a key column ({', '.join(decl.key)}); not checked for duplicates")
                 continue

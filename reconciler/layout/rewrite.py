@@ -1,12 +1,10 @@
 """The rewrite primitives of relayout and dedupe: conform, place, de-duplicate, name.
 
-* :func:`conform` casts rows to the table's declared schema (the cure for type drift).
+* :func:`cast_columns` casts only the columns that break a reader to their declared types; every
+  other column keeps the type it was written with.
 * :func:`canonical_partitions` says where each row belongs under the declared layout:
   ``season`` from the row (else the path), ``date`` from the game's UTC date (the row's
   ``date``, ``gameStartDate`` or ``startDate``), ``asof`` from the path (else the object's day).
-* :func:`held_keys` reads the natural keys the canonical layout already holds in a partition,
-  ignoring superseded originals and the rewrite's own earlier output (so a retried rewrite
-  reproduces exactly what it wrote before).
 * :func:`output_key` names a replacement deterministically from its source and partition.
 """
 
@@ -21,15 +19,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reconciler.core.layout_observed import TableDecl, in_declared_layout
+from reconciler.core.layout_observed import TableDecl
 from reconciler.errors import LakeError
 from reconciler.lake.layout import hash8
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES
-from reconciler.layout.files import file_obs, key_rows, list_table
-from reconciler.layout.superseded import Superseded, same_object
-from reconciler.ports import ObjectStore
 
-__all__ = ["DATE_COLUMNS", "canonical_partitions", "conform", "held_keys", "output_key", "rc_alias", "split_rows"]
+__all__ = ["DATE_COLUMNS", "canonical_partitions", "cast_columns", "output_key", "split_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +39,21 @@ def _declared(decl: TableDecl) -> pa.Schema | None:
     return t.schema if t is not None else None
 
 
-def conform(table: pa.Table, decl: TableDecl, key: str) -> pa.Table:
-    """Cast rows to the table's declared schema (unchanged when none is declared).
+def cast_columns(table: pa.Table, decl: TableDecl, columns: Sequence[str], key: str) -> pa.Table:
+    """Cast some columns to their declared types, leaving every other column as written.
 
-    Declared columns the rows lack become nulls; columns the declaration does not name are
-    dropped (and logged), exactly as every other write of this tool.
+    A rewrite keeps the object's own columns and types (type drift the readers tolerate is not
+    rewritten); only columns that break a reader (unit or key columns Athena cannot read as the
+    table declares them) are cast.
 
     Args:
         table: The rows.
         decl: The table.
+        columns: The columns to cast (absent or undeclared ones are skipped).
         key: The source object, for messages.
 
     Returns:
-        The rows in the declared schema.
+        The rows.
 
     Raises:
         LakeError: If a value cannot be cast (the column and types are named).
@@ -64,25 +61,22 @@ def conform(table: pa.Table, decl: TableDecl, key: str) -> pa.Table:
     schema = _declared(decl)
     if schema is None:
         return table
-    cols = []
-    for f in schema:
-        if f.name not in table.column_names:
-            cols.append(pa.nulls(table.num_rows, f.type))
+    for name in columns:
+        if name not in table.column_names or name not in schema.names:
             continue
-        col = table.column(f.name)
-        if col.type != f.type:
-            try:
-                col = pc.cast(col, f.type)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise LakeError(
-                    f"{key}: column {f.name} cannot be cast from {col.type} to the declared {f.type} "
-                    f"({str(exc).splitlines()[0]})"
-                ) from None
-        cols.append(col)
-    dropped = [c for c in table.column_names if c not in schema.names]
-    if dropped:
-        log.warning("%s: columns %s are not in the declared schema of %s; not copied", key, dropped, decl.table)
-    return pa.Table.from_arrays(cols, schema=schema)
+        want = schema.field(name).type
+        col = table.column(name)
+        if col.type == want:
+            continue
+        try:
+            cast = pc.cast(col, want)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise LakeError(
+                f"{key}: column {name} cannot be cast from {col.type} to the declared {want} "
+                f"({str(exc).splitlines()[0]})"
+            ) from None
+        table = table.set_column(table.schema.get_field_index(name), pa.field(name, want), cast)
+    return table
 
 
 def _column(table: pa.Table, name: str) -> list[Any] | None:
@@ -146,52 +140,6 @@ def output_key(decl: TableDecl, partition: str, source: str, op: str) -> str:
     """
     mid = f"{partition}/" if partition else ""
     return f"{decl.prefix}{mid}part-{hash8({'reconcile': op, 'source': source, 'partition': partition})}.parquet"
-
-
-def rc_alias(key: str) -> str:
-    """The key :func:`reconciler.apply.lakeio.write_parquet` uses when another writer holds ``key``.
-
-    Args:
-        key: A ``.parquet`` key.
-
-    Returns:
-        ``…-rc.parquet``.
-    """
-    return key.removesuffix(".parquet") + "-rc.parquet"
-
-
-def held_keys(
-    store: ObjectStore,
-    decl: TableDecl,
-    partition: str,
-    exclude: set[str],
-    superseded: Mapping[str, Superseded],
-) -> set[tuple[Any, ...]]:
-    """Natural keys the canonical layout already holds in one partition.
-
-    Args:
-        store: The object store.
-        decl: The table.
-        partition: The partition path.
-        exclude: Object keys to ignore (the source; the rewrite's own earlier output).
-        superseded: Superseded-object records (their keys are held by their replacements).
-
-    Returns:
-        The keys, as tuples.
-    """
-    out: set[tuple[Any, ...]] = set()
-    prefix = f"{decl.prefix}{partition}/" if partition else decl.prefix
-    for info in list_table(store, decl, prefix):
-        f = file_obs(decl, info)
-        if info.key in exclude or f.partition_dir != partition or not in_declared_layout(decl, f):
-            continue
-        rec = superseded.get(info.key)
-        if rec is not None and same_object(rec, info):
-            continue
-        rows = key_rows(store, info.key, decl.key)
-        if rows is not None:
-            out.update(rows)
-    return out
 
 
 def split_rows(table: pa.Table, parts: Sequence[str]) -> dict[str, pa.Table]:

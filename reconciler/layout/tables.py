@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from reconciler.core.layout_observed import TableDecl
+from reconciler.lake.keys import key_parts, source_columns
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES
 from reconciler.ports import CatalogTable
 from reconciler.spec.models import FetchStrategy, Spec
@@ -98,6 +99,8 @@ def declared_tables(specs: Sequence[Spec], silver_database: str, bronze_database
                 key=tuple(s.key),
                 columns=_columns(declared.schema if declared else None),
                 dedupe=True,
+                key_columns=tuple(source_columns(key_parts(s.table, s.key))),
+                unit_columns=tuple(s.unit_columns),
             ),
         )
         for strat in spec.fetch:

@@ -52,9 +52,9 @@ def summary_line(plan: Plan, rate: float = 3.0) -> str:
         parts.append(f"{s.rebuild:,} to rebuild from the lake (0 API calls)")
     parts.append(f"{s.register_:,} partitions to register")
     if s.relayout:
-        parts.append(f"{s.relayout:,} to relayout")
+        parts.append(f"{s.relayout:,} to relayout (needs --allow-delete)")
     if s.dedupe:
-        parts.append(f"{s.dedupe:,} to dedupe")
+        parts.append(f"{s.dedupe:,} to dedupe (needs --allow-delete)")
     if s.delete:
         parts.append(f"{s.delete:,} to delete (needs --allow-delete)")
     line = "Plan: " + ", ".join(parts) + "."

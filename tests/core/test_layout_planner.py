@@ -12,8 +12,11 @@ from reconciler.core.layout_observed import (
     RegisteredPartition,
     TableDecl,
     TableObs,
-    drifted_columns,
+    athena_reads,
+    breaking_drift,
     in_declared_layout,
+    table_types,
+    tolerated_drift,
 )
 from reconciler.core.layout_planner import layout_selected, plan_layout
 
@@ -23,8 +26,9 @@ PLAYS = TableDecl(
     table="fct_plays",
     layout="season={season}/date={date}",
     key=("id",),
-    columns=(("id", "int64"), ("gameId", "int64"), ("season", "int32")),
+    columns=(("id", "int64"), ("gameId", "int64"), ("season", "int32"), ("teamSeed", "double")),
     dedupe=True,
+    unit_columns=("gameId",),
 )
 COLS = (("id", "int64"), ("gameId", "int64"), ("season", "int32"))
 KEYS = (("season", "string"), ("date", "string"))
@@ -68,29 +72,54 @@ def test_declared_layout_rules():
     assert not in_declared_layout(PLAYS, f("season=2025/asof=2026-02-21"))
     assert not in_declared_layout(PLAYS, f("season=unknown/date=2024-12-01"))
     assert not in_declared_layout(PLAYS, f("season=2025"))
-    drifted = f(P1, cols=(("id", "int64"), ("gameId", "string"), ("extra", "int64")))
-    assert drifted_columns(PLAYS, drifted) == ["gameId string (declared int64)"]
-    assert drifted_columns(PLAYS, f(P1, cols=(("id", "int64"),))) == []  # absent columns are not drift
+    types = table_types(PLAYS, None)
+    drifted = f(P1, cols=(("id", "int64"), ("gameId", "double"), ("extra", "int64"), ("teamSeed", "string")))
+    assert breaking_drift(PLAYS, drifted, types) == ["gameId double: Athena cannot read it as the table's int64"]
+    assert tolerated_drift(PLAYS, drifted, types) == ["teamSeed string (table: double)"]
+    assert breaking_drift(PLAYS, f(P1, cols=(("id", "int64"),)), types) == []  # absent columns are not drift
 
 
-def test_asof_layout_is_relayouted_and_its_original_deleted_later():
+def test_athena_read_rules_follow_the_documented_table():
+    assert athena_reads("int32", "bigint") and athena_reads("float", "double") and athena_reads("string", "bigint")
+    assert not athena_reads("int64", "double") and not athena_reads("int64", "string")
+    assert not athena_reads("double", "bigint") and athena_reads("int64", "int64")
+
+
+def test_the_catalog_types_decide_what_breaks_athena():
+    cat = CatalogObs(KEYS, "silver/fct_plays/", columns=(("id", "bigint"), ("gameid", "string")))
+    types = table_types(PLAYS, cat)
+    assert types == {"id": "bigint", "gameid": "string"}
+    assert breaking_drift(PLAYS, f(P1), types) == ["gameId int64: Athena cannot read it as the table's string"]
+
+
+def test_asof_layout_is_relayouted_in_one_step_with_its_removal():
     asof = f("season=2025/asof=2026-02-21", "part-a")
     tp = plan(table([f(P1), asof], [reg(P1)]))
     (rel,) = [a for a in tp.actions if a.type == "relayout"]
     assert rel.address == f"layout.relayout[{asof.key}]"
-    assert rel.season == 2025 and rel.details["canonical"] is False
+    assert rel.season == 2025 and rel.details["canonical"] is False and rel.details["needs_delete"] is True
     assert "season=/asof= is not the declared season=/date=" in rel.reason
-    (dele,) = [a for a in tp.actions if a.type == "delete"]
-    assert dele.address == f"layout.delete[{asof.key}]" and dele.details["after"] == rel.address
+    assert "one step, run only with --allow-delete" in rel.reason
+    assert addresses(tp, "delete") == []  # the rewrite removes its own original
     assert addresses(tp, "register") == []  # a non-declared layout is never registered
 
 
-def test_schema_drift_is_a_relayout_of_a_canonical_object():
-    bad = f(P1, "part-x", cols=(("id", "int64"), ("gameId", "int64"), ("season", "int64")))
-    tp = plan(table([f(P1), bad], [reg(P1)]))
+def test_drift_that_breaks_a_key_column_is_a_relayout_other_drift_a_note():
+    bad = f(P1, "part-x", cols=(("id", "string"), ("gameId", "double"), ("season", "int64")))
+    seeds = f(P1, "part-y", cols=(*COLS, ("teamSeed", "string")))
+    tp = plan(table([f(P1), bad, seeds], [reg(P1)]))
     (rel,) = [a for a in tp.actions if a.type == "relayout"]
-    assert rel.details["canonical"] is True and rel.details["drift"] == ["season int64 (declared int32)"]
-    assert addresses(tp, "delete") == [f"layout.delete[{bad.key}]"]
+    assert rel.details["object"]["key"] == bad.key and rel.details["canonical"] is True
+    assert rel.details["drift"] == ["gameId double: Athena cannot read it as the table's int64"]
+    assert "breaks a reader" in rel.reason
+    (note,) = tp.notes
+    assert "season in 1 object" in note and "teamSeed in 1 object" in note and "not rewritten" in note
+
+
+def test_an_object_with_no_columns_is_a_delete():
+    empty = f(P1, "part-0", cols=())
+    (dele,) = plan(table([f(P1), empty], [reg(P1)])).actions
+    assert dele.type == "delete" and dele.details["empty"] is True and "no columns" in dele.reason
 
 
 def test_duplicates_keep_the_newest_object():
@@ -102,7 +131,16 @@ def test_duplicates_keep_the_newest_object():
     assert [n["key"] for n in dedupes[old.key].details["newer"]] == [new.key]
     assert [n["key"] for n in dedupes[new.key].details["newer"]] == [newest.key]
     assert dedupes[newest.key].details["newer"] == [] and dedupes[newest.key].details["internal"] == 1
-    assert len([a for a in tp.actions if a.type == "delete"]) == 3
+    assert [a for a in tp.actions if a.type == "delete"] == []
+
+
+def test_a_newer_object_in_another_layout_wins_over_a_canonical_one():
+    canonical, asof = f(P1, "part-c", 1.0), f("season=2025/asof=2026-02-21", "part-a", 2.0)
+    tp = plan(table([canonical, asof], [reg(P1)], overlaps=(Overlap(asof.key, canonical.key, 7),)))
+    (ded,) = [a for a in tp.actions if a.type == "dedupe"]
+    assert ded.details["object"]["key"] == canonical.key and ded.details["newer"][0]["key"] == asof.key
+    (rel,) = [a for a in tp.actions if a.type == "relayout"]
+    assert rel.details["newer"] == []  # the newest keeps every row
 
 
 def test_bronze_is_not_deduplicated():
@@ -172,7 +210,7 @@ def test_superseded_objects_are_only_deleted():
 def test_selectors():
     obs = LayoutObservation(tables=(table([f(P1), f("season=2025/asof=2026-02-21")], [reg(P2)]),))
     every = {a.type for a in plan_layout(obs).actions}
-    assert every == {"relayout", "register", "delete"}
+    assert every == {"relayout", "register", "delete"}  # the delete: an orphan partition
     catalog_only = plan_layout(obs, ["partitions"]).actions
     assert {a.details["op"] for a in catalog_only} == {"partition"}
     globbed = plan_layout(obs, ["layout.register*"]).actions

@@ -1,8 +1,10 @@
 """The layout target end to end on a drifted sandbox, through the real CLI.
 
-plan (every injected fault, nothing else) → apply without --allow-delete (everything but the
-deletions; the lake never loses an object) → plan (only the deletions) → apply --allow-delete
-(the lake ends clean) → plan ("No changes"); row counts read straight from the Parquet files.
+plan (every injected fault) → apply without --allow-delete (the catalog is fixed; no rewrite
+starts, so no object is added or removed and readers never see two copies) → plan (the
+rewrites and deletions) → apply --allow-delete (each rewrite writes its copy and removes its
+original in one step; the lake ends clean) → plan ("No changes"); keys read straight from the
+Parquet files: each once, none lost.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ SEASONS = "2024-2025"
 KEYS = {
     "fct_games": ["gameId"],
     "fct_plays": ["id"],
-    "fct_substitutions": ["gameId", "athleteId", "sub_in_period", "sub_in_seconds_remaining"],
+    "fct_substitutions": ["gameId", "athleteId", "subIn"],
     "fct_lineups": ["gameId", "teamid", "idhash"],
 }
 
@@ -43,20 +45,6 @@ def _keys(lake: Path, table: str) -> list[tuple[Any, ...]]:
     return out
 
 
-def _expected(drift: dict[str, Any], dedupe_object: str) -> tuple[set[str], set[str]]:
-    """The addresses the first plan must hold: (non-delete actions, delete actions)."""
-    objects = [*drift["fct_games_asof_duplicates"]["keys"], drift["fct_games_excitement_int64"]["key"]]
-    objects.append(drift["fct_plays_asof_layout"]["key"])
-    work = {f"layout.relayout[{k}]" for k in objects} | {f"layout.dedupe[{dedupe_object}]"}
-    deletes = {f"layout.delete[{k}]" for k in [*objects, dedupe_object]}
-    for p in drift["catalog_unregistered_partitions"]["partitions"]:
-        work.add(f"layout.register[{p['table']}][{p['partition']}]")
-    for p in drift["catalog_orphan_partitions"]["partitions"]:
-        deletes.add(f"layout.delete[{p['table']}][{p['partition']}]")
-    work.add(f"layout.register[{drift['catalog_partition_keys']['table']}][partition-keys]")
-    return work, deletes
-
-
 def _layout(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return next(t for t in plan["targets"] if t["target"] == "layout")["actions"]
 
@@ -65,7 +53,11 @@ def _apply(cfg: Path, *extra: str):
     return cli(["apply", "--config", str(cfg), "--seasons", SEASONS, "--auto-approve", *extra])
 
 
-def test_drift_is_planned_repaired_without_deleting_then_cleaned(drifted):
+def _rewritten(actions: list[dict[str, Any]]) -> set[str]:
+    return {a["details"]["object"]["key"] for a in actions if a["type"] in ("relayout", "dedupe")}
+
+
+def test_drift_is_planned_and_rewritten_only_with_allow_delete(drifted):
     cfg, _, manifest = drifted
     lake = cfg.parent / "lake"
     drift = manifest.drift
@@ -73,41 +65,41 @@ def test_drift_is_planned_repaired_without_deleting_then_cleaned(drifted):
 
     first = plan_json(cfg, SEASONS, "--target", "layout")
     actions = _layout(first)
-    dedupes = [a for a in actions if a["type"] == "dedupe"]
-    assert len(dedupes) == 1
+    rewritten = _rewritten(actions)
+    # Every object outside the declared layout is relaid out; every duplicate is resolved.
+    for key in [*drift["fct_games_asof_duplicates"]["keys"], drift["fct_plays_asof_layout"]["key"]]:
+        assert any(a["type"] == "relayout" and a["details"]["object"]["key"] == key for a in actions), key
     dup = drift["fct_plays_duplicates"]
-    assert dedupes[0]["details"]["object"]["key"] in {dup["key"], *dup["duplicates_of"]}
-    work, deletes = _expected(drift, dedupes[0]["details"]["object"]["key"])
-    assert {a["address"] for a in actions if a["type"] != "delete"} == work
-    assert {a["address"] for a in actions if a["type"] == "delete"} == deletes
-    assert first["summary"]["delete"] == len(deletes)
-    assert first["summary"]["relayout"] == len(drift["fct_games_asof_duplicates"]["keys"]) + 2
+    assert rewritten & {dup["key"], *dup["duplicates_of"]}
+    excitement = drift["fct_games_excitement_int64"]["key"]
+    assert not any(a["type"] == "relayout" and a["details"]["object"]["key"] == excitement for a in actions)
+    layout = next(t for t in first["targets"] if t["target"] == "layout")
+    assert any("excitement in 1 object" in n and "not rewritten" in n for n in layout["notes"])
+    for p in drift["catalog_unregistered_partitions"]["partitions"]:
+        assert f"layout.register[{p['table']}][{p['partition']}]" in {a["address"] for a in actions}
+    for a in actions:
+        if a["type"] in ("relayout", "dedupe"):
+            assert "run only with --allow-delete" in a["reason"]
 
     objects = _objects(lake)
     r = _apply(cfg, "--target", "layout")
     assert r.exit_code == 0, r.output
-    assert f"Left {len(deletes)} delete actions" in r.output
-    after = _objects(lake)
-    assert objects <= after and len(after) > len(objects)  # nothing deleted, replacements added
+    removes = sum(1 for a in actions if a["type"] in ("relayout", "dedupe", "delete"))
+    assert f"Left {removes} actions that remove data" in " ".join(r.output.split())
+    assert _objects(lake) == objects  # no rewrite started: never two visible copies
+    assert {t: _keys(lake, t) for t in KEYS} == before_keys
 
     second = plan_json(cfg, SEASONS, "--target", "layout")
-    assert {a["address"] for a in _layout(second)} == deletes
-    assert {a["type"] for a in _layout(second)} == {"delete"}
-
-    # The game whose plays lived only under asof= now has a registered date partition too.
-    asof = drift["fct_plays_asof_layout"]
-    moved = [k for k in after - objects if k.startswith("silver/fct_plays/") and "/date=" in k]
-    assert moved
+    assert {a["type"] for a in _layout(second)} <= {"relayout", "dedupe", "delete"}  # registered now
+    assert _rewritten(_layout(second)) == rewritten
     catalog = LocalCatalog(cfg.parent / ".reconcile" / "catalog.sqlite")
-    registered = {p.location for p in catalog.list_partitions("cbbd_silver", "fct_plays")}
-    assert {k.rsplit("/", 1)[0] + "/" for k in moved} <= registered
     assert [k for k, _ in catalog.get_table("cbbd_silver", "fct_lineups").partition_keys] == ["season", "date"]
     catalog.close()
 
     r = _apply(cfg, "--target", "layout", "--allow-delete")
     assert r.exit_code == 0, r.output
     final = _objects(lake)
-    assert not final & {a["address"][len("layout.delete[") : -1] for a in _layout(second)}
+    assert not final & rewritten
     r = cli(["plan", "--config", str(cfg), "--seasons", SEASONS, "--target", "layout"])
     assert r.exit_code == 0 and "No changes" in r.output, r.output
 
@@ -115,13 +107,15 @@ def test_drift_is_planned_repaired_without_deleting_then_cleaned(drifted):
         now = _keys(lake, table)
         assert len(now) == len(set(now)), table  # every key once
         assert set(now) == set(before), table  # no key lost, none invented
-    only_here = set(asof["only_here_game_ids"])
+    # The game whose plays lived only under asof= is now under its date, registered.
+    only_here = set(drift["fct_plays_asof_layout"]["only_here_game_ids"])
     canonical = [p for p in (lake / "silver" / "fct_plays").rglob("*.parquet") if "/date=" in p.as_posix()]
     plays = {g for p in canonical for g in pq.read_table(p, columns=["gameId"]).column("gameId").to_pylist()}
     assert only_here <= plays
+    assert not any("/asof=" in k for k in final if k.startswith("silver/fct_plays/"))
 
 
-def test_stale_saved_plan_and_unconfirmed_deletes_change_nothing(drifted, tmp_path):
+def test_stale_saved_plan_and_unconfirmed_rewrites_change_nothing(drifted, tmp_path):
     cfg, _, manifest = drifted
     out = tmp_path / "plan.json"
     r = cli(["plan", "--config", str(cfg), "--seasons", SEASONS, "--target", "layout", "--out", str(out)])
@@ -137,11 +131,11 @@ def test_stale_saved_plan_and_unconfirmed_deletes_change_nothing(drifted, tmp_pa
     r = cli(["apply", "--config", str(cfg), str(out), "--auto-approve"])
     assert r.exit_code == 1
     assert "layout state changed" in r.output
-    # Deletions need confirmation: without a terminal and without --auto-approve, nothing happens.
+    # Rewrites and deletions need confirmation: without a terminal and without --auto-approve, nothing happens.
     objects = _objects(cfg.parent / "lake")
     r = cli(["apply", "--config", str(cfg), "--seasons", SEASONS, "--target", "layout", "--allow-delete"])
     assert r.exit_code == 1 and "needs confirmation" in r.output
-    assert "deletes the 11 items listed above" in " ".join(r.output.split())
+    assert "removing each original once its new copy is written" in " ".join(r.output.split())
     assert _objects(cfg.parent / "lake") == objects
 
 
@@ -153,7 +147,7 @@ def test_full_plan_with_gaps_and_drift_converges(drifted):
         r = _apply(cfg)
         assert r.exit_code == 0, r.output
         second = plan_json(cfg, SEASONS)
-        assert {a["type"] for t in second["targets"] for a in t["actions"]} == {"delete"}
+        assert {a["type"] for t in second["targets"] for a in t["actions"]} <= {"relayout", "dedupe", "delete"}
         r = _apply(cfg, "--allow-delete")
         assert r.exit_code == 0, r.output
         final = plan_json(cfg, SEASONS)

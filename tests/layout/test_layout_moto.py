@@ -83,17 +83,18 @@ def test_no_delete_call_without_allow_delete(tmp_path, moto_url, boto_session, c
     cfg = _moto_lake(tmp_path, moto_url, boto_session)
     r = cli(["apply", "--config", str(cfg), "--seasons", SEASONS, "--target", "layout", "--auto-approve"])
     assert r.exit_code == 0, r.output
-    for kind in ("to relayout", "to dedupe", "partitions to register", "to delete (needs --allow-delete)"):
+    for kind in ("to relayout (needs --allow-delete)", "to dedupe (needs --allow-delete)", "partitions to register"):
         assert kind in " ".join(r.output.split())
     assert {op: calls[op] for op in DELETES} == dict.fromkeys(DELETES, 0)
-    assert calls["PutObject"] >= 1 and calls["BatchCreatePartition"] >= 1 and calls["UpdateTable"] == 1
-    assert _layout_types(cfg) == {"delete"}
+    # No rewrite starts without --allow-delete (a new copy and its original are never both visible).
+    assert calls["PutObject"] == 0 and calls["BatchCreatePartition"] >= 1 and calls["UpdateTable"] == 1
+    assert _layout_types(cfg) <= {"relayout", "dedupe", "delete"}
     assert {op: calls[op] for op in DELETES} == dict.fromkeys(DELETES, 0)
 
     r = cli(
         ["apply", "--config", str(cfg), "--seasons", SEASONS, "--target", "layout", "--auto-approve", "--allow-delete"]
     )
     assert r.exit_code == 0, r.output
-    assert calls["DeleteObjects"] >= 1 and calls["BatchDeletePartition"] >= 1
+    assert calls["PutObject"] >= 1 and calls["DeleteObjects"] >= 1 and calls["BatchDeletePartition"] >= 1
     r = cli(["plan", "--config", str(cfg), "--seasons", SEASONS, "--target", "layout"])
     assert r.exit_code == 0 and "No changes" in r.output, r.output
