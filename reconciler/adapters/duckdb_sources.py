@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from reconciler.errors import QueryError
 from reconciler.lake.layout import is_data_object, partition_pairs
@@ -77,8 +78,27 @@ class LakeFile:
         return tuple(k for k, _ in self.partitions)
 
 
+#: Objects at most this big may be Parquet files with no columns (DuckDB refuses those).
+SMALL_OBJECT_BYTES = 2048
+
+
+def _no_columns(store: ObjectStore, key: str) -> bool:
+    """Whether a (small) Parquet object has no columns at all: it holds no data."""
+    fs, root = store.arrow()
+    try:
+        with fs.open_input_file(f"{root.rstrip('/')}/{key}") as fh:
+            columns: int = pq.read_metadata(fh).num_columns
+    except (OSError, pa.ArrowException):
+        return False  # unreadable: left in, so the query names it
+    return columns == 0
+
+
 def lake_files(store: ObjectStore, prefix: str) -> list[LakeFile]:
-    """The Parquet objects under a table prefix, with their partition values.
+    """The Parquet objects under a table prefix that hold data, with their partition values.
+
+    A Parquet file with no columns (the pipeline writes some) holds no rows a reader can see,
+    and DuckDB refuses to read it ("Need at least one non-root column"): it is left out. Only
+    objects small enough to be one have their footer read.
 
     Args:
         store: The object store.
@@ -87,11 +107,15 @@ def lake_files(store: ObjectStore, prefix: str) -> list[LakeFile]:
     Returns:
         The files in key order.
     """
-    return [
-        LakeFile(obj.key, obj.size, obj.mtime, partition_pairs(prefix, obj.key), obj.etag)
-        for obj in store.list_objects(prefix)
-        if is_data_object(obj.key)
-    ]
+    out = []
+    for obj in store.list_objects(prefix):
+        if not is_data_object(obj.key):
+            continue
+        if obj.size <= SMALL_OBJECT_BYTES and _no_columns(store, obj.key):
+            log.info("%s: a Parquet object with no columns; not read", obj.key)
+            continue
+        out.append(LakeFile(obj.key, obj.size, obj.mtime, partition_pairs(prefix, obj.key), obj.etag))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

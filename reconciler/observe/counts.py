@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.lake.keys import key_parts, key_sql
 from reconciler.lake.layout import is_data_object
-from reconciler.observe.queries import duplicates_query, quote_ident
+from reconciler.observe.queries import duplicates_query, quote_ident, season_filter
 from reconciler.ports import ObjectStore, QueryEngine
 from reconciler.spec.models import Spec
 
@@ -41,31 +42,31 @@ class TableCounts:
     key_columns: tuple[str, ...] = ()
 
 
-def _distinct(columns: Sequence[str]) -> str:
-    if len(columns) == 1:
-        return f"count(DISTINCT {quote_ident(columns[0])})"
-    joined = " || ':' || ".join(f"CAST({quote_ident(c)} AS varchar)" for c in columns)
+def _distinct(exprs: Sequence[str]) -> str:
+    if len(exprs) == 1:
+        return f"count(DISTINCT {exprs[0]})"
+    joined = " || ':' || ".join(f"CAST({e} AS varchar)" for e in exprs)
     return f"count(DISTINCT {joined})"
 
 
-def audit_counts_query(database: str, table: str, unit_columns: Sequence[str], key_columns: Sequence[str]) -> str:
+def audit_counts_query(database: str, table: str, unit_columns: Sequence[str], key_exprs: Sequence[str]) -> str:
     """Rows, distinct units and distinct natural keys per season.
 
     Args:
         database: Glue database.
         table: Table.
         unit_columns: The unit columns.
-        key_columns: The natural key.
+        key_exprs: The natural key as Athena expressions (:func:`reconciler.lake.keys.key_sql`).
 
     Returns:
         A query with columns ``season``, ``n``, ``units`` and ``keys`` (a composite unit or key
         with a NULL part is not counted); ``:season_start`` and ``:season_end`` are placeholders.
     """
     return (
-        f"SELECT CAST(season AS integer) AS season, count(*) AS n, {_distinct(unit_columns)} AS units, "
-        f"{_distinct(key_columns)} AS keys\n"
+        f"SELECT TRY_CAST(season AS integer) AS season, count(*) AS n, "
+        f"{_distinct([quote_ident(c) for c in unit_columns])} AS units, {_distinct(key_exprs)} AS keys\n"
         f"FROM {database}.{table}\n"
-        f"WHERE CAST(season AS integer) BETWEEN :season_start AND :season_end\n"
+        f"WHERE {season_filter(spill=False)}\n"
         f"GROUP BY 1"
     )
 
@@ -104,8 +105,9 @@ def table_counts(
     if not any(is_data_object(o.key) for o in store.list_objects(prefix)):
         return TableCounts(name, {}, {}, {}, {}, units_cols, key_cols)
     params = {"season_start": min(seasons), "season_end": max(seasons)}
-    counts = engine.query(audit_counts_query(silver.database, silver.table, units_cols, key_cols), params)
-    dups = engine.query(duplicates_query(silver.database, silver.table, key_cols), params)
+    key_exprs = key_sql(key_parts(silver.table, key_cols))
+    counts = engine.query(audit_counts_query(silver.database, silver.table, units_cols, key_exprs), params)
+    dups = engine.query(duplicates_query(silver.database, silver.table, key_exprs), params)
     return TableCounts(
         table=name,
         rows=_by_season(counts, "n"),

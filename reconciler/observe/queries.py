@@ -6,7 +6,31 @@ from collections.abc import Sequence
 
 from reconciler.sql import quote_ident
 
-__all__ = ["coverage_query", "duplicates_query", "quote_ident", "season_counts_query"]
+__all__ = ["coverage_query", "duplicate_seasons_query", "duplicates_query", "quote_ident", "season_filter"]
+
+
+def season_filter(season_column: str = "season", *, spill: bool = True) -> str:
+    """The WHERE clause selecting the rows a plan of ``:season_start``..``:season_end`` reads.
+
+    ``TRY_CAST``, because a partition such as ``season=unknown`` (a fan-out write without game
+    metadata) is no integer, and Athena's ``CAST`` would fail the whole query. With ``spill``,
+    rows filed under the season before, or under no season at all, are read too: ``plays_date``
+    files the calendar year of its date (``cbbd_etl_lake.md`` §3.3), so a game of season 2025
+    played in December 2024 may sit under ``season=2024``; a write without metadata lands at
+    the table root or under ``season=unknown``. Units are matched by their own columns, so rows
+    read this way count for the unit they belong to, whatever folder holds them.
+
+    Args:
+        season_column: The season column or partition key.
+        spill: Also read the previous season's folder and rows with no season.
+
+    Returns:
+        The condition text (``:season_start``/``:season_end`` placeholders).
+    """
+    season = f"TRY_CAST({quote_ident(season_column)} AS integer)"
+    if not spill:
+        return f"{season} BETWEEN :season_start AND :season_end"
+    return f"({season} BETWEEN :season_start - 1 AND :season_end OR {season} IS NULL)"
 
 
 def coverage_query(
@@ -19,6 +43,9 @@ def coverage_query(
     season_column: str = "season",
 ) -> str:
     """Rows per unit and whether each unit is complete, for the selected seasons.
+
+    Rows are read from every folder that can hold the seasons' units (:func:`season_filter`);
+    units of other seasons that this reads are dropped by the caller.
 
     Args:
         database: Glue database (``cbbd_silver``).
@@ -37,53 +64,63 @@ def coverage_query(
     if expression:
         ok = f"({ok}) AND ({expression})"
     group = ", ".join(str(i + 1) for i in range(len(unit_columns)))
-    season = f"CAST({quote_ident(season_column)} AS integer)"
     return (
         f"SELECT {units}, count(*) AS n, ({ok}) AS ok\n"
         f"FROM {database}.{table}\n"
-        f"WHERE {season} BETWEEN :season_start AND :season_end\n"
+        f"WHERE {season_filter(season_column)}\n"
         f"GROUP BY {group}"
     )
 
 
-def season_counts_query(database: str, table: str, unit_columns: Sequence[str]) -> str:
-    """Rows and distinct units per season.
+def duplicates_query(database: str, table: str, key_exprs: Sequence[str]) -> str:
+    """Surplus rows per season: rows whose natural key appears more than once in the whole table.
+
+    A key counts as duplicated wherever its rows are (two layouts, two season folders); its
+    surplus is attributed to the earliest season folder holding it.
 
     Args:
         database: Glue database.
         table: Table.
-        unit_columns: The unit columns.
-
-    Returns:
-        A query with columns ``season``, ``n`` and ``units``.
-    """
-    unit = " || ':' || ".join(f"CAST({quote_ident(c)} AS varchar)" for c in unit_columns)
-    return (
-        f"SELECT CAST(season AS integer) AS season, count(*) AS n, count(DISTINCT {unit}) AS units\n"
-        f"FROM {database}.{table}\n"
-        f"WHERE CAST(season AS integer) BETWEEN :season_start AND :season_end\n"
-        f"GROUP BY 1"
-    )
-
-
-def duplicates_query(database: str, table: str, key_columns: Sequence[str]) -> str:
-    """Surplus rows per season: rows whose natural key appears more than once.
-
-    Args:
-        database: Glue database.
-        table: Table.
-        key_columns: The natural key.
+        key_exprs: The natural key as Athena expressions (:func:`reconciler.lake.keys.key_sql`;
+            a plain column is its quoted name).
 
     Returns:
         A query with columns ``season``, ``dup_rows`` and ``dup_keys``.
     """
-    keys = ", ".join(quote_ident(c) for c in key_columns)
+    keys = ", ".join(f"{e} AS k{i}" for i, e in enumerate(key_exprs))
+    names = ", ".join(f"k{i}" for i in range(len(key_exprs)))
     return (
         "SELECT season, sum(c - 1) AS dup_rows, count(*) AS dup_keys FROM (\n"
-        f"  SELECT CAST(season AS integer) AS season, {keys}, count(*) AS c\n"
-        f"  FROM {database}.{table}\n"
-        f"  WHERE CAST(season AS integer) BETWEEN :season_start AND :season_end\n"
-        f"  GROUP BY CAST(season AS integer), {keys}\n"
+        f"  SELECT min(season) AS season, {names}, count(*) AS c FROM (\n"
+        f"    SELECT TRY_CAST(season AS integer) AS season, {keys}\n"
+        f"    FROM {database}.{table}\n"
+        f"    WHERE {season_filter()}\n"
+        "  ) AS k\n"
+        f"  GROUP BY {names}\n"
         "  HAVING count(*) > 1\n"
         ") AS d\nGROUP BY season"
+    )
+
+
+def duplicate_seasons_query(database: str, table: str, key_exprs: Sequence[str]) -> str:
+    """The season folders holding a row of a duplicated natural key (NULL: rows with no season).
+
+    Args:
+        database: Glue database.
+        table: Table.
+        key_exprs: The natural key as Athena expressions.
+
+    Returns:
+        A query with one column, ``season``.
+    """
+    keys = ", ".join(f"{e} AS k{i}" for i, e in enumerate(key_exprs))
+    names = ", ".join(f"k{i}" for i in range(len(key_exprs)))
+    on = " AND ".join(f"k.k{i} = d.k{i}" for i in range(len(key_exprs)))
+    return (
+        "WITH k AS (\n"
+        f"  SELECT TRY_CAST(season AS integer) AS season, {keys}\n"
+        f"  FROM {database}.{table}\n"
+        f"  WHERE {season_filter()}\n"
+        f"), d AS (SELECT {names} FROM k GROUP BY {names} HAVING count(*) > 1)\n"
+        f"SELECT DISTINCT k.season FROM k JOIN d ON {on}"
     )

@@ -1,6 +1,6 @@
 """The observation SQL is Athena SQL: produced by pure functions, tested on its text, parsed by sqlglot.
 
-Every query the observer can send (the coverage, season-count and duplicate queries, and each
+Every query the observer can send (the coverage, audit-count and duplicate queries, and each
 spec's source query with ``:season_start``/``:season_end`` bound) must parse with
 ``read="athena"``, and so must the exact text the Athena engine hands to pyathena.
 """
@@ -15,7 +15,9 @@ import sqlglot
 from sqlglot import exp
 
 from reconciler.adapters.athena_engine import AthenaEngine
-from reconciler.observe.queries import coverage_query, duplicates_query, quote_ident, season_counts_query
+from reconciler.lake.keys import key_parts, key_sql
+from reconciler.observe.counts import audit_counts_query
+from reconciler.observe.queries import coverage_query, duplicate_seasons_query, duplicates_query, quote_ident
 from reconciler.spec.loader import load_specs
 from reconciler.sql import bind_params
 
@@ -51,10 +53,12 @@ def _observation_queries() -> list[tuple[str, str]]:
                 ),
             )
         )
+        keys = key_sql(key_parts(silver.table, silver.key))
         out.append(
-            (f"{spec.name}.season_counts", season_counts_query(silver.database, silver.table, silver.unit_columns))
+            (f"{spec.name}.audit_counts", audit_counts_query(silver.database, silver.table, silver.unit_columns, keys))
         )
-        out.append((f"{spec.name}.duplicates", duplicates_query(silver.database, silver.table, silver.key)))
+        out.append((f"{spec.name}.duplicates", duplicates_query(silver.database, silver.table, keys)))
+        out.append((f"{spec.name}.duplicate_seasons", duplicate_seasons_query(silver.database, silver.table, keys)))
         for strat in spec.fetch:
             if strat.source == "bronze" and strat.bronze:
                 cols = strat.unit_columns or silver.unit_columns
@@ -89,7 +93,8 @@ def test_coverage_query_text():
     assert sql == (
         'SELECT CAST("gameId" AS varchar) AS u0, count(*) AS n, ((count(*) >= 20) AND (max(period) >= 2)) AS ok\n'
         "FROM cbbd_silver.fct_plays\n"
-        'WHERE CAST("season" AS integer) BETWEEN :season_start AND :season_end\n'
+        'WHERE (TRY_CAST("season" AS integer) BETWEEN :season_start - 1 AND :season_end '
+        'OR TRY_CAST("season" AS integer) IS NULL)\n'
         "GROUP BY 1"
     )
 
@@ -101,25 +106,29 @@ def test_coverage_query_with_a_two_column_unit_and_no_expression():
     assert sql.endswith("GROUP BY 1, 2")
     tree = _athena(_bound(sql))
     assert [c.alias for c in tree.selects] == ["u0", "u1", "n", "ok"]
-    assert tree.find(exp.Between).args["low"].this == "2015"
+    low = tree.find(exp.Between).args["low"]
+    assert low.sql() == "2015 - 1"  # the season before: plays_date files the calendar year
 
 
-def test_season_counts_query_text():
-    sql = season_counts_query("cbbd_silver", "fct_lineups", ["gameId", "teamid"])
+def test_audit_counts_query_reads_nested_key_parts():
+    keys = key_sql(key_parts("fct_substitutions", ["gameId", "athleteId", "sub_in_period", "sub_in_seconds_remaining"]))
+    sql = audit_counts_query("cbbd_silver", "fct_lineups", ["gameId", "teamid"], keys)
     assert 'count(DISTINCT CAST("gameId" AS varchar) || \':\' || CAST("teamid" AS varchar)) AS units' in sql
+    assert "regexp_extract(\"subIn\"" in sql and "TRY_CAST(season AS integer)" in sql
     tree = _athena(_bound(sql))
-    assert [c.alias for c in tree.selects] == ["season", "n", "units"]
-    assert tree.find(exp.Group) is not None
+    assert [c.alias for c in tree.selects] == ["season", "n", "units", "keys"]
 
 
-def test_duplicates_query_counts_surplus_rows_per_season():
-    sql = duplicates_query("cbbd_silver", "fct_substitutions", ["gameId", "athleteId"])
+def test_duplicates_query_counts_a_key_across_every_folder():
+    keys = key_sql(key_parts("fct_substitutions", ["gameId", "athleteId", "sub_in_period", "sub_in_seconds_remaining"]))
+    sql = duplicates_query("cbbd_silver", "fct_substitutions", keys)
     tree = _athena(_bound(sql))
     assert [c.alias_or_name for c in tree.selects] == ["season", "dup_rows", "dup_keys"]
     inner = tree.find(exp.Subquery)
     assert inner is not None and inner.find(exp.Having) is not None
-    assert 'GROUP BY CAST(season AS integer), "gameId", "athleteId"' in sql
+    assert "GROUP BY k0, k1, k2, k3" in sql and "min(season) AS season" in sql
     assert "sum(c - 1) AS dup_rows" in sql
+    assert ":season_start - 1" in sql and "IS NULL" in sql
 
 
 def test_identifiers_are_quoted_for_athena():
@@ -168,5 +177,6 @@ def test_the_athena_engine_sends_bound_athena_text():
     for (name, sql), sent in zip(QUERIES, conn.executed, strict=True):
         assert sent == _bound(sql), name  # as written, only the parameters bound
         tree = _athena(sent)
-        tables = {f"{t.db}.{t.name}" for t in tree.find_all(exp.Table) if t.name}
+        ctes = {c.alias for c in tree.find_all(exp.CTE)}
+        tables = {f"{t.db}.{t.name}" for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
         assert all(t.split(".")[0] in ("cbbd_silver", "cbbd_bronze") for t in tables), (name, tables)
