@@ -30,6 +30,9 @@ __all__ = [
     "clock_table",
     "int_text",
     "iso_seconds",
+    "js_number",
+    "js_tenths_table",
+    "js_thousandths_table",
     "json_obj",
     "quoted",
     "tenths_table",
@@ -160,6 +163,44 @@ def tenths_table(n: int) -> pa.Array:
         The strings.
     """
     return pa.array([repr(k / 10) for k in range(n)], type=pa.string())
+
+
+def js_number(x: float) -> str:
+    """A float as JavaScript's ``JSON.stringify`` writes it: whole values without ``.0``.
+
+    The CBBD API is a Node server, so ``3.0`` goes on the wire as ``3`` (``cbbd_api.md`` §2 shows
+    ``"location": {"x": 874.2, "y": 285}``); other values match Python's ``repr``.
+
+    Args:
+        x: A finite float.
+
+    Returns:
+        The text.
+    """
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+@cache
+def js_thousandths_table() -> pa.Array:
+    """:func:`thousandths_table` as the API's JSON writes it (``0`` and ``1`` without ``.0``).
+
+    Returns:
+        The strings.
+    """
+    return pa.array([js_number(k / 1000) for k in range(1001)], type=pa.string())
+
+
+@cache
+def js_tenths_table(n: int) -> pa.Array:
+    """:func:`tenths_table` as the API's JSON writes it (whole coordinates without ``.0``).
+
+    Args:
+        n: Table size.
+
+    Returns:
+        The strings.
+    """
+    return pa.array([js_number(k / 10) for k in range(n)], type=pa.string())
 
 
 @cache

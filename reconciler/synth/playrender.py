@@ -22,6 +22,7 @@ from reconciler.synth.jsontext import (
     clock_table,
     int_text,
     iso_seconds,
+    js_tenths_table,
     json_obj,
     quoted,
     tenths_table,
@@ -251,16 +252,18 @@ def on_floor_json(p: PlayPieces, style: Style) -> pa.Array:
     return pc.take(seg_text, pa.array(f.seg))
 
 
-def _loc_text(v: NDArray[np.int64]) -> pa.Array:
-    return pc.if_else(pa.array(v < 0), "null", pc.take(tenths_table(LOC_MAX), pa.array(np.maximum(v, 0))))
+def _loc_text(v: NDArray[np.int64], js: bool = False) -> pa.Array:
+    table = js_tenths_table(LOC_MAX) if js else tenths_table(LOC_MAX)
+    return pc.if_else(pa.array(v < 0), "null", pc.take(table, pa.array(np.maximum(v, 0))))
 
 
-def shot_info_json(p: PlayPieces, style: Style) -> pa.Array:
+def shot_info_json(p: PlayPieces, style: Style, *, js_numbers: bool = False) -> pa.Array:
     """The ``shotInfo`` objects as JSON text, null for events without one.
 
     Args:
         p: The pieces.
         style: Separators.
+        js_numbers: Write whole coordinates as the API does (``285``, not ``285.0``).
 
     Returns:
         JSON text (nullable) per event.
@@ -271,7 +274,7 @@ def shot_info_json(p: PlayPieces, style: Style) -> pa.Array:
     actor, assist, etype = f.actor[sel], f.assist[sel], f.etype[sel]
     shooter = json_obj(style, [("name", quoted(pc.take(p.actor_name, at))), ("id", int_text(actor, actor < 0))])
     by = json_obj(style, [("name", quoted(pc.take(p.assist_name, at))), ("id", int_text(assist, assist < 0))])
-    loc = json_obj(style, [("x", _loc_text(f.loc_x10[sel])), ("y", _loc_text(f.loc_y10[sel]))])
+    loc = json_obj(style, [("x", _loc_text(f.loc_x10[sel], js_numbers)), ("y", _loc_text(f.loc_y10[sel], js_numbers))])
     shot = json_obj(
         style,
         [

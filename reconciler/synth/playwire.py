@@ -11,7 +11,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from reconciler.synth.jsontext import PYTHON, bool_text, int_text, json_obj, quoted, thousandths_table
+from reconciler.synth.jsontext import (
+    PYTHON,
+    bool_text,
+    int_text,
+    js_thousandths_table,
+    json_obj,
+    quoted,
+    thousandths_table,
+)
 from reconciler.synth.playrender import (
     RANGES,
     SCORING,
@@ -27,11 +35,13 @@ from reconciler.synth.teams import athlete_names
 __all__ = ["raw_lines", "wire_table"]
 
 
-def raw_lines(p: PlayPieces) -> pa.Array:
+def raw_lines(p: PlayPieces, *, js_numbers: bool = False) -> pa.Array:
     """The raw-layer JSON text of every play (one line each, without the newline).
 
     Args:
         p: The pieces.
+        js_numbers: Write whole floats as the API's JSON does (``1``, ``285``), i.e. the lines are
+            ``json.dumps`` of the records a client parsed from the real API.
 
     Returns:
         A string array, one ``json.dumps(record)`` per event.
@@ -39,7 +49,8 @@ def raw_lines(p: PlayPieces) -> pa.Array:
     f = p.frame
     t = p.text
     tn = p.team_null
-    hwp = pc.if_else(pa.array(f.hwp < 0), "null", pc.take(thousandths_table(), pa.array(np.maximum(f.hwp, 0))))
+    table = js_thousandths_table() if js_numbers else thousandths_table()
+    hwp = pc.if_else(pa.array(f.hwp < 0), "null", pc.take(table, pa.array(np.maximum(f.hwp, 0))))
     season = str(f.season)
     fields = [
         ("id", int_text(p.play_id)),
@@ -74,7 +85,7 @@ def raw_lines(p: PlayPieces) -> pa.Array:
         ("playText", quoted(t["playText"])),
         ("participants", participants_json(p, PYTHON)),
         ("onFloor", on_floor_json(p, PYTHON)),
-        ("shotInfo", pc.fill_null(shot_info_json(p, PYTHON), "null")),
+        ("shotInfo", pc.fill_null(shot_info_json(p, PYTHON, js_numbers=js_numbers), "null")),
     ]
     return json_obj(PYTHON, fields)
 
