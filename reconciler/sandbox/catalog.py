@@ -22,7 +22,7 @@ import yaml
 import reconciler
 from reconciler.adapters.factory import catalog_path
 from reconciler.adapters.local_catalog import LocalCatalog
-from reconciler.config import load_profile
+from reconciler.config import Profile, load_profile
 from reconciler.core.layout_observed import TableDecl
 from reconciler.errors import ReconcilerError
 from reconciler.layout.catalog_ops import catalog_lake
@@ -31,7 +31,7 @@ from reconciler.ports import Catalog, PartitionSpec
 from reconciler.spec.loader import load_specs
 from reconciler.spec.models import Spec
 
-__all__ = ["catalog_sandbox", "inject_catalog_drift"]
+__all__ = ["catalog_sandbox", "inject_catalog_drift", "sandbox_tables"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,22 @@ def _flip_keys(catalog: Catalog, tables: list[TableDecl]) -> dict[str, Any]:
     }
 
 
+def sandbox_tables(dest: Path) -> tuple[Profile, list[TableDecl]]:
+    """The sandbox config's own default profile (whatever ``RECONCILE_PROFILE`` says) and its tables.
+
+    Args:
+        dest: The sandbox directory (its ``config.yaml`` is written already).
+
+    Returns:
+        The profile and the tables its specs name.
+    """
+    config_file = dest / "config.yaml"
+    default = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("default_profile", "local")
+    profile = load_profile(config_file, str(default))
+    cat = profile.catalog
+    return profile, declared_tables(_specs(profile.specs_dir), cat.silver_database, cat.bronze_database)
+
+
 def catalog_sandbox(dest: Path, store: Any, seasons: list[int], drift: dict[str, Any] | None) -> dict[str, int]:
     """Catalogue a freshly written sandbox lake, then (with ``drift``) make the catalog drift.
 
@@ -105,12 +121,7 @@ def catalog_sandbox(dest: Path, store: Any, seasons: list[int], drift: dict[str,
     Returns:
         ``{"tables": n, "partitions": m}`` registered before any drift.
     """
-    # The file's own default profile, whatever RECONCILE_PROFILE says.
-    config_file = dest / "config.yaml"
-    default = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("default_profile", "local")
-    profile = load_profile(config_file, str(default))
-    cat = profile.catalog
-    tables = declared_tables(_specs(profile.specs_dir), cat.silver_database, cat.bronze_database)
+    profile, tables = sandbox_tables(dest)
     catalog = LocalCatalog(catalog_path(profile))
     try:
         counts = catalog_lake(store, catalog, tables)

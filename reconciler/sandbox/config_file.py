@@ -33,6 +33,7 @@ def write_config(
     seasons: tuple[int, ...],
     api_port: int,
     waivers: bool = False,
+    writer: str = "default",
 ) -> Path:
     """Write ``dest/config.yaml``.
 
@@ -43,6 +44,8 @@ def write_config(
         seasons: Universe seasons.
         api_port: The simulator's port on 127.0.0.1.
         waivers: Whether ``specs/waivers.yaml`` exists (then the profile points at it).
+        writer: The lake's writer; recorded in ``sandbox:`` unless it is the default one (the
+            simulator serves the same universe whichever wrote the lake).
 
     Returns:
         The file written.
@@ -65,7 +68,7 @@ def write_config(
             },
         }
     )
-    doc = {
+    doc: dict[str, Any] = {
         "default_profile": "local",
         "profiles": {"local": profile},
         "sandbox": {
@@ -76,6 +79,8 @@ def write_config(
             "manifest": "manifest.json",
         },
     }
+    if writer != "default":
+        doc["sandbox"]["writer"] = writer
     path = dest / "config.yaml"
     body = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
     path.write_text(_HEADER + body, encoding="utf-8")
@@ -89,8 +94,8 @@ def sandbox_settings(config_file: str | Path) -> dict[str, Any]:
         config_file: ``DIR/config.yaml``.
 
     Returns:
-        ``seed`` (int), ``scale`` (float), ``seasons`` (tuple of ints), ``api_port`` (int) and
-        ``manifest`` (absolute path).
+        ``seed`` (int), ``scale`` (float), ``seasons`` (tuple of ints), ``api_port`` (int),
+        ``manifest`` (absolute path) and ``writer`` (``default`` or ``pipeline``).
 
     Raises:
         ConfigError: If the file is missing, is not YAML, or has no valid ``sandbox:`` section.
@@ -114,6 +119,7 @@ def sandbox_settings(config_file: str | Path) -> dict[str, Any]:
             "seasons": parsed,
             "api_port": int(sec.get("api_port", 8787)),
             "manifest": str((path.resolve().parent / str(sec.get("manifest", "manifest.json"))).resolve()),
+            "writer": str(sec.get("writer", "default")),
         }
     except (KeyError, TypeError, ValueError, InputError) as exc:
         raise ConfigError(f"{path}: sandbox: invalid section ({exc})") from None

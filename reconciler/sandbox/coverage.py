@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from reconciler.sandbox.gaps import SeasonPlan
@@ -89,13 +91,17 @@ def substitutions_coverage(universe: Universe, plan: SeasonPlan, silver_rows: in
     )
 
 
-def lineups_coverage(universe: Universe, plan: SeasonPlan, silver_rows: int) -> SeasonCoverage:
+def lineups_coverage(
+    universe: Universe, plan: SeasonPlan, silver_rows: int, *, kept_team: Mapping[int, int] | None = None
+) -> SeasonCoverage:
     """The ``lineups`` entry of a season; units are ``"gameId:teamId"``.
 
     Args:
         universe: The universe.
         plan: The season's injected gaps.
         silver_rows: Rows written to silver.
+        kept_team: Game → team of the unit silver kept where a game collapsed to one unit
+            (default: the home team's, as the default writer keeps it).
 
     Returns:
         The coverage.
@@ -116,7 +122,10 @@ def lineups_coverage(universe: Universe, plan: SeasonPlan, silver_rows: int) -> 
     if plan.lineups:
         with_subs = [int(g) for g in sg.game_id[final][sg.has_subs[final]].tolist()]
         for g in with_subs:
-            (complete if g in plan.lineups_one_team else collapsed).append(f"{g}:{home_tid[g]}")
+            if g in plan.lineups_one_team:
+                complete.append(f"{g}:{home_tid[g]}")
+            else:
+                collapsed.append(f"{g}:{(kept_team or {}).get(g, home_tid[g])}")
         dead = sorted(int(g) for g in sg.game_id[final][~sg.has_subs[final]].tolist())
     present = set(collapsed) | set(complete)
     missing = [f"{g}:{t}" for g, t, _ in units if f"{g}:{t}" not in present]

@@ -20,11 +20,12 @@ from reconciler.sandbox.config_file import write_config
 from reconciler.sandbox.drift import inject_drift
 from reconciler.sandbox.gaps import lineups_season, plan_season, plays_missing_seasons, subs_season
 from reconciler.sandbox.manifest import Manifest, SeasonCoverage, TargetManifest, season_totals
+from reconciler.sandbox.pipeline_init import PipelineBuild, build_pipeline_lake, finish_pipeline_catalog
 from reconciler.sandbox.season_task import SeasonJob, SeasonResult, run_season
 from reconciler.synth.scale import games_in_season, plays_per_game
 from reconciler.synth.universe import Universe
 
-__all__ = ["DEFAULT_SEASONS", "INGEST_DATE", "RAW_PLAYS_MAX_SCALE", "init_sandbox"]
+__all__ = ["DEFAULT_SEASONS", "INGEST_DATE", "RAW_PLAYS_MAX_SCALE", "WRITERS", "init_sandbox"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,15 @@ INGEST_DATE = "2026-11-24"
 #: Above this scale raw plays are skipped unless asked for (they would dominate time and disk).
 RAW_PLAYS_MAX_SCALE = 0.5
 MAX_SCALE = 10.0
+#: ``default``: our declared schemas and conventions; ``pipeline``: cbbd_etl's (:mod:`pipeline_init`).
+WRITERS = ("default", "pipeline")
+_PIPELINE_NOTES = [
+    "Written with --writer pipeline: cbbd_etl's object names, per-batch types, layouts, duplicates and "
+    "lagging catalog (see `pipeline`); the gaps are the default writer's.",
+    "plays silver_rows count each play in the lake once; the rows of pipeline.duplicates come on top.",
+    "lineups: the one-team-only games keep every home unit in silver (no cbbd_etl writer does; the gap "
+    "plan wants them); every other game keeps the first unit of its /lineups/game answer.",
+]
 _TARGETS = {
     "plays": ("gameId", "fct_plays"),
     "substitutions": ("gameId", "fct_substitutions"),
@@ -41,7 +51,9 @@ _TARGETS = {
 }
 
 
-def _check(dest: Path, seasons: tuple[int, ...], scale: float, api_port: int) -> None:
+def _check(dest: Path, seasons: tuple[int, ...], scale: float, api_port: int, writer: str) -> None:
+    if writer not in WRITERS:
+        raise InputError(f"--writer: {writer!r} is not one of {', '.join(WRITERS)}")
     if not seasons:
         raise InputError("--seasons: no season selected")
     if not 0 < scale <= MAX_SCALE:
@@ -122,6 +134,7 @@ def init_sandbox(
     raw_plays: bool | None = None,
     workers: int | None = None,
     ingest_date: str = INGEST_DATE,
+    writer: str = "default",
 ) -> Manifest:
     """Write a sandbox: ``dest/lake`` (synthetic lake with known gaps), its catalog, ``config.yaml``, ``manifest.json``.
 
@@ -140,7 +153,10 @@ def init_sandbox(
         specs_source: A ``specs/`` directory to copy; default: the project's top-level ``specs/``.
         raw_plays: Write raw plays; default: only at scales up to :data:`RAW_PLAYS_MAX_SCALE`.
         workers: Processes; default: 1 for small lakes, else up to 2.
-        ingest_date: The ingest day used for raw ``ingested_at`` and bronze ``asof``.
+        ingest_date: The ingest day used for raw ``ingested_at`` and bronze ``asof`` (with the
+            ``pipeline`` writer: the day of the last run; earlier runs are dated from it).
+        writer: ``default``, or ``pipeline`` to write the lake as cbbd_etl does
+            (:mod:`reconciler.sandbox.pipeline_init`); the universe and the gaps are the same.
 
     Returns:
         The manifest (also written to ``dest/manifest.json``).
@@ -151,23 +167,30 @@ def init_sandbox(
     t0 = time.perf_counter()
     dest = Path(dest)
     season_tuple = tuple(sorted({int(s) for s in seasons}))
-    _check(dest, season_tuple, float(scale), int(api_port))
+    _check(dest, season_tuple, float(scale), int(api_port), writer)
     raw = raw_plays if raw_plays is not None else scale <= RAW_PLAYS_MAX_SCALE
     universe = Universe(seed, scale, season_tuple)
     lake = dest / "lake"
     lake.mkdir(parents=True, exist_ok=True)
-    jobs = [
-        SeasonJob(str(lake), universe.seed, universe.scale, season_tuple, plan_season(universe, s), ingest_date, raw)
-        for s in season_tuple
-    ]
-    jobs.sort(key=lambda j: -games_in_season(j.plan.season, scale) * plays_per_game(j.plan.season))
     n_workers = workers if workers is not None else _default_workers(season_tuple, scale)
-    results = sorted(_run_jobs(jobs, n_workers), key=lambda r: r.season)
+    build: PipelineBuild | None = None
+    if writer == "pipeline":
+        build = build_pipeline_lake(lake, universe, ingest=ingest_date, raw=raw, workers=n_workers)
+        results = build.results
+    else:
+        jobs = [
+            SeasonJob(
+                str(lake), universe.seed, universe.scale, season_tuple, plan_season(universe, s), ingest_date, raw
+            )
+            for s in season_tuple
+        ]
+        jobs.sort(key=lambda j: -games_in_season(j.plan.season, scale) * plays_per_game(j.plan.season))
+        results = sorted(_run_jobs(jobs, n_workers), key=lambda r: r.season)
     for r in results:
         log.info("season %s built in %.1fs", r.season, r.seconds)
     draft: dict[str, Any] = {"drift": {}}
     store = LocalStore(lake)
-    if drift:
+    if drift and build is None:  # the object drift kinds assume the default writer's files
         inject_drift(store, universe, draft)
     src = specs_source if specs_source is not None else Path(reconciler.__file__).resolve().parents[1] / "specs"
     if src.is_dir():
@@ -179,7 +202,19 @@ def init_sandbox(
         seasons=season_tuple,
         api_port=api_port,
         waivers=(dest / "specs" / "waivers.yaml").is_file(),
+        writer=writer,
     )
+    if build is not None:
+        catalog = finish_pipeline_catalog(dest, build, draft["drift"] if drift else None)
+        manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"])
+        notes = list(_PIPELINE_NOTES)
+        if not raw:
+            notes.append("raw/plays/game and raw/plays/date were not written (scale above the raw-plays limit).")
+        pipeline = {**build.info, "catalog": catalog}
+        manifest = manifest.model_copy(update={"writer": writer, "pipeline": pipeline, "notes": notes})
+        manifest.save(dest / "manifest.json")
+        log.info("sandbox %s (pipeline writer) written in %.1fs", dest, time.perf_counter() - t0)
+        return manifest
     catalogued = catalog_sandbox(dest, store, list(season_tuple), draft["drift"] if drift else None)
     manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"])
     manifest = manifest.model_copy(

@@ -11,6 +11,11 @@ Units: ``plays`` and ``substitutions`` are counted per ``gameId`` (ints); ``line
 * ``one_team_only`` (lineups): games whose silver holds every unit of the home team (complete)
   and nothing of the away team;
 * ``deadlettered``: game ids with an ``empty_response`` deadletter object.
+
+A lake written with ``--writer pipeline`` also has ``writer: "pipeline"`` and a ``pipeline``
+section (its layouts, pre-existing duplicates, zero-column files, ``season=unknown`` partitions
+and lagging catalog; :mod:`reconciler.sandbox.pipeline_init`). The default writer's manifest
+leaves both out.
 """
 
 from __future__ import annotations
@@ -81,14 +86,22 @@ class Manifest(_Frozen):
     drift: dict[str, Any] = Field(default_factory=dict)
     files: dict[str, dict[str, int]] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    writer: str = "default"
+    pipeline: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> str:
         """Serialise deterministically (sorted keys, two-space indent).
 
+        ``writer`` and ``pipeline`` are left out for the default writer, whose manifest is
+        unchanged by their addition.
+
         Returns:
             The JSON text, newline-terminated.
         """
-        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+        data = self.model_dump(mode="json")
+        if self.writer == "default" and not self.pipeline:
+            del data["writer"], data["pipeline"]
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     def save(self, path: str | Path) -> None:
         """Write the manifest.
