@@ -47,6 +47,14 @@ def sandbox_init_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same lake.")] = 7,
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the simulator the config points at.")] = 8787,
     drift: Annotated[bool, typer.Option("--drift", help="Inject partition and layout drift too.")] = False,
+    writer: Annotated[
+        str,
+        typer.Option(
+            "--writer",
+            help="default: our declared schemas and layout; pipeline: every object as cbbd_etl writes it "
+            "(per-batch types, mixed layouts, duplicates, a lagging catalog). Same universe, same gaps.",
+        ),
+    ] = "default",
     into_config: Annotated[
         Path | None, typer.Option("--into-config", help="Also publish the lake into a profile of this config file.")
     ] = None,
@@ -69,7 +77,9 @@ def sandbox_init_cmd(
         target, calls = check_target(into_config, into_profile)
         con = console()
         t0 = time.monotonic()
-        manifest = init_sandbox(directory, seasons=seas, scale=scale, seed=seed, api_port=api_port, drift=drift)
+        manifest = init_sandbox(
+            directory, seasons=seas, scale=scale, seed=seed, api_port=api_port, drift=drift, writer=writer
+        )
         con.print(
             f"[green]Sandbox written[/green] to {directory} in {time.monotonic() - t0:.1f} s: "
             + ", ".join(
