@@ -62,11 +62,13 @@ class CachedFooter:
         rows: Row count.
         columns: ``(name, arrow type)`` pairs.
         unreadable: Why the footer could not be read ("" when it could).
+        ranges: ``(column, min, max)`` from the column statistics of the partition-value columns.
     """
 
     rows: int
     columns: tuple[tuple[str, str], ...]
     unreadable: str = ""
+    ranges: tuple[tuple[str, str, str], ...] = ()
 
 
 class ObservationCache:
@@ -183,8 +185,8 @@ class ObservationCache:
             try:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute(
-                    "CREATE TABLE IF NOT EXISTS footers (lake TEXT, key TEXT, size INTEGER, mtime REAL, "
-                    "etag TEXT, rows INTEGER, columns TEXT, unreadable TEXT, PRIMARY KEY (lake, key))"
+                    "CREATE TABLE IF NOT EXISTS footers_v2 (lake TEXT, key TEXT, size INTEGER, mtime REAL, "
+                    "etag TEXT, rows INTEGER, columns TEXT, unreadable TEXT, ranges TEXT, PRIMARY KEY (lake, key))"
                 )
             except BaseException:
                 db.close()
@@ -214,17 +216,18 @@ class ObservationCache:
         try:
             with self._lock:
                 rows = self._conn().execute(
-                    "SELECT key, size, mtime, etag, rows, columns, unreadable FROM footers "
+                    "SELECT key, size, mtime, etag, rows, columns, unreadable, ranges FROM footers_v2 "
                     "WHERE lake = ? AND key BETWEEN ? AND ?",
                     (lake, lo, hi),
                 )
                 parsed: dict[str, tuple[tuple[str, str], ...]] = {}  # a table's files share a schema
-                for key, size, mtime, etag, n, columns, unreadable in rows:
+                for key, size, mtime, etag, n, columns, unreadable, ranges in rows:
                     if want.get(key) == (size, mtime, etag):
                         cols = parsed.get(columns)
                         if cols is None:
                             cols = parsed[columns] = tuple((str(a), str(b)) for a, b in json.loads(columns))
-                        out[key] = CachedFooter(int(n), cols, str(unreadable))
+                        spans = tuple((str(c), str(lo), str(hi)) for c, lo, hi in json.loads(ranges or "[]"))
+                        out[key] = CachedFooter(int(n), cols, str(unreadable), spans)
         except (sqlite3.Error, ValueError, OSError) as exc:
             self._footers_failed(exc)
             return {}
@@ -242,14 +245,14 @@ class ObservationCache:
         if not entries or self._footers_off:
             return
         rows = [
-            (lake, key, size, mtime, etag, f.rows, json.dumps(f.columns), f.unreadable)
+            (lake, key, size, mtime, etag, f.rows, json.dumps(f.columns), f.unreadable, json.dumps(f.ranges))
             for (key, size, mtime, etag), f in entries
         ]
         try:
             with self._lock:
                 db = self._conn()
                 with db:
-                    db.executemany("INSERT OR REPLACE INTO footers VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    db.executemany("INSERT OR REPLACE INTO footers_v2 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         except (sqlite3.Error, OSError) as exc:
             self._footers_failed(exc)
 

@@ -29,7 +29,9 @@ __all__ = [
     "athena_type_of",
     "breaking_drift",
     "in_declared_layout",
+    "misplaced",
     "partition_path",
+    "row_seasons",
     "table_types",
     "tolerated_drift",
 ]
@@ -100,6 +102,8 @@ class FileObs:
         unreadable: Why the footer could not be read, if it could not.
         superseded_by: The action whose replacement copy superseded this object (pending delete).
         replacements: The replacement objects that action wrote.
+        ranges: ``(column, min, max)`` of the columns saying where its rows belong (``season``,
+            the game's date), from the footer's statistics.
     """
 
     key: str
@@ -111,6 +115,7 @@ class FileObs:
     unreadable: str = ""
     superseded_by: str = ""
     replacements: tuple[str, ...] = ()
+    ranges: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def partition_dir(self) -> str:
@@ -222,21 +227,65 @@ def _valid(key: str, value: str) -> bool:
     return bool(value)
 
 
-def in_declared_layout(decl: TableDecl, f: FileObs) -> bool:
-    """Whether an object sits in the declared layout, with well-formed partition values.
+def row_seasons(f: FileObs) -> tuple[int, int] | None:
+    """The seasons of an object's rows, from its ``season`` column's statistics, if known.
 
-    ``season=unknown`` (a fan-out write without game metadata) is not well formed.
+    Args:
+        f: The object.
+
+    Returns:
+        ``(min, max)``, or None when the object has no such statistics.
+    """
+    for col, lo, hi in f.ranges:
+        if col == "season" and lo.lstrip("-").isdigit() and hi.lstrip("-").isdigit():
+            return int(lo), int(hi)
+    return None
+
+
+def misplaced(decl: TableDecl, f: FileObs) -> str:
+    """Why an object's rows do not all belong to the partition it sits in ("" when they do, or unknown).
+
+    ``plays_date`` files the calendar year of its date (a December game of season 2025 lands under
+    ``season=2024``), and ``/plays/date`` returns the games starting at the next midnight too.
+
+    Args:
+        decl: The table's declaration.
+        f: The object (its footer statistics).
+
+    Returns:
+        e.g. ``rows of season 2025 under season=2024``.
+    """
+    where = dict(f.partition)
+    seasons = row_seasons(f)
+    folder = where.get("season", "")
+    if "season" in decl.partition_keys and seasons is not None and folder.isdigit() and seasons != (int(folder),) * 2:
+        first, last = seasons
+        span = str(first) if first == last else f"{first}-{last}"
+        return f"rows of season {span} under season={folder}"
+    if "date" in decl.partition_keys and "date" in where:
+        for col, lo, hi in f.ranges:
+            if col in ("date", "gameStartDate", "startDate") and (lo[:10], hi[:10]) != (where["date"],) * 2:
+                span = lo[:10] if lo[:10] == hi[:10] else f"{lo[:10]}..{hi[:10]}"
+                return f"rows of {span} under date={where['date']}"
+    return ""
+
+
+def in_declared_layout(decl: TableDecl, f: FileObs) -> bool:
+    """Whether an object sits in the declared layout, with well-formed partition values that its rows match.
+
+    ``season=unknown`` (a fan-out write without game metadata) is not well formed; an object whose
+    rows belong to another partition (:func:`misplaced`) is not in the declared layout either.
 
     Args:
         decl: The table's declaration.
         f: The object.
 
     Returns:
-        True when its partition keys are exactly the declared ones, in order.
+        True when its partition keys are exactly the declared ones, in order, and fit its rows.
     """
     if tuple(k for k, _ in f.partition) != decl.partition_keys:
         return False
-    return all(_valid(k, v) for k, v in f.partition)
+    return all(_valid(k, v) for k, v in f.partition) and not misplaced(decl, f)
 
 
 #: Arrow type text → the Athena type cbbd_etl's catalog gives it (``glue_catalog.py``).

@@ -34,6 +34,7 @@ from reconciler.core.layout_observed import (
     TableObs,
     breaking_drift,
     in_declared_layout,
+    misplaced,
     partition_path,
     table_types,
     tolerated_drift,
@@ -162,7 +163,10 @@ def _rewrite_actions(t: TableObs, live: list[FileObs], out: _TablePlan) -> None:
             continue
         why = []
         if not canonical:
-            why.append(f"layout {_sig([k for k, _ in f.partition])} is not the declared {_sig(d.partition_keys)}")
+            wrong = misplaced(d, f)
+            why.append(
+                wrong or f"layout {_sig([k for k, _ in f.partition])} is not the declared {_sig(d.partition_keys)}"
+            )
         if drift:
             why.append("breaks a reader: " + ", ".join(drift))
         if wins:

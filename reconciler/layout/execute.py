@@ -28,7 +28,7 @@ from reconciler.core.plan import Action
 from reconciler.errors import LakeError
 from reconciler.lake.keys import KeyPart, key_parts
 from reconciler.layout.catalog_ops import Msck, WrittenPartitions, register_partitions
-from reconciler.layout.files import file_obs, list_table, object_keys, read_object, stat
+from reconciler.layout.files import file_obs, list_table, object_keys, read_footers, read_object, stat
 from reconciler.layout.rewrite import canonical_partitions, cast_columns, output_key, split_rows
 from reconciler.layout.superseded import Superseded, load_superseded, record_superseded, same_object
 from reconciler.ports import Catalog, ObjectInfo, ObjectStore, PartitionSpec, StateStore
@@ -226,7 +226,10 @@ class LayoutApply:
         return False
 
     def delete(self, action: Action) -> None:
-        """Delete a superseded original, or remove a partition from the catalog (never data).
+        """Delete a superseded original or an object with no columns, or remove a catalog partition.
+
+        An object with no columns (it holds no data) is deleted once verified unchanged; any other
+        object only when it is recorded as superseded and every replacement exists.
 
         Args:
             action: A ``delete`` action (the executor calls this only with ``--allow-delete``).
@@ -249,6 +252,12 @@ class LayoutApply:
         info = stat(self.store, key)
         if info is None:
             log.info("%s: already gone", action.address)
+            return
+        if d.get("empty"):
+            self._verify(d["object"], action.address)
+            if read_footers(self.store, [file_obs(TableDecl("", "", "", ""), info)])[0].columns:
+                raise LakeError(f"{action.address}: {key} has columns now; kept")
+            self.store.delete([key])
             return
         rec = load_superseded(self.state).get(key)
         if rec is None or not same_object(rec, info):

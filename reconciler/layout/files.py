@@ -20,7 +20,10 @@ from reconciler.lake.keys import KeyPart, key_tuples, source_columns
 from reconciler.lake.layout import is_data_object, partition_pairs
 from reconciler.ports import ObjectInfo, ObjectStore
 
-__all__ = ["file_obs", "list_table", "object_keys", "read_footers", "read_object", "stat"]
+__all__ = ["RANGE_COLUMNS", "file_obs", "list_table", "object_keys", "read_footers", "read_object", "stat"]
+
+#: Columns whose statistics say which partition a file's rows belong to (season; the game's date).
+RANGE_COLUMNS = ("season", "date", "gameStartDate", "startDate")
 
 _READERS = 16
 
@@ -72,6 +75,34 @@ def _path(store: ObjectStore, key: str) -> tuple[Any, str]:
     return fs, f"{root.rstrip('/')}/{key}"
 
 
+def _ranges(md: pq.FileMetaData) -> tuple[tuple[str, str, str], ...]:
+    """Min and max (as text) of the columns that say where rows belong, from the column statistics.
+
+    A column without statistics in some row group gives no range (it cannot be told).
+    """
+    out = []
+    names = [md.schema.column(i).name for i in range(md.num_columns)]
+    for col in RANGE_COLUMNS:
+        if col not in names or md.num_row_groups == 0:
+            continue
+        j = names.index(col)
+        lo: Any = None
+        hi: Any = None
+        for g in range(md.num_row_groups):
+            stats = md.row_group(g).column(j).statistics
+            if stats is None or not stats.has_min_max:
+                if md.row_group(g).num_rows:
+                    break
+                continue
+            lo = stats.min if lo is None or stats.min < lo else lo
+            hi = stats.max if hi is None or stats.max > hi else hi
+        else:
+            if lo is not None:
+                text = [x.decode() if isinstance(x, bytes) else str(x) for x in (lo, hi)]
+                out.append((col, text[0], text[1]))
+    return tuple(out)
+
+
 def read_footers(
     store: ObjectStore,
     files: Sequence[FileObs],
@@ -100,10 +131,11 @@ def read_footers(
             with fs.open_input_file(path) as fh:
                 md = pq.read_metadata(fh)
                 schema = md.schema.to_arrow_schema()
+                ranges = _ranges(md)
         except (OSError, pa.ArrowException) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return CachedFooter(0, (), unreadable=first)
-        return CachedFooter(md.num_rows, tuple((fld.name, str(fld.type)) for fld in schema))
+        return CachedFooter(md.num_rows, tuple((fld.name, str(fld.type)) for fld in schema), ranges=ranges)
 
     if not files:
         return []
@@ -124,7 +156,9 @@ def read_footers(
         if got.unreadable:
             out.append(FileObs(f.key, f.size, f.mtime, f.partition, unreadable=got.unreadable))
         else:
-            out.append(FileObs(f.key, f.size, f.mtime, f.partition, rows=got.rows, columns=got.columns))
+            out.append(
+                FileObs(f.key, f.size, f.mtime, f.partition, rows=got.rows, columns=got.columns, ranges=got.ranges)
+            )
     return out
 
 

@@ -30,6 +30,7 @@ from reconciler.core.layout_observed import (
     RegisteredPartition,
     TableDecl,
     TableObs,
+    row_seasons,
 )
 from reconciler.errors import QueryError
 from reconciler.lake.keys import key_parts, key_sql
@@ -46,6 +47,11 @@ log = logging.getLogger(__name__)
 def _season_of(values: Sequence[tuple[str, str]]) -> int | None:
     v = dict(values).get("season", "")
     return int(v) if v.isdigit() else None
+
+
+def _rows_in(f: FileObs, seasons: set[int]) -> bool:
+    span = row_seasons(f)
+    return span is not None and any(span[0] <= s <= span[1] for s in seasons)
 
 
 def _in_scope(values: Sequence[tuple[str, str]], seasons: set[int]) -> bool:
@@ -80,21 +86,30 @@ class LayoutObserver:
     cache: ObservationCache | None = None
 
     def _files(self, decl: TableDecl, seasons: set[int], superseded: dict[str, Superseded]) -> list[FileObs]:
+        """The table's objects in scope, footers read.
+
+        In scope: in a selected season's folder, in no season folder, or in the folder of the
+        season before with rows of a selected season (``plays_date`` files the calendar year).
+        """
         files: list[FileObs] = []
         live: list[FileObs] = []
         etags: dict[str, str] = {}
+        before = min(seasons) - 1
         for info in list_table(self.store, decl):
             if info.etag:
                 etags[info.key] = info.etag
             f = file_obs(decl, info)
-            if not _in_scope(f.partition, seasons):
+            if not _in_scope(f.partition, seasons | {before}):
                 continue
             rec = superseded.get(info.key)
             if rec is not None and same_object(rec, info):
-                files.append(replace(f, superseded_by=rec.by, replacements=rec.replacements))
+                if _season_of(f.partition) != before:
+                    files.append(replace(f, superseded_by=rec.by, replacements=rec.replacements))
             else:
                 live.append(f)
-        return sorted(files + read_footers(self.store, live, self.cache, etags), key=lambda f: f.key)
+        read = read_footers(self.store, live, self.cache, etags)
+        kept = [f for f in read if _season_of(f.partition) != before or _rows_in(f, seasons)]
+        return sorted(files + kept, key=lambda f: f.key)
 
     def _catalog(self, decl: TableDecl, seasons: set[int]) -> CatalogObs | None:
         table = self.catalog.get_table(decl.database, decl.table)
@@ -121,7 +136,7 @@ class LayoutObserver:
             return {*seasons, None}
         self.bytes_scanned += res.bytes_scanned
         found = {None if s is None else int(s) for s in res.table.column("season").to_pylist()}
-        return {s for s in found if s is None or s in seasons}
+        return {s for s in found if s is None or s in seasons or s == min(seasons) - 1}
 
     def _duplicates(
         self, decl: TableDecl, files: list[FileObs], seasons: set[int]
@@ -130,11 +145,14 @@ class LayoutObserver:
         if not live or not decl.key:
             return (), {}, ()
         dup_seasons = self._dup_seasons(decl, seasons)
+        if not dup_seasons:
+            return (), {}, ()
         owners: dict[tuple[Any, ...], list[str]] = defaultdict(list)
         notes = []
         parts = key_parts(decl.table, decl.key)
         for f in live:
-            if _season_of(f.partition) not in dup_seasons:
+            season = _season_of(f.partition)
+            if season is not None and season not in dup_seasons:  # rows with no season folder: always
                 continue
             rows = object_keys(self.store, f.key, parts)
             if rows is None:

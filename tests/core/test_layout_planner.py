@@ -15,6 +15,7 @@ from reconciler.core.layout_observed import (
     athena_reads,
     breaking_drift,
     in_declared_layout,
+    misplaced,
     table_types,
     tolerated_drift,
 )
@@ -217,3 +218,19 @@ def test_selectors():
     assert [a.type for a in globbed] == ["register"]
     assert layout_selected([]) and layout_selected(["layout"]) and layout_selected(["partitions"])
     assert layout_selected(["layout.delete[x]"]) and not layout_selected(["plays"])
+
+
+def test_rows_filed_under_another_season_or_date_are_relayouted():
+    # plays_date files the calendar year: December plays of season 2025 under season=2024.
+    wrong_season = f("season=2024/date=2024-12-01", "part-d", ranges=(("season", "2025", "2025"),))
+    late = f(P1, "part-m", ranges=(("gameStartDate", "2024-12-01T23:00:00Z", "2024-12-02T00:00:00Z"),))
+    right = f(
+        P1, "part-r", ranges=(("season", "2025", "2025"), ("gameStartDate", "2024-12-01T01:00", "2024-12-01T23:59"))
+    )
+    assert misplaced(PLAYS, wrong_season) == "rows of season 2025 under season=2024"
+    assert misplaced(PLAYS, late) == "rows of 2024-12-01..2024-12-02 under date=2024-12-01"
+    assert misplaced(PLAYS, right) == "" and in_declared_layout(PLAYS, right)
+    tp = plan(table([right, wrong_season, late], [reg(P1)]))
+    relayouts = {a.details["object"]["key"]: a for a in tp.actions if a.type == "relayout"}
+    assert set(relayouts) == {wrong_season.key, late.key}
+    assert "rows of season 2025 under season=2024" in relayouts[wrong_season.key].reason
