@@ -107,7 +107,7 @@ def _joint_picks(
     for u, reqs in zip(units, request_index(strategy, units, nparts), strict=True):
         parts = {p for _, ps in reqs for p in ps}
         if len(parts) == nparts:  # every part has a request (no team is unknown)
-            needs[u.key] = [params for params, _ in reqs]
+            needs[u.key] = list(dict.fromkeys(params for params, _ in reqs))
     calls = calls_of(strategy)
     # Without a one-unit strategy a unit can be filled only jointly: every such unit is worth it.
     value = unit_calls if unit_calls is not None else calls * nparts * (len(needs) + 1)
