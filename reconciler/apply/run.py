@@ -327,7 +327,10 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
         stopper = Stopper()
         total = ApplyResult()
         try:
-            with hold_lock(state, opts.command, opts.host, profile.state.lock_ttl_seconds) as lease:
+            # Signals interrupt at once from before the lock is taken until work starts (the
+            # executor's phase drains instead): no moment where the lock is held but a signal
+            # would kill the process without releasing it.
+            with interruptible(), hold_lock(state, opts.command, opts.host, profile.state.lock_ttl_seconds) as lease:
                 if lease.took_over is not None:
                     holder = describe_holder(lease.took_over, time.time())
                     con.print(f"[yellow]Took over the lock of a dead apply: {holder}.[/yellow]")
