@@ -98,6 +98,8 @@ class ActionGroup:
 def _label(a: Action) -> str:
     if a.request is not None:
         return str(a.details.get("endpoint") or a.request.path)
+    if a.type == "rebuild" and a.details.get("derive"):
+        return f"derived from {' + '.join(a.details.get('inputs') or [])}"
     if a.type == "rebuild":
         return f"bronze {a.details.get('bronze')}"
     return str(a.details.get("kind") or a.strategy or a.type)
