@@ -32,7 +32,7 @@ def uses(step: dict[str, Any]) -> str:
     return str(step.get("uses", "")).split("@", 1)[0]
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "plan-comment.yml"])
+@pytest.mark.parametrize("name", ["ci.yml", "plan-comment.yml", "nightly.yml"])
 def test_only_known_actions_pinned_to_a_major(name: str) -> None:
     doc = load(name)
     for job in doc["jobs"]:
@@ -54,6 +54,17 @@ def test_ci_runs_make_test_on_every_push() -> None:
     assert [uses(x) for x in s[:2]] == ["actions/checkout", "actions/setup-python"]
     assert str(s[1]["with"]["python-version"]) == "3.11"
     assert [x["run"] for x in s if "run" in x] == ["make test"]
+
+
+def test_nightly_runs_every_test_and_the_invariant_at_100_examples() -> None:
+    doc = load("nightly.yml")
+    assert set(doc["on"]) == {"schedule", "workflow_dispatch"} and doc["on"]["schedule"][0]["cron"]
+    assert doc["permissions"] == {"contents": "read"}
+    job = doc["jobs"]["all"]
+    assert int(job["env"]["RECONCILE_INVARIANT_EXAMPLES"]) >= 100 and job["env"]["RECONCILE_INVARIANT_SIZE"] == "full"
+    assert [x["run"] for x in steps(doc, "all") if "run" in x] == ["make test-all"]
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^test-all:.*\n\t.*pytest -m ''", makefile, re.M)  # every marker, slow included
 
 
 def test_plan_comment_triggers_on_specs_and_config_only() -> None:

@@ -114,7 +114,7 @@ def test_audit_counts_query_reads_nested_key_parts():
     keys = key_sql(key_parts("fct_substitutions", ["gameId", "athleteId", "sub_in_period", "sub_in_seconds_remaining"]))
     sql = audit_counts_query("cbbd_silver", "fct_lineups", ["gameId", "teamid"], keys)
     assert 'count(DISTINCT CAST("gameId" AS varchar) || \':\' || CAST("teamid" AS varchar)) AS units' in sql
-    assert "regexp_extract(\"subIn\"" in sql and "TRY_CAST(season AS integer)" in sql
+    assert 'regexp_extract("subIn"' in sql and "TRY_CAST(season AS integer)" in sql
     tree = _athena(_bound(sql))
     assert [c.alias for c in tree.selects] == ["season", "n", "units", "keys"]
 
