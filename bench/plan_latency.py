@@ -117,7 +117,8 @@ def _floors(cfg: Path) -> dict[str, Any]:
     from reconciler.adapters.local_store import LocalStore
     from reconciler.config import load_profile
     from reconciler.layout.tables import declared_tables
-    from reconciler.observe.queries import duplicates_query
+    from reconciler.lake.keys import key_parts, key_sql
+    from reconciler.observe.queries import duplicate_seasons_query
     from reconciler.seasons import parse_seasons
     from reconciler.service import Session
 
@@ -144,7 +145,8 @@ def _floors(cfg: Path) -> dict[str, Any]:
                 continue
             t = time.perf_counter()
             try:
-                engine.query(duplicates_query(decl.database, decl.table, decl.key), params)
+                keys = key_sql(key_parts(decl.table, decl.key))
+                engine.query(duplicate_seasons_query(decl.database, decl.table, keys), params)
             except Exception:  # a table without files has nothing to count
                 continue
             out["census"][decl.qualified] = time.perf_counter() - t

@@ -27,6 +27,7 @@ from tests.e2e_helpers import (
     request_log,
     simulator,
 )
+from tests.invariant import check_apply, check_plan, lake_keys
 
 SEASONS = "2015-2016"
 KEYS = {
@@ -272,3 +273,34 @@ def test_lineups_are_derived_at_zero_calls_and_match_the_api(sandbox):
         compared += 1
     assert compared >= 5
     assert plan_json(cfg, SEASONS)["summary"]["api_calls"] == 0
+
+
+def test_gap_fill_on_a_lake_written_the_pipelines_way_keeps_each_key_once(tmp_path):
+    """Per-batch types (teamSeed string or bigint), 13-column substitutions, asof= and loose plays,
+    plays_date under the calendar year, pre-existing duplicates: the fill derives lineups from those
+    inputs without a type error, adds no duplicate and loses no row; --allow-delete then leaves none."""
+    seasons = "2024-2025"
+    cfg, port, _ = make_sandbox(tmp_path / "sb", seasons=seasons, scale=0.005, seed=5, writer="pipeline")
+    lake = cfg.parent / "lake"
+    before = lake_keys(lake)
+    first = plan_json(cfg, seasons)
+    assert check_plan(first) == []
+    with simulator(cfg, port):
+        r = cli(["apply", "--config", str(cfg), "--seasons", seasons, "--auto-approve"])
+        assert r.exit_code == 0, r.output[-3000:]
+        after = lake_keys(lake)
+        second = plan_json(cfg, seasons)
+        assert check_apply(before, after, second) == []
+        assert {a["type"] for t in second["targets"] for a in t["actions"]} <= {"relayout", "dedupe", "delete"}
+        # Every stint of every game is there now, once (the collapsed 2024 silver was refilled).
+        universe = load_universe_from_config(cfg)
+        stints = after.keys["fct_substitutions"]
+        games = {k[0] for k in stints}
+        assert games and all(sum(1 for k in stints if k[0] == g) == len(universe.substitutions(g)) for g in games)
+        r = cli(["apply", "--config", str(cfg), "--seasons", seasons, "--auto-approve", "--allow-delete"])
+        assert r.exit_code == 0, r.output[-3000:]
+    final = lake_keys(lake)
+    assert check_apply(before, final) == []
+    assert all(not final.duplicated(t) for t in ("fct_plays", "fct_substitutions", "fct_lineups"))
+    r = cli(["plan", "--config", str(cfg), "--seasons", seasons])
+    assert r.exit_code == 0 and "No changes" in r.output, r.output[-3000:]
