@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from tests.apply_helpers import HANG_SECONDS, Apply, set_client_timeout, wait_for_requests
@@ -162,6 +162,9 @@ def run_case(case: Case, root: Path) -> None:
     database=None,
     derandomize=False,
     print_blob=True,
+    # An example takes seconds to a minute: shrinking would take hours, and the case as drawn
+    # (printed whole on failure) reproduces it.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
 @given(case=cases())

@@ -247,6 +247,8 @@ def misplaced(decl: TableDecl, f: FileObs) -> str:
 
     ``plays_date`` files the calendar year of its date (a December game of season 2025 lands under
     ``season=2024``), and ``/plays/date`` returns the games starting at the next midnight too.
+    Silver only: a bronze object is one API response, filed by its call (a date query under its
+    query date), not by its rows.
 
     Args:
         decl: The table's declaration.
@@ -255,6 +257,8 @@ def misplaced(decl: TableDecl, f: FileObs) -> str:
     Returns:
         e.g. ``rows of season 2025 under season=2024``.
     """
+    if decl.layer != "silver":
+        return ""
     where = dict(f.partition)
     seasons = row_seasons(f)
     folder = where.get("season", "")

@@ -234,3 +234,9 @@ def test_rows_filed_under_another_season_or_date_are_relayouted():
     relayouts = {a.details["object"]["key"]: a for a in tp.actions if a.type == "relayout"}
     assert set(relayouts) == {wrong_season.key, late.key}
     assert "rows of season 2025 under season=2024" in relayouts[wrong_season.key].reason
+
+
+def test_a_bronze_response_stays_filed_by_its_call():
+    bronze = replace(PLAYS, layer="bronze", table="plays_date", dedupe=False)
+    day = f(P1, "part-q", ranges=(("gameStartDate", "2024-12-01T01:00:00Z", "2024-12-02T00:00:00Z"),))
+    assert misplaced(bronze, day) == "" and in_declared_layout(bronze, day)
