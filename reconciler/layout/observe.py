@@ -111,15 +111,23 @@ class LayoutObserver:
         kept = [f for f in read if _season_of(f.partition) != before or _rows_in(f, seasons)]
         return sorted(files + kept, key=lambda f: f.key)
 
-    def _catalog(self, decl: TableDecl, seasons: set[int]) -> CatalogObs | None:
+    def _catalog(self, decl: TableDecl, seasons: set[int], files: Sequence[FileObs]) -> CatalogObs | None:
+        """The catalog's table and its partitions in scope.
+
+        A partition of the season before is in scope only where an object in scope lives (its rows
+        belong to a selected season); the rest of that season is another plan's business.
+        """
         table = self.catalog.get_table(decl.database, decl.table)
         if table is None:
             return None
         keys = [k for k, _ in table.partition_keys]
+        before = min(seasons) - 1
+        dirs = {f"{decl.prefix}{f.partition_dir}/" for f in files if _season_of(f.partition) == before}
         parts = tuple(
             RegisteredPartition(values=p.values, location=p.location)
             for p in self.catalog.list_partitions(decl.database, decl.table)
             if _in_scope(list(zip(keys, p.values, strict=False)), seasons)
+            or (p.location if p.location.endswith("/") else p.location + "/") in dirs
         )
         return CatalogObs(
             partition_keys=table.partition_keys, location=table.location, partitions=parts, columns=table.columns
@@ -195,7 +203,7 @@ class LayoutObserver:
         return TableObs(
             decl=decl,
             files=tuple(files),
-            catalog=self._catalog(decl, wanted),
+            catalog=self._catalog(decl, wanted, files),
             overlaps=overlaps,
             internal=internal,
             notes=notes,
