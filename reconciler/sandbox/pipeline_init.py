@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 KEEP_PREFIXES = ("raw", "bronze", "silver", "gold", "ref", "meta", "deadletter", "tmp", "athena")
 
 
+@dataclass(frozen=True, slots=True)
 class PipelineBuild:
     """What the season jobs of a pipeline lake wrote, merged.
 
@@ -55,19 +57,10 @@ class PipelineBuild:
         info: The manifest's ``pipeline`` section so far.
     """
 
-    def __init__(self, results: list[SeasonResult], wlog: WriteLog, hist: History, info: dict[str, Any]) -> None:
-        """Hold a build.
-
-        Args:
-            results: Per-season summaries.
-            wlog: The merged write log.
-            hist: The run days.
-            info: The ``pipeline`` section so far.
-        """
-        self.results = results
-        self.log = wlog
-        self.hist = hist
-        self.info = info
+    results: list[SeasonResult]
+    log: WriteLog
+    hist: History
+    info: dict[str, Any]
 
 
 def _run(jobs: list[PipelineJob], workers: int) -> list[PipelineResult]:

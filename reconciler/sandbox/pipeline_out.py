@@ -36,13 +36,24 @@ class LastWrite:
 
     Attributes:
         when: Its ``(day, rank, season, sequence)``.
-        columns: Its file's columns minus the partition names, as ``(name, Glue type)``.
-        keys: Its partition key names.
+        schema: Its file's schema.
+        partition: Its partition path.
     """
 
     when: When
-    columns: tuple[tuple[str, str], ...]
-    keys: tuple[str, ...]
+    schema: pa.Schema
+    partition: str
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The partition key names (``orchestrate.py:_update_glue``)."""
+        return tuple(p.split("=")[0] for p in self.partition.split("/")) if self.partition else ()
+
+    @property
+    def columns(self) -> tuple[tuple[str, str], ...]:
+        """The file's columns minus the partition names, as ``(name, Glue type)``."""
+        keys = self.keys
+        return tuple((f.name, glue_type(f.type)) for f in self.schema if f.name not in keys)
 
 
 @dataclass
@@ -83,9 +94,7 @@ class WriteLog:
             return
         self._seq += 1
         when: When = (day, rank, season, self._seq)
-        keys = tuple(p.split("=")[0] for p in partition.split("/")) if partition else ()
-        cols = tuple((f.name, glue_type(f.type)) for f in schema if f.name not in keys)
-        lw = LastWrite(when, cols, keys)
+        lw = LastWrite(when, schema, partition)
         _keep_later(self.last, (layer, table), lw)
         if day <= self.repair:
             _keep_later(self.at_repair, (layer, table), lw)

@@ -144,10 +144,14 @@ def json_to_repr(text: pa.Array) -> pa.Array:
     Returns:
         The repr text (null where the input is null).
     """
-    # Every string token matches one alternative, so the scan stays aligned on token starts; the
-    # second (a token holding an apostrophe) is kept as it is, after an empty '' marker dropped next.
-    out = pc.replace_substring_regex(text, pattern='"([^"\']*)"|("[^"]*")', replacement="'\\1'\\2")
-    out = pc.replace_substring(out, pattern="''\"", replacement='"')
+    out = pc.replace_substring(text, pattern='"', replacement="'")
+    apostrophe = pc.fill_null(pc.match_substring(text, "'"), False)
+    if pc.any(apostrophe).as_py():
+        # Rare: a regex keeps such tokens. Every token matches one alternative, so the scan stays
+        # aligned on token starts; the second is kept as it is, after an empty '' marker dropped next.
+        odd = pc.filter(text, apostrophe)
+        odd = pc.replace_substring_regex(odd, pattern='"([^"\']*)"|("[^"]*")', replacement="'\\1'\\2")
+        out = pc.replace_with_mask(out, apostrophe, pc.replace_substring(odd, pattern="''\"", replacement='"'))
     for word, py in ((": null", ": None"), (": true", ": True"), (": false", ": False")):
         out = pc.replace_substring(out, pattern=word, replacement=py)
     return out
