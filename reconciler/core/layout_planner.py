@@ -270,6 +270,7 @@ def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], o
         )
     registered = {p.values for p in cat.partitions}
     pending_dirs = {f.partition_dir for f in pending}
+    held_dirs = {f.partition_dir for f in live}
     for p in cat.partitions:
         values = dict(zip(keys, p.values, strict=False))
         where = partition_path(values)
@@ -283,6 +284,8 @@ def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], o
         elif location != canonical:
             why = f"registered at {location}, but data with these values belongs at {canonical}"
             reregister = canonical if where in live_parts else ""
+        elif where in held_dirs and where not in live_parts:
+            continue  # it holds objects outside the declared layout: their relayout empties it first
         elif where not in live_parts:
             case = "orphan"
             why = (

@@ -240,3 +240,10 @@ def test_a_bronze_response_stays_filed_by_its_call():
     bronze = replace(PLAYS, layer="bronze", table="plays_date", dedupe=False)
     day = f(P1, "part-q", ranges=(("gameStartDate", "2024-12-01T01:00:00Z", "2024-12-02T00:00:00Z"),))
     assert misplaced(bronze, day) == "" and in_declared_layout(bronze, day)
+
+
+def test_a_registered_partition_holding_data_outside_the_layout_is_not_an_orphan():
+    unknown = f("season=unknown/date=2026-02-05", "part-u")
+    registered = RegisteredPartition(("unknown", "2026-02-05"), "silver/fct_plays/season=unknown/date=2026-02-05/")
+    tp = plan(table([f(P1), unknown], [reg(P1), registered]))
+    assert [a.type for a in tp.actions] == ["relayout"]  # the catalog entry goes once the relayout emptied it
