@@ -79,6 +79,9 @@ class EngineSettings(_Frozen):
     """The query engine."""
 
     kind: Literal["duckdb", "athena"] = "duckdb"
+    #: DuckDB only: ``files`` reads every object under a table (a full scan); ``catalog`` reads
+    #: only the catalog's registered partitions, as Athena does.
+    sees: Literal["files", "catalog"] = "files"
     workgroup: str = "cbbd"
     output_location: str | None = None
     region: str = "us-east-1"

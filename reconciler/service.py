@@ -114,6 +114,7 @@ class Session:
             engine=b.engine,  # type: ignore[attr-defined]
             state=b.state,  # type: ignore[attr-defined]
             layer_of=layer_map(self.profile),
+            hidden=getattr(b, "hidden", None),
         )
         wanted = self._with_dependencies(targets)
         return observer.observe([s for s in self.specs if s.name in wanted], seasons, self.profile.engine.kind)
@@ -147,6 +148,7 @@ class Session:
             catalog_kind=cat.kind,
             engine_kind=self.profile.engine.kind,
             cache=getattr(b, "cache", None),
+            hidden=getattr(b, "hidden", None),
         )
         tables = declared_tables(self.specs, cat.silver_database, cat.bronze_database)
         layout = plan_layout(observer.observe(tables, seasons), targets)

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from reconciler.adapters.catalog_files import FilesFilter
 from reconciler.adapters.duckdb_sources import LakeFile, SchemaCache, lake_files, plan_source, quote_ident
 from reconciler.adapters.obs_cache import ObservationCache, listing_fingerprint
 from reconciler.config import CatalogSettings, EngineSettings
@@ -97,6 +98,7 @@ class DuckDBEngine:
         timeout_seconds: float | None = None,
         empty_schemas: Mapping[TableRef, pa.Schema] | None = None,
         cache: ObservationCache | None = None,
+        files_filter: FilesFilter | None = None,
     ) -> None:
         """Open an in-memory DuckDB over the lake.
 
@@ -108,6 +110,8 @@ class DuckDBEngine:
             timeout_seconds: Interrupt a query after this long (None: no limit).
             empty_schemas: Schemas for tables without files (default: the declared ones).
             cache: Where to keep query results keyed by the files they read (None: no cache).
+            files_filter: Which of a table's files to read (default: all, as a full scan does;
+                :func:`reconciler.adapters.catalog_files.catalog_filter`: as Athena does).
         """
         self.store = store
         self.layers = {silver_database.lower(): "silver", bronze_database.lower(): "bronze"}
@@ -119,6 +123,7 @@ class DuckDBEngine:
             else declared_empty_schemas(silver_database.lower(), bronze_database.lower())
         )
         self.cache = cache
+        self.files_filter = files_filter
         self._lock = threading.Lock()
         self._schemas = SchemaCache()
         # What else a cached answer depends on: the lake read and the code that reads it.
@@ -140,6 +145,7 @@ class DuckDBEngine:
         engine: EngineSettings,
         catalog: CatalogSettings,
         cache: ObservationCache | None = None,
+        files_filter: FilesFilter | None = None,
     ) -> DuckDBEngine:
         """Build from the profile's ``engine`` and ``catalog`` sections.
 
@@ -148,6 +154,7 @@ class DuckDBEngine:
             engine: Engine settings (threads, timeout).
             catalog: Catalog settings (the database names).
             cache: The observation cache, if the profile keeps one.
+            files_filter: Which files to read (default: every file under a table).
 
         Returns:
             The engine.
@@ -159,6 +166,7 @@ class DuckDBEngine:
             threads=engine.threads,
             timeout_seconds=engine.query_timeout_seconds,
             cache=cache,
+            files_filter=files_filter,
         )
 
     @staticmethod
@@ -220,6 +228,8 @@ class DuckDBEngine:
         out = {}
         for ref in refs:
             files = lake_files(self.store, self._prefix(ref))
+            if self.files_filter is not None:
+                files = self.files_filter(ref.database, ref.name, files)
             out[ref] = (files, listing_fingerprint((f.key, f.size, f.mtime, f.etag) for f in files))
         return out
 

@@ -43,6 +43,9 @@ class Backends:
         state: The state store.
         aws_calls: The tally of AWS API calls, or None when no port is on AWS.
         cache: The local observation cache, or None when the profile disables it.
+        hidden: When the engine reads through the catalog (Athena, or DuckDB with ``sees:
+            catalog``): an embedded engine over the files it misses (partitions the catalog lacks),
+            so that observation sees the lake as it holds data. None otherwise.
     """
 
     store: ObjectStore
@@ -51,6 +54,7 @@ class Backends:
     state: StateStore
     aws_calls: AwsCallCounter | None = None
     cache: ObservationCache | None = None
+    hidden: QueryEngine | None = None
 
     def preflight(self) -> None:
         """Check that every AWS resource the profile names exists and is reachable.
@@ -68,7 +72,7 @@ class Backends:
 
     def close(self) -> None:
         """Close every backend (errors on one do not stop the others)."""
-        for part in (self.engine, self.catalog, self.state, self.cache):
+        for part in (self.engine, self.hidden, self.catalog, self.state, self.cache):
             _close(part)
         if self.aws_calls is not None and self.aws_calls.total:
             log.debug("%s", self.aws_calls)
@@ -143,16 +147,34 @@ def _store(profile: Profile, session: Any) -> ObjectStore:
     return S3Store.from_settings(settings, session=session)
 
 
-def _engine(profile: Profile, store: ObjectStore, session: Any, cache: ObservationCache | None) -> QueryEngine:
+def _engine(
+    profile: Profile, store: ObjectStore, catalog: Catalog, session: Any, cache: ObservationCache | None
+) -> QueryEngine:
     if profile.engine.kind == "duckdb":
+        from reconciler.adapters.catalog_files import catalog_filter
         from reconciler.adapters.duckdb_engine import DuckDBEngine
 
-        return DuckDBEngine.from_settings(store, profile.engine, profile.catalog, cache)
+        seen = catalog_filter(catalog, "registered") if profile.engine.sees == "catalog" else None
+        return DuckDBEngine.from_settings(store, profile.engine, profile.catalog, cache, seen)
     from reconciler.adapters.athena_engine import AthenaEngine
 
     if profile.store.kind != "s3":
         raise ConfigError(f"profiles.{profile.name}.engine: athena reads S3; the store is local")
     return AthenaEngine.from_settings(profile.engine, profile.catalog, session=session)
+
+
+def _hidden(
+    profile: Profile, store: ObjectStore, catalog: Catalog, cache: ObservationCache | None
+) -> QueryEngine | None:
+    """An embedded engine over what a catalog-reading engine misses (None when the engine reads every file)."""
+    if profile.engine.kind == "duckdb" and profile.engine.sees == "files":
+        return None
+    from reconciler.adapters.catalog_files import catalog_filter
+    from reconciler.adapters.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine.from_settings(
+        store, profile.engine, profile.catalog, cache, catalog_filter(catalog, "unregistered")
+    )
 
 
 def _catalog(profile: Profile, session: Any) -> Catalog:
@@ -210,10 +232,12 @@ def open_backends(profile: Profile) -> Backends:
     try:
         store = _store(profile, session)
         opened.append(store)
-        engine = _engine(profile, store, session, cache)
-        opened.append(engine)
         catalog = _catalog(profile, session)
         opened.append(catalog)
+        engine = _engine(profile, store, catalog, session, cache)
+        opened.append(engine)
+        hidden = _hidden(profile, store, catalog, cache)
+        opened.append(hidden)
         state = _state(profile, session)
         opened.append(state)
     except BaseException:
@@ -227,4 +251,6 @@ def open_backends(profile: Profile) -> Backends:
         profile.catalog.kind,
         profile.state.kind,
     )
-    return Backends(store=store, engine=engine, catalog=catalog, state=state, aws_calls=calls, cache=cache)
+    return Backends(
+        store=store, engine=engine, catalog=catalog, state=state, aws_calls=calls, cache=cache, hidden=hidden
+    )

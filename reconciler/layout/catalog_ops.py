@@ -96,6 +96,14 @@ class WrittenPartitions:
         """
         self._keys.update(k for k in keys if k.endswith(".parquet"))
 
+    def pending(self) -> int:
+        """Distinct partition directories noted and not registered yet.
+
+        Returns:
+            Their number.
+        """
+        return len({k.rsplit("/", 1)[0] for k in self._keys})
+
     def flush(self) -> int:
         """Register the partitions of every object noted, for tables the catalog has.
 

@@ -33,7 +33,10 @@ from reconciler.layout.rewrite import canonical_partitions, cast_columns, output
 from reconciler.layout.superseded import Superseded, load_superseded, record_superseded, same_object
 from reconciler.ports import Catalog, ObjectInfo, ObjectStore, PartitionSpec, StateStore
 
-__all__ = ["LayoutApply"]
+__all__ = ["BATCH_PARTITIONS", "LayoutApply"]
+
+#: Partitions written are registered in batches of this many (one BatchCreatePartition call).
+BATCH_PARTITIONS = 100
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +84,15 @@ class LayoutApply:
         return {"relayout": self.rewrite, "dedupe": self.rewrite, "register": self.register, "delete": self.delete}
 
     def on_written(self, action: Action, outcome: Outcome) -> None:
-        """Note what a fetch or rebuild wrote, to register its partitions at the end.
+        """Note what a fetch or rebuild wrote; register in batches of 100 partitions as they fill.
 
         Args:
             action: The action.
             outcome: What it wrote.
         """
         self.written.add(outcome.objects)
+        if self.written.pending() >= BATCH_PARTITIONS:
+            self.written.flush()
 
     def flush(self) -> int:
         """Register every partition written during the apply (tables the catalog has).

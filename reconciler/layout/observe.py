@@ -36,7 +36,7 @@ from reconciler.errors import QueryError
 from reconciler.lake.keys import key_parts, key_sql
 from reconciler.layout.files import file_obs, list_table, object_keys, read_footers
 from reconciler.layout.superseded import Superseded, load_superseded, same_object
-from reconciler.observe.queries import duplicate_seasons_query
+from reconciler.observe.queries import duplicate_seasons_query, season_rows_query
 from reconciler.ports import Catalog, ObjectStore, QueryEngine, StateStore
 
 __all__ = ["LayoutObserver"]
@@ -73,6 +73,8 @@ class LayoutObserver:
         engine_kind: ``duckdb`` or ``athena``.
         bytes_scanned: Bytes the engine reported scanning (Athena bills by them).
         cache: Footers read by earlier plans (None: read every footer).
+        hidden: When the engine reads through the catalog, an engine over the files it misses
+            (the duplicate census runs on both).
     """
 
     store: ObjectStore
@@ -84,6 +86,7 @@ class LayoutObserver:
     engine_kind: str = "duckdb"
     bytes_scanned: int = 0
     cache: ObservationCache | None = None
+    hidden: QueryEngine | None = None
 
     def _files(self, decl: TableDecl, seasons: set[int], superseded: dict[str, Superseded]) -> list[FileObs]:
         """The table's objects in scope, footers read.
@@ -134,16 +137,24 @@ class LayoutObserver:
         )
 
     def _dup_seasons(self, decl: TableDecl, seasons: set[int]) -> set[int | None]:
-        try:
-            res = self.engine.query(
-                duplicate_seasons_query(decl.database, decl.table, key_sql(key_parts(decl.table, decl.key))),
-                {"season_start": min(seasons), "season_end": max(seasons)},
-            )
-        except QueryError as exc:
-            log.info("duplicate census of %s failed (%s); reading every season's keys", decl.qualified, exc)
-            return {*seasons, None}
-        self.bytes_scanned += res.bytes_scanned
-        found = {None if s is None else int(s) for s in res.table.column("season").to_pylist()}
+        sql = duplicate_seasons_query(decl.database, decl.table, key_sql(key_parts(decl.table, decl.key)))
+        params = {"season_start": min(seasons), "season_end": max(seasons)}
+        found: set[int | None] = set()
+        # Duplicates between registered and unregistered partitions are not in either census:
+        # with a catalog-reading engine, every season with unregistered rows is read too.
+        for engine in (self.engine, self.hidden):
+            if engine is None:
+                continue
+            try:
+                res = engine.query(sql, params)
+            except QueryError as exc:
+                log.info("duplicate census of %s failed (%s); reading every season's keys", decl.qualified, exc)
+                return {*seasons, min(seasons) - 1, None}
+            self.bytes_scanned += res.bytes_scanned
+            found |= {None if s is None else int(s) for s in res.table.column("season").to_pylist()}
+        if self.hidden is not None:
+            hidden_rows = self.hidden.query(season_rows_query(decl.database, decl.table), params).table
+            found |= {None if s is None else int(s) for s in hidden_rows.column("season").to_pylist()}
         return {s for s in found if s is None or s in seasons or s == min(seasons) - 1}
 
     def _duplicates(

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit, UnitState
 from reconciler.errors import QueryError
 from reconciler.lake.layout import is_data_object
+from reconciler.lake.promote import unify_tables
 from reconciler.observe.queries import coverage_query
 from reconciler.ports import ObjectStore, QueryEngine, StateStore
 from reconciler.spec.models import Spec
@@ -90,6 +91,10 @@ class Observer:
         engine: The query engine.
         state: The state store.
         layer_of: Database name → layer prefix (``cbbd_silver`` → ``silver``).
+        bytes_scanned: Bytes the engine reported scanning (Athena bills by them).
+        hidden: When the engine reads through the catalog, an embedded engine over the files it
+            misses: every query runs on both, so that data in partitions the catalog lacks counts
+            as present (to register), never as missing (to fetch again).
     """
 
     store: ObjectStore
@@ -97,15 +102,23 @@ class Observer:
     state: StateStore
     layer_of: Mapping[str, str]
     bytes_scanned: int = 0
+    hidden: QueryEngine | None = None
 
     def _has_data(self, database: str, table: str) -> bool:
         prefix = f"{self.layer_of.get(database, database)}/{table}/"
         return any(is_data_object(o.key) for o in self.store.list_objects(prefix))
 
-    def _query(self, sql: str, seasons: Sequence[int]) -> pa.Table:
-        res = self.engine.query(sql, {"season_start": min(seasons), "season_end": max(seasons)})
+    def _query(self, sql: str, seasons: Sequence[int]) -> list[pa.Table]:
+        """The query's rows from the engine, and from the files it misses (when it reads the catalog)."""
+        params = {"season_start": min(seasons), "season_end": max(seasons)}
+        res = self.engine.query(sql, params)
         self.bytes_scanned += res.bytes_scanned
-        return res.table
+        out = [res.table]
+        if self.hidden is not None:
+            extra = self.hidden.query(sql, params).table
+            if extra.num_rows:
+                out.append(extra)
+        return out
 
     def expected(self, spec: Spec, seasons: Sequence[int]) -> tuple[tuple[ExpectedUnit, ...] | None, str]:
         """The spec's expected units for the seasons.
@@ -118,9 +131,10 @@ class Observer:
             The units (None if the source cannot be read yet) and an explanation when None.
         """
         try:
-            table = self._query(spec.source.query, seasons)
+            tables = self._query(spec.source.query, seasons)
         except QueryError as exc:
             return None, str(exc)
+        table = unify_tables(tables) if len(tables) > 1 else tables[0]
         cols = table.column_names
         for need in (*spec.unit, "season", "date"):
             if need not in cols:
@@ -153,12 +167,22 @@ class Observer:
         if not self._has_data(database, table):
             return {}
         sql = coverage_query(database, table, unit_columns, min_rows=min_rows, expression=expression)
-        result = self._query(sql, seasons)
-        parts = [[str(v) for v in result.column(f"u{i}").to_pylist()] for i in range(len(unit_columns))]
-        keys = parts[0] if len(parts) == 1 else [":".join(p) for p in zip(*parts, strict=True)]
-        rows = result.column("n").to_pylist()
-        oks = result.column("ok").to_pylist()
-        return {k: PresentUnit(int(n), bool(ok)) for k, n, ok in zip(keys, rows, oks, strict=True)}
+        out: dict[str, PresentUnit] = {}
+        for result in self._query(sql, seasons):
+            parts = [[str(v) for v in result.column(f"u{i}").to_pylist()] for i in range(len(unit_columns))]
+            keys = parts[0] if len(parts) == 1 else [":".join(p) for p in zip(*parts, strict=True)]
+            rows = result.column("n").to_pylist()
+            oks = result.column("ok").to_pylist()
+            for k, n, ok in zip(keys, rows, oks, strict=True):
+                seen = out.get(k)
+                # Rows split between registered and unregistered partitions: complete if either
+                # part is (a unit is not split by any writer's layout; this is conservative).
+                out[k] = (
+                    PresentUnit(int(n), bool(ok))
+                    if seen is None
+                    else PresentUnit(seen.rows + int(n), seen.complete or bool(ok))
+                )
+        return out
 
     def observe_target(self, spec: Spec, seasons: Sequence[int]) -> ObservedTarget:
         """Observe one target.

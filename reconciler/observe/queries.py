@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 from reconciler.sql import quote_ident
 
-__all__ = ["coverage_query", "duplicate_seasons_query", "duplicates_query", "quote_ident", "season_filter"]
+__all__ = [
+    "coverage_query",
+    "duplicate_seasons_query",
+    "duplicates_query",
+    "quote_ident",
+    "season_filter",
+    "season_rows_query",
+]
 
 
 def season_filter(season_column: str = "season", *, spill: bool = True) -> str:
@@ -124,3 +131,16 @@ def duplicate_seasons_query(database: str, table: str, key_exprs: Sequence[str])
         f"), d AS (SELECT {names} FROM k GROUP BY {names} HAVING count(*) > 1)\n"
         f"SELECT DISTINCT k.season FROM k JOIN d ON {on}"
     )
+
+
+def season_rows_query(database: str, table: str) -> str:
+    """The season folders holding any row (NULL: rows with no season folder).
+
+    Args:
+        database: Glue database.
+        table: Table.
+
+    Returns:
+        A query with one column, ``season``.
+    """
+    return f"SELECT DISTINCT TRY_CAST(season AS integer) AS season\nFROM {database}.{table}\nWHERE {season_filter()}"
