@@ -284,15 +284,17 @@ def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], o
         elif location != canonical:
             why = f"registered at {location}, but data with these values belongs at {canonical}"
             reregister = canonical if where in live_parts else ""
-        elif where in held_dirs and where not in live_parts:
-            continue  # it holds objects outside the declared layout: their relayout empties it first
         elif where not in live_parts:
             case = "orphan"
-            why = (
-                "orphan: only superseded objects (pending delete) remain under its prefix"
-                if where in pending_dirs
-                else "orphan: its prefix is empty or gone"
-            )
+            if where in held_dirs:
+                why = (
+                    "holds only objects outside the declared layout: removed from the catalog once their "
+                    "relayout (run before it) has emptied it"
+                )
+            elif where in pending_dirs:
+                why = "orphan: only superseded objects (pending delete) remain under its prefix"
+            else:
+                why = "orphan: its prefix is empty or gone"
         else:
             continue
         label = "/".join(p.values) if len(p.values) != len(keys) else where

@@ -242,8 +242,10 @@ def test_a_bronze_response_stays_filed_by_its_call():
     assert misplaced(bronze, day) == "" and in_declared_layout(bronze, day)
 
 
-def test_a_registered_partition_holding_data_outside_the_layout_is_not_an_orphan():
+def test_a_registered_partition_holding_data_outside_the_layout_goes_after_its_relayout():
     unknown = f("season=unknown/date=2026-02-05", "part-u")
     registered = RegisteredPartition(("unknown", "2026-02-05"), "silver/fct_plays/season=unknown/date=2026-02-05/")
     tp = plan(table([f(P1), unknown], [reg(P1), registered]))
-    assert [a.type for a in tp.actions] == ["relayout"]  # the catalog entry goes once the relayout emptied it
+    assert [a.type for a in tp.actions] == ["relayout", "delete"]
+    (dele,) = [a for a in tp.actions if a.type == "delete"]
+    assert dele.details["case"] == "orphan" and "once their relayout (run before it) has emptied it" in dele.reason
