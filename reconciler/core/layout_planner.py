@@ -142,16 +142,8 @@ def _rewrite_actions(t: TableObs, live: list[FileObs], out: _TablePlan) -> None:
     tolerated: dict[str, int] = defaultdict(int)
     for f in live:
         if not f.columns:
-            out.deletes.append(
-                Action(
-                    type="delete",
-                    address=f"{LAYOUT_TARGET}.delete[{f.key}]",
-                    target=LAYOUT_TARGET,
-                    season=_season(f.partition),
-                    reason=f"a Parquet object with no columns ({f.rows:,} rows and no data): DuckDB cannot read it",
-                    details={"op": "object", "kind": "empty object", "object": _obj(f), "after": "", "empty": True},
-                )
-            )
+            empty = f"a Parquet object with no columns ({f.rows:,} rows and no data): DuckDB cannot read it"
+            out.deletes.append(_object_delete(f, empty, "empty object", empty=True))
             continue
         for c in tolerated_drift(d, f, types):
             tolerated[c.split(" ", 1)[0]] += 1
@@ -218,19 +210,23 @@ def _rewrite_actions(t: TableObs, live: list[FileObs], out: _TablePlan) -> None:
         out.notes.append(_drift_note(d, tolerated))
 
 
+def _object_delete(f: FileObs, reason: str, kind: str, **extra: Any) -> Action:
+    """The ``delete`` action of one object (run only with ``--allow-delete``)."""
+    return Action(
+        type="delete",
+        address=f"{LAYOUT_TARGET}.delete[{f.key}]",
+        target=LAYOUT_TARGET,
+        season=_season(f.partition),
+        reason=reason,
+        details={"op": "object", "kind": kind, "object": _obj(f), "after": "", **extra},
+    )
+
+
 def _object_deletes(pending: list[FileObs], out: _TablePlan) -> None:
     for f in pending:
         copies = ", ".join(f.replacements[:3]) or "none needed: every row is already held elsewhere"
-        out.deletes.append(
-            Action(
-                type="delete",
-                address=f"{LAYOUT_TARGET}.delete[{f.key}]",
-                target=LAYOUT_TARGET,
-                season=_season(f.partition),
-                reason=f"superseded by {f.superseded_by} (its removal did not complete); replacement: {copies}",
-                details={"op": "object", "kind": "superseded object", "object": _obj(f), "after": ""},
-            )
-        )
+        why = f"superseded by {f.superseded_by} (its removal did not complete); replacement: {copies}"
+        out.deletes.append(_object_delete(f, why, "superseded object"))
 
 
 def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], obs: LayoutObservation) -> _TablePlan:
