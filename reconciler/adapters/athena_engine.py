@@ -21,12 +21,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pyathena.error import Error as PyAthenaError
 
 from reconciler.adapters.aws_errors import translate_aws_errors
+from reconciler.adapters.aws_session import make_client, region_of
 from reconciler.config import CatalogSettings, EngineSettings
 from reconciler.errors import QueryError
 from reconciler.ports import QueryResult
 from reconciler.sql import bind_params, parse_query
 
-__all__ = ["AthenaEngine", "arrow_type", "rows_to_table"]
+__all__ = ["AthenaEngine", "arrow_type", "quiet_pyathena", "rows_to_table"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,17 @@ def rows_to_table(description: Sequence[Sequence[Any]] | None, rows: Sequence[Se
     return pa.Table.from_arrays(columns, names=names)
 
 
+def quiet_pyathena() -> None:
+    """Keep pyathena's own error logs (a full traceback before our one line) out, unless debugging.
+
+    pyathena logs every failed call with ``logger.exception`` before raising; the error reaches
+    the user anyway, as one line from :meth:`AthenaEngine.query`. With ``--debug`` (the root
+    logger at DEBUG) its logs stay.
+    """
+    quiet = not logging.getLogger().isEnabledFor(logging.DEBUG)
+    logging.getLogger("pyathena").setLevel(logging.CRITICAL if quiet else logging.NOTSET)
+
+
 class _TimedOut(Exception):
     """Raised from the poll callback to stop waiting for a query."""
 
@@ -133,6 +145,8 @@ class AthenaEngine:
         self._session = session
         self._conn: Any = None
         self._lock = threading.Lock()
+        self._client: Any = None
+        quiet_pyathena()
 
     @classmethod
     def from_settings(cls, engine: EngineSettings, catalog: CatalogSettings, *, session: Any = None) -> AthenaEngine:
@@ -150,11 +164,32 @@ class AthenaEngine:
         return cls(
             workgroup=engine.workgroup,
             output_location=engine.output_location,
-            region=engine.region,
+            region=region_of(engine, session),
             database=catalog.silver_database,
             timeout_seconds=engine.query_timeout_seconds,
             session=session,
         )
+
+    def check(self) -> None:
+        """Check that the workgroup exists (one GetWorkGroup), before a command starts work.
+
+        Raises:
+            BackendError: Naming the workgroup and the fix, or the missing permission.
+        """
+        what = f"Athena workgroup {self.workgroup}"
+        if self._client is None:
+            self._client = make_client(self._session, "athena", region=self.region, endpoint_url=None, what=what)
+        with translate_aws_errors(what):
+            try:
+                self._client.get_work_group(WorkGroup=self.workgroup)
+            except ClientError as exc:
+                message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+                if exc.response.get("Error", {}).get("Code") != "InvalidRequestException" or "not found" not in message:
+                    raise
+                raise QueryError(
+                    f"{what} does not exist in {self.region}: create it (the pipeline's terraform does), or fix "
+                    "engine.workgroup or engine.region"
+                ) from None
 
     def _connection(self) -> Any:
         if self._conn is None:

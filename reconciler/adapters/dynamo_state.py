@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,7 +27,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from reconciler.adapters._batching import DDB_BATCH_WRITE, chunked
-from reconciler.adapters.aws_errors import BOTO_CONFIG, translate_aws_errors
+from reconciler.adapters.aws_errors import translate_aws_errors
+from reconciler.adapters.aws_session import make_client, region_of
 from reconciler.config import StateSettings
 from reconciler.errors import BackendError
 from reconciler.lake.layout import param_hash
@@ -139,9 +141,8 @@ class DynamoState:
         self.endpoint_url = endpoint_url
         self.max_batch_attempts = max_batch_attempts
         self._sleep = sleep
-        session = session or boto3.session.Session(region_name=region)
-        self.client: Any = session.client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG)
         self._what = f"DynamoDB table {table}"
+        self.client: Any = make_client(session, "dynamodb", region=region, endpoint_url=endpoint_url, what=self._what)
 
     @classmethod
     def from_settings(cls, settings: StateSettings, *, session: boto3.session.Session | None = None) -> DynamoState:
@@ -154,7 +155,8 @@ class DynamoState:
         Returns:
             The store.
         """
-        return cls(settings.table, region=settings.region, endpoint_url=settings.endpoint_url, session=session)
+        region = region_of(settings, session)
+        return cls(settings.table, region=region, endpoint_url=settings.endpoint_url, session=session)
 
     def check(self) -> None:
         """Check that the table exists with the pipeline's key schema (one DescribeTable).
@@ -233,6 +235,10 @@ class DynamoState:
     def record_units(self, records: Iterable[UnitRecord]) -> None:
         """Write unit states with BatchWriteItem, 25 a call, retrying unprocessed items.
 
+        Blocking (it sleeps between attempts): async callers run it in a worker thread. A call
+        DynamoDB throttles outright (ProvisionedThroughputExceededException) is retried by
+        botocore with backoff first; items it leaves unprocessed are retried here, with jitter.
+
         Args:
             records: The states; a later record of the same unit wins.
 
@@ -250,13 +256,15 @@ class DynamoState:
                 if not pending:
                     break
                 if attempt < self.max_batch_attempts:
-                    delay = min(2.0, 0.05 * 2 ** (attempt - 1))
+                    # Full jitter: writers throttled together do not come back together.
+                    delay = random.uniform(0, min(2.0, 0.05 * 2**attempt))
                     log.debug("%d item(s) unprocessed; retrying in %.2f s", len(pending), delay)
                     self._sleep(delay)
             if pending:
                 raise BackendError(
                     f"{self._what}: {len(pending)} checkpoint(s) still unprocessed after "
-                    f"{self.max_batch_attempts} BatchWriteItem attempts (throttled): re-run to resume"
+                    f"{self.max_batch_attempts} BatchWriteItem attempts with backoff (throttled): the table's "
+                    "write capacity is spent; wait a minute and run again (the apply resumes)"
                 )
 
     def _meta_key(self, key: str) -> dict[str, Any]:

@@ -59,13 +59,14 @@ class Backends:
     def preflight(self) -> None:
         """Check that every AWS resource the profile names exists and is reachable.
 
-        One cheap call each: HeadBucket, GetDatabase per Glue database, DescribeTable (which also
-        checks the checkpoint table's key schema). Embedded adapters have nothing to check.
+        One cheap call each, for the AWS parts the profile uses: HeadBucket, GetDatabase per Glue
+        database, DescribeTable (which also checks the checkpoint table's key schema), GetWorkGroup
+        when the engine is Athena. Embedded adapters have nothing to check.
 
         Raises:
             BackendError: Naming the missing resource, or the missing credentials, and the fix.
         """
-        for part in (self.store, self.catalog, self.state):
+        for part in (self.store, self.catalog, self.state, self.engine):
             check = getattr(part, "check", None)
             if check is not None:
                 check()
@@ -202,9 +203,10 @@ def _state(profile: Profile, session: Any) -> StateStore:
 def _aws_session(profile: Profile) -> tuple[Any, AwsCallCounter | None]:
     if not uses_aws(profile):
         return None, None
-    import boto3
+    from reconciler.adapters.aws_session import make_session
 
-    session = boto3.session.Session(region_name=profile.store.region)
+    # No region here: each adapter resolves its own (profile section, AWS_REGION, AWS profile).
+    session = make_session(None, f"profile {profile.name}")
     return session, AwsCallCounter().attach(session)
 
 

@@ -9,14 +9,17 @@ partitions copy their table's storage descriptor with their own location, as
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import random
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from reconciler.adapters._batching import GLUE_CREATE_BATCH, GLUE_DELETE_BATCH, chunked
-from reconciler.adapters.aws_errors import BOTO_CONFIG, translate_aws_errors
+from reconciler.adapters.aws_errors import translate_aws_errors
+from reconciler.adapters.aws_session import make_client, region_of
 from reconciler.adapters.local_catalog import check_partition_values, partition_name
 from reconciler.config import CatalogSettings
 from reconciler.errors import BackendError
@@ -34,6 +37,18 @@ _PARQUET_SD: dict[str, Any] = {
         "Parameters": {"serialization.format": "1"},
     },
 }
+
+
+#: Per-entry error codes of Glue's batch calls that a later attempt may not get.
+_TRANSIENT_ITEM = frozenset(
+    {
+        "ThrottlingException",
+        "InternalServiceException",
+        "OperationTimeoutException",
+        "ConcurrentModificationException",
+        "ResourceNotReadyException",
+    }
+)
 
 
 class GlueCatalog:
@@ -68,8 +83,11 @@ class GlueCatalog:
         self.region = region
         self.endpoint_url = endpoint_url
         self.databases: tuple[str, ...] = ("cbbd_bronze", "cbbd_silver")
-        session = session or boto3.session.Session(region_name=region)
-        self.client: Any = session.client("glue", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG)
+        self.item_attempts = 5
+        self.max_backoff = 4.0
+        self._sleep: Callable[[float], None] = time.sleep
+        what = "the Glue catalog"
+        self.client: Any = make_client(session, "glue", region=region, endpoint_url=endpoint_url, what=what)
 
     @classmethod
     def from_settings(
@@ -85,7 +103,8 @@ class GlueCatalog:
         Returns:
             The catalog.
         """
-        catalog = cls(bucket, region=settings.region, endpoint_url=settings.endpoint_url, session=session)
+        region = region_of(settings, session)
+        catalog = cls(bucket, region=region, endpoint_url=settings.endpoint_url, session=session)
         catalog.databases = (settings.bronze_database, settings.silver_database)
         return catalog
 
@@ -168,20 +187,56 @@ class GlueCatalog:
             "PartitionKeys": [{"Name": c, "Type": t} for c, t in table.partition_keys],
         }
 
+    def _members(self, shape: str) -> frozenset[str]:
+        return frozenset(self.client.meta.service_model.shape_for(shape).members)
+
+    def _merged_input(self, existing: dict[str, Any], table: CatalogTable) -> dict[str, Any]:
+        """The existing table as a TableInput, with only its columns, keys and location replaced.
+
+        Parameters, SerDe, formats, compression, owner, description and every other setting are
+        kept; a column or key that keeps its name keeps its comment and parameters. Read-only
+        fields (CreateTime, DatabaseName, VersionId ...) are left out, as UpdateTable requires.
+        """
+        keep = self._members("TableInput")
+        merged = {k: v for k, v in existing.items() if k in keep}
+        merged["Name"] = table.name
+        sd_keep = self._members("StorageDescriptor")
+        sd = {k: v for k, v in existing.get("StorageDescriptor", {}).items() if k in sd_keep}
+
+        def columns(new: Sequence[tuple[str, str]], old: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+            by_name = {str(c.get("Name", "")).lower(): c for c in old}
+            return [{**by_name.get(n.lower(), {}), "Name": n, "Type": t} for n, t in new]
+
+        sd["Columns"] = columns(table.columns, sd.get("Columns", []))
+        if table.location:
+            sd["Location"] = self._s3(table.location)
+        merged["StorageDescriptor"] = sd
+        merged["PartitionKeys"] = columns(table.partition_keys, existing.get("PartitionKeys", []))
+        return merged
+
     def put_table(self, table: CatalogTable) -> None:
-        """Create the table, or update it if it exists (CreateTable, then UpdateTable).
+        """Create the table, or update the one there (GetTable, then CreateTable or UpdateTable).
+
+        An existing table is updated in place: its columns, partition keys and location are
+        replaced, everything else it holds (Parameters, SerDe, storage formats) is kept.
 
         Args:
             table: The definition.
         """
-        table_input = self._table_input(table)
-        with translate_aws_errors(f"Glue table {table.database}.{table.name}"):
-            try:
-                self.client.create_table(DatabaseName=table.database, TableInput=table_input)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
-                    raise
-                self.client.update_table(DatabaseName=table.database, TableInput=table_input)
+        what = f"Glue table {table.database}.{table.name}"
+        existing = self._raw_table(table.database, table.name)
+        with translate_aws_errors(what):
+            if existing is None:
+                try:
+                    self.client.create_table(DatabaseName=table.database, TableInput=self._table_input(table))
+                    return
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+                        raise
+                existing = self._raw_table(table.database, table.name)  # created meanwhile: update it
+                if existing is None:
+                    raise BackendError(f"{what} was created and removed while it was written; run again")
+            self.client.update_table(DatabaseName=table.database, TableInput=self._merged_input(existing, table))
 
     def _require(self, database: str, name: str) -> tuple[CatalogTable, dict[str, Any]]:
         raw = self._raw_table(database, name)
@@ -208,23 +263,62 @@ class GlueCatalog:
                     out.append(PartitionSpec(values=tuple(p["Values"]), location=self._relative(loc)))
         return sorted(out, key=lambda p: p.values)
 
-    def _raise_errors(self, table: CatalogTable, errors: list[dict[str, Any]], ignore: str, doing: str) -> None:
-        real = [e for e in errors if e.get("ErrorDetail", {}).get("ErrorCode") != ignore]
-        if not real:
-            return
-        first = real[0]
+    def _batch(
+        self,
+        table: CatalogTable,
+        entries: list[dict[str, Any]],
+        call: Callable[[list[dict[str, Any]]], dict[str, Any]],
+        ignore: str,
+        doing: str,
+    ) -> int:
+        """One batch call; its entries that fail for a passing reason are sent again, with backoff.
+
+        Glue answers a batch call with per-entry errors (HTTP 200): botocore's retries never see
+        them. Throttling, internal errors, timeouts and concurrent modifications are retried up
+        to :attr:`item_attempts` times with jittered exponential backoff; ``ignore`` (the entry
+        already is as wanted) is not an error; anything else fails at once, named.
+
+        Returns:
+            Calls made.
+        """
+        calls = 0
+        pending = entries
+        for attempt in range(1, self.item_attempts + 1):
+            with translate_aws_errors(f"Glue table {table.database}.{table.name}"):
+                resp = call(pending)
+            calls += 1
+            errors = [e for e in resp.get("Errors", []) if e.get("ErrorDetail", {}).get("ErrorCode") != ignore]
+            passing = [e for e in errors if e.get("ErrorDetail", {}).get("ErrorCode") in _TRANSIENT_ITEM]
+            if not errors:
+                return calls
+            if len(passing) < len(errors) or attempt == self.item_attempts:
+                lasting = [e for e in errors if e not in passing] or errors
+                self._raise_errors(table, lasting, doing, attempt)
+            failed = {tuple(e.get("PartitionValues", [])) for e in passing}
+            pending = [e for e in pending if tuple(e["Values"]) in failed]
+            delay = random.uniform(0, min(self.max_backoff, 0.2 * 2**attempt))
+            log.debug("%d %s entr(ies) failed for a passing reason; again in %.2f s", len(pending), doing, delay)
+            self._sleep(delay)
+        return calls  # pragma: no cover - the loop returns or raises
+
+    def _raise_errors(self, table: CatalogTable, errors: list[dict[str, Any]], doing: str, attempts: int) -> None:
+        first = errors[0]
         detail = first.get("ErrorDetail", {})
         where = partition_name(table, first.get("PartitionValues", []))
-        more = f" (and {len(real) - 1} more)" if len(real) > 1 else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        code = str(detail.get("ErrorCode"))
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        fix = ": wait a minute and run again (the apply resumes)" if code in _TRANSIENT_ITEM else ""
         raise BackendError(
-            f"{doing} {table.database}.{table.name} partition {where} failed: "
-            f"{detail.get('ErrorCode')}: {detail.get('ErrorMessage')}{more}"
+            f"{doing} {table.database}.{table.name} partition {where} failed{tries}: "
+            f"{code}: {' '.join(str(detail.get('ErrorMessage')).split())}{more}{fix}"
         )
 
     def create_partitions(self, database: str, name: str, parts: Sequence[PartitionSpec]) -> int:
         """Register partitions with BatchCreatePartition, at most 100 a call.
 
-        Partitions that already exist are left as they are (not an error).
+        Partitions that already exist are left as they are (not an error); entries Glue fails
+        for a passing reason (throttling, internal errors) are sent again, with backoff.
 
         Args:
             database: Database name.
@@ -248,18 +342,21 @@ class GlueCatalog:
                 {"Values": list(p.values), "StorageDescriptor": {**base, "Location": self._s3(p.location)}}
                 for p in chunk
             ]
-            with translate_aws_errors(f"Glue table {database}.{name}"):
-                resp = self.client.batch_create_partition(
-                    DatabaseName=database, TableName=name, PartitionInputList=entries
-                )
-            calls += 1
-            self._raise_errors(table, resp.get("Errors", []), "AlreadyExistsException", "registering")
+            calls += self._batch(
+                table,
+                entries,
+                lambda todo: self.client.batch_create_partition(
+                    DatabaseName=database, TableName=name, PartitionInputList=todo
+                ),
+                "AlreadyExistsException",
+                "registering",
+            )
         return calls
 
     def delete_partitions(self, database: str, name: str, parts: Sequence[PartitionSpec]) -> int:
         """Unregister partitions (never data) with BatchDeletePartition, at most 25 a call.
 
-        Partitions that are already absent are not an error.
+        Partitions that are already absent are not an error; passing failures are retried.
 
         Args:
             database: Database name.
@@ -275,14 +372,15 @@ class GlueCatalog:
         table, _ = self._require(database, name)
         calls = 0
         for chunk in chunked(list(parts), GLUE_DELETE_BATCH):
-            with translate_aws_errors(f"Glue table {database}.{name}"):
-                resp = self.client.batch_delete_partition(
-                    DatabaseName=database,
-                    TableName=name,
-                    PartitionsToDelete=[{"Values": list(p.values)} for p in chunk],
-                )
-            calls += 1
-            self._raise_errors(table, resp.get("Errors", []), "EntityNotFoundException", "removing")
+            calls += self._batch(
+                table,
+                [{"Values": list(p.values)} for p in chunk],
+                lambda todo: self.client.batch_delete_partition(
+                    DatabaseName=database, TableName=name, PartitionsToDelete=todo
+                ),
+                "EntityNotFoundException",
+                "removing",
+            )
         return calls
 
     def close(self) -> None:

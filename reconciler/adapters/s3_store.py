@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +20,8 @@ import pyarrow.fs as pafs
 from botocore.exceptions import ClientError
 
 from reconciler.adapters._batching import S3_DELETE_BATCH, chunked
-from reconciler.adapters.aws_errors import BOTO_CONFIG, translate_aws_errors
+from reconciler.adapters.aws_errors import MAX_ATTEMPTS, error_code, translate_aws_errors
+from reconciler.adapters.aws_session import make_client, make_session, region_of
 from reconciler.config import StoreSettings
 from reconciler.errors import BackendError, LakeError
 from reconciler.ports import ObjectInfo
@@ -29,10 +32,31 @@ log = logging.getLogger(__name__)
 
 _IGNORED_SUFFIXES = (".tmp",)
 _UNSUPPORTED_CONDITIONAL = frozenset({"NotImplemented", "InvalidArgument", "InvalidRequest"})
+#: The object exists: a conditional PUT (``If-None-Match: *``) lost to it.
+_EXISTS = frozenset({"PreconditionFailed", "412"})
+#: Another conditional write to the same key was in flight: S3 asks for a retry.
+_CONFLICT = frozenset({"ConditionalRequestConflict", "409"})
+#: Conditional PUT attempts while S3 answers 409.
+CONFLICT_ATTEMPTS = 5
 
 
 def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    return error_code(exc)
+
+
+def _explain_head(exc: ClientError, ask: Callable[[], Any]) -> ClientError:
+    """A HEAD's error has only a status (``400``, ``403``): re-ask with a GET, whose error has a body.
+
+    The GET's error (``ExpiredToken``, ``AccessDenied``, ``RequestTimeTooSkewed``) names the cause
+    the HEAD could not; when the GET succeeds, the HEAD's own error stands.
+    """
+    if not _code(exc).isdigit() or _code(exc) == "404":
+        return exc
+    try:
+        ask()
+    except ClientError as told:
+        return told
+    return exc
 
 
 class S3Store:
@@ -66,9 +90,11 @@ class S3Store:
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.region = region
         self.endpoint_url = endpoint_url
-        self._session = session or boto3.session.Session(region_name=region)
-        self.client: Any = self._session.client("s3", region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG)
+        what = f"s3://{bucket}"
+        self._session = session or make_session(region, what)
+        self.client: Any = make_client(self._session, "s3", region=region, endpoint_url=endpoint_url, what=what)
         self._conditional_put = True
+        self._sleep: Callable[[float], None] = time.sleep
 
     @classmethod
     def from_settings(cls, settings: StoreSettings, *, session: boto3.session.Session | None = None) -> S3Store:
@@ -83,7 +109,8 @@ class S3Store:
         """
         if not settings.bucket:
             raise BackendError("store.bucket is required for an s3 store")
-        return cls(settings.bucket, region=settings.region, endpoint_url=settings.endpoint_url, session=session)
+        region = region_of(settings, session)
+        return cls(settings.bucket, region=region, endpoint_url=settings.endpoint_url, session=session)
 
     def check(self) -> None:
         """Check that the bucket exists and we may list it (one HeadBucket).
@@ -102,7 +129,7 @@ class S3Store:
                         + (f" at {self.endpoint_url}" if self.endpoint_url else f" in {self.region}")
                         + ": create it, or fix store.bucket, store.region or store.endpoint_url"
                     ) from None
-                raise
+                raise _explain_head(exc, lambda: self.client.list_objects_v2(Bucket=self.bucket, MaxKeys=1)) from None
 
     def _full(self, key: str) -> str:
         if key.startswith("/") or ".." in key.split("/"):
@@ -199,26 +226,48 @@ class S3Store:
                 self.client.put_object(Bucket=self.bucket, Key=full, Body=data)
                 return True
             if self._conditional_put:
-                try:
-                    self.client.put_object(Bucket=self.bucket, Key=full, Body=data, IfNoneMatch="*")
-                    return True
-                except ClientError as exc:
-                    code = _code(exc)
-                    if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
-                        return False
-                    if code not in _UNSUPPORTED_CONDITIONAL:
-                        raise
-                    log.warning(
-                        "%s rejects conditional PUT (%s); falling back to HEAD-then-PUT, which is "
-                        "not atomic between concurrent writers",
-                        self.endpoint_url or "S3",
-                        code,
-                    )
-                    self._conditional_put = False
+                written = self._put_if_absent(key, full, data)
+                if written is not None:
+                    return written
             if self._exists_full(full):
                 return False
             self.client.put_object(Bucket=self.bucket, Key=full, Body=data)
             return True
+
+    def _put_if_absent(self, key: str, full: str, data: bytes) -> bool | None:
+        """A PUT with ``If-None-Match: *``; None when the endpoint does not support it.
+
+        412 (the object exists) is False. 409 (another conditional write of the key was in
+        flight) is retried after a jittered pause, as S3 asks: the other write may fail.
+        """
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=full, Body=data, IfNoneMatch="*")
+                return True
+            except ClientError as exc:
+                code = _code(exc)
+                if code in _EXISTS:
+                    return False
+                if code in _CONFLICT:
+                    if attempt == CONFLICT_ATTEMPTS:
+                        raise BackendError(
+                            f"{self.uri(key)}: another writer kept writing this key at the same time "
+                            f"({CONFLICT_ATTEMPTS} conditional PUTs answered 409 ConditionalRequestConflict): "
+                            "is a second apply or the pipeline running? run again once it is done"
+                        ) from None
+                    self._sleep(random.uniform(0, min(2.0, 0.1 * 2**attempt)))
+                    continue
+                if code not in _UNSUPPORTED_CONDITIONAL:
+                    raise
+                log.warning(
+                    "%s rejects conditional PUT (%s); falling back to HEAD-then-PUT, which is "
+                    "not atomic between concurrent writers",
+                    self.endpoint_url or "S3",
+                    code,
+                )
+                self._conditional_put = False
+                return None
+        return None  # pragma: no cover - the loop returns or raises
 
     def _exists_full(self, full: str) -> bool:
         try:
@@ -226,7 +275,12 @@ class S3Store:
         except ClientError as exc:
             if _code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return False
-            raise
+            better = _explain_head(
+                exc, lambda: self.client.get_object(Bucket=self.bucket, Key=full, Range="bytes=0-0")["Body"].close()
+            )
+            if _code(better) in ("NoSuchKey", "404"):
+                return False
+            raise better from None
         return True
 
     def exists(self, key: str) -> bool:
@@ -304,17 +358,19 @@ class S3Store:
         """
         with translate_aws_errors(f"s3://{self.bucket}"):
             creds = self._session.get_credentials()
-        if creds is None:
-            raise BackendError(
-                f"no AWS credentials for s3://{self.bucket}: set AWS_PROFILE or AWS_ACCESS_KEY_ID "
-                "and AWS_SECRET_ACCESS_KEY"
-            )
-        frozen = creds.get_frozen_credentials()
+            if creds is None:
+                raise BackendError(
+                    f"no AWS credentials for s3://{self.bucket}: set AWS_PROFILE or AWS_ACCESS_KEY_ID "
+                    "and AWS_SECRET_ACCESS_KEY"
+                )
+            frozen = creds.get_frozen_credentials()
         kwargs: dict[str, Any] = {
             "region": self.region,
             "access_key": frozen.access_key,
             "secret_key": frozen.secret_key,
             "session_token": frozen.token,
+            # Throttling (503 SlowDown), 5xx and resets are retried with backoff before a read fails.
+            "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=MAX_ATTEMPTS),
         }
         if self.endpoint_url:
             parts = urlsplit(self.endpoint_url)

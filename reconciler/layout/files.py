@@ -13,9 +13,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reconciler.adapters.arrow_errors import store_read_error
 from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
 from reconciler.core.layout_observed import FileObs, TableDecl
-from reconciler.errors import LakeError
+from reconciler.errors import BackendError, LakeError
 from reconciler.lake.keys import KeyPart, key_tuples, source_columns
 from reconciler.lake.layout import is_data_object, partition_pairs
 from reconciler.ports import ObjectInfo, ObjectStore
@@ -118,7 +119,13 @@ def read_footers(
         etags: Object key → ETag from the listing (stores that have them).
 
     Returns:
-        The objects with ``rows`` and ``columns`` set, or ``unreadable`` saying why not.
+        The objects with ``rows`` and ``columns`` set, or ``unreadable`` saying why the bytes are
+        not Parquet.
+
+    Raises:
+        BackendError: If the store refused or failed a read (permission, credentials, clock,
+            throttling past the retries): never a note, or the object would drop out of the plan.
+        LakeError: If an object vanished since it was listed.
     """
     tags = etags or {}
 
@@ -133,6 +140,9 @@ def read_footers(
                 schema = md.schema.to_arrow_schema()
                 ranges = _ranges(md)
         except (OSError, pa.ArrowException) as exc:
+            failed = store_read_error(exc, store.uri(f.key))
+            if failed is not None:
+                raise failed from exc
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return CachedFooter(0, (), unreadable=first)
         return CachedFooter(md.num_rows, tuple((fld.name, str(fld.type)) for fld in schema), ranges=ranges)
@@ -175,6 +185,7 @@ def read_object(store: ObjectStore, key: str, columns: Sequence[str] | None = No
 
     Raises:
         LakeError: If the object is missing or not readable Parquet.
+        BackendError: If the store refused or failed the read.
     """
     fs, path = _path(store, key)
     try:
@@ -184,6 +195,9 @@ def read_object(store: ObjectStore, key: str, columns: Sequence[str] | None = No
             cols = [c for c in columns if c in have] if columns is not None else None
             table = pf.read(columns=cols)
     except (OSError, pa.ArrowException) as exc:
+        failed = store_read_error(exc, store.uri(key))
+        if isinstance(failed, BackendError):
+            raise failed from exc
         raise LakeError(f"{key}: unreadable Parquet object ({str(exc).splitlines()[0] if str(exc) else exc})") from None
     return table.replace_schema_metadata(None)
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import boto3
 
-from reconciler.adapters.aws_errors import BOTO_CONFIG, translate_aws_errors
+from reconciler.adapters.aws_errors import translate_aws_errors
+from reconciler.adapters.aws_session import make_client, region_of
 from reconciler.config import EngineSettings
 from reconciler.errors import BackendError
 
@@ -48,11 +49,20 @@ class MsckRunner:
 
     def _athena(self) -> Any:
         if self._client is None:
-            session = self.session or boto3.session.Session(region_name=self.settings.region)
-            self._client = session.client(
-                "athena", region_name=self.settings.region, endpoint_url=self.endpoint_url, config=BOTO_CONFIG
-            )
+            region = region_of(self.settings, self.session)
+            what = f"Athena workgroup {self.settings.workgroup}"
+            self._client = make_client(self.session, "athena", region=region, endpoint_url=self.endpoint_url, what=what)
         return self._client
+
+    def _stop(self, qid: str, what: str) -> str:
+        """Stop a statement that outlived the timeout (StopQueryExecution); what became of it."""
+        try:
+            with translate_aws_errors(what):
+                self._athena().stop_query_execution(QueryExecutionId=qid)
+        except BackendError as exc:
+            log.warning("could not stop %s (%s): %s", what, qid, exc)
+            return f"and could not be stopped ({exc}): stop it in the Athena console"
+        return "and was stopped"
 
     def __call__(self, database: str, table: str) -> None:
         """Repair one table's partitions and wait for the statement to finish.
@@ -62,7 +72,8 @@ class MsckRunner:
             table: The table.
 
         Raises:
-            BackendError: When the statement fails, is cancelled, or outlives the query timeout.
+            BackendError: When the statement fails, is cancelled, or outlives the query timeout
+                (it is then stopped: StopQueryExecution).
         """
         what = f"Athena MSCK REPAIR TABLE {database}.{table}"
         args: dict[str, Any] = {
@@ -83,7 +94,11 @@ class MsckRunner:
             if state in _DONE:
                 break
             if waited >= self.settings.query_timeout_seconds:
-                raise BackendError(f"{what} ({qid}) still {state} after {waited:.0f} s: use batch registration")
+                stopped = self._stop(qid, what)
+                raise BackendError(
+                    f"{what} ({qid}) was still {state} after {waited:.0f} s (engine.query_timeout_seconds) "
+                    f"{stopped}: register with BatchCreatePartition instead (catalog.partition_registration: batch)"
+                )
             self.sleep(self.poll_seconds)
             waited += self.poll_seconds
         if state != "SUCCEEDED":

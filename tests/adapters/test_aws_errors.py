@@ -6,11 +6,15 @@ import boto3
 import pytest
 from botocore.exceptions import (
     ClientError,
+    CredentialRetrievalError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    ProfileNotFound,
     ReadTimeoutError,
+    SSOTokenLoadError,
+    UnauthorizedSSOTokenError,
 )
 
 from reconciler.adapters.aws_errors import iam_action, translate_aws_errors
@@ -43,10 +47,13 @@ def _raise(exc, what="s3://hoops-edge/silver/"):
             NoCredentialsError(),
             "no AWS credentials for s3://hoops-edge/silver/: set AWS_PROFILE or AWS_ACCESS_KEY_ID",
         ),
-        (PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"), "no AWS credentials"),
+        (
+            PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"),
+            "incomplete AWS credentials in env for s3://hoops-edge/silver/: AWS_SECRET_ACCESS_KEY is missing",
+        ),
         (
             _client_error("AccessDenied", "ListObjectsV2", status=403),
-            "access denied to s3://hoops-edge/silver/: the role needs s3:ListBucket",
+            "access denied to s3://hoops-edge/silver/: the role needs s3:ListBucket for `reconcile plan`",
         ),
         (
             _client_error("AccessDeniedException", "BatchCreatePartition"),
@@ -66,10 +73,29 @@ def _raise(exc, what="s3://hoops-edge/silver/"):
         (_client_error("ThrottlingException", "GetPartitions"), "AWS throttled GetPartitions"),
         (
             _client_error("ProvisionedThroughputExceededException", "BatchWriteItem"),
-            "after botocore's retries",
+            "through 1 attempt(s) with backoff: wait a minute and run again",
         ),
         (_client_error("SlowDown", "PutObject", status=503), "AWS throttled PutObject"),
-        (_client_error("ExpiredToken", "PutObject"), "AWS rejected the credentials"),
+        (
+            _client_error("ExpiredToken", "PutObject"),
+            "the AWS credentials used for s3://hoops-edge/silver/ have expired",
+        ),
+        (_client_error("InvalidClientTokenId", "Query"), "AWS does not recognise the access key"),
+        (_client_error("SignatureDoesNotMatch", "GetObject", status=403), "the secret key does not match"),
+        (
+            _client_error("403", "Query", '<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>', 403),
+            "the role needs dynamodb:Query for `reconcile plan`",
+        ),
+        (
+            ProfileNotFound(profile="hoops"),
+            "AWS profile 'hoops' (AWS_PROFILE) is not in ~/.aws/config or ~/.aws/credentials",
+        ),
+        (
+            CredentialRetrievalError(provider="custom-process", error_msg="token expired\n"),
+            "the credential_process of the AWS profile failed (token expired): run that command by hand",
+        ),
+        (SSOTokenLoadError(error_msg="Token for x does not exist"), "run `aws sso login` and run again"),
+        (UnauthorizedSSOTokenError(), "the AWS SSO session for s3://hoops-edge/silver/ has expired"),
         (
             EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
             "cannot reach AWS for s3://hoops-edge/silver/",

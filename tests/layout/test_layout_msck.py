@@ -30,10 +30,15 @@ class _Athena:
     def __init__(self, states: list[str]) -> None:
         self.states = states
         self.started: list[dict[str, Any]] = []
+        self.stopped: list[str] = []
 
     def start_query_execution(self, **kw: Any) -> dict[str, Any]:
         self.started.append(kw)
         return {"QueryExecutionId": "q1"}
+
+    def stop_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
+        self.stopped.append(QueryExecutionId)
+        return {}
 
     def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
         state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
@@ -58,8 +63,15 @@ def test_msck_waits_for_the_statement():
 def test_msck_failure_and_timeout_are_one_line_errors():
     with pytest.raises(BackendError, match="FAILED: no such table"):
         _runner(["FAILED"])[0]("cbbd_silver", "fct_plays")
-    with pytest.raises(BackendError, match="use batch registration"):
-        _runner(["RUNNING"])[0]("cbbd_silver", "fct_plays")
+    runner, fake = _runner(["RUNNING"])
+    with pytest.raises(BackendError) as info:
+        runner("cbbd_silver", "fct_plays")
+    assert str(info.value) == (
+        "Athena MSCK REPAIR TABLE cbbd_silver.fct_plays (q1) was still RUNNING after 3 s "
+        "(engine.query_timeout_seconds) and was stopped: register with BatchCreatePartition instead "
+        "(catalog.partition_registration: batch)"
+    )
+    assert fake.stopped == ["q1"]  # the timeout stops the statement: it does not run on, unseen
 
 
 def test_register_uses_msck_only_when_asked_and_available():
