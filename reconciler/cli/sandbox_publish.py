@@ -34,6 +34,7 @@ def check_target(into_config: Path | None, into_profile: str | None) -> tuple[Pr
     Raises:
         InputError: If ``--into-profile`` is given without ``--into-config``.
         BackendError: If the profile's bucket, Glue databases or checkpoint table are missing.
+        LakeError: If its catalog already holds a table the sandbox would publish.
     """
     from reconciler.adapters.factory import open_backends
 
@@ -41,10 +42,14 @@ def check_target(into_config: Path | None, into_profile: str | None) -> tuple[Pr
         if into_profile is not None:
             raise InputError("--into-profile needs --into-config (the file that defines the profile)")
         return None, Counter()
+    from reconciler.sandbox.publish import refuse_existing_tables, sandbox_table_names
+
     profile = load_profile(into_config, into_profile)
     b = open_backends(profile)
     try:
         b.preflight()
+        dbs = {"bronze": profile.catalog.bronze_database, "silver": profile.catalog.silver_database}
+        refuse_existing_tables(b.catalog, sandbox_table_names(dbs), b.store.uri(""))
     finally:
         b.close()
     return profile, _calls(b)

@@ -39,6 +39,7 @@ from reconciler.core.layout_observed import (
     table_types,
     tolerated_drift,
 )
+from reconciler.core.layout_rekey import path_values, rekey_action
 from reconciler.core.plan import Action, TargetPlan
 from reconciler.core.planner import glob_match
 
@@ -222,6 +223,19 @@ def _object_delete(f: FileObs, reason: str, kind: str, **extra: Any) -> Action:
     )
 
 
+QUARANTINE_PREFIX = "quarantine/"
+
+
+def _quarantine(f: FileObs) -> Action:
+    """An object no reader can read: moved out of the table (its bytes kept), with --allow-delete."""
+    dest = QUARANTINE_PREFIX + f.key
+    why = (
+        f"not readable Parquet ({f.unreadable}): Athena and the pipeline's readers fail on it (this tool "
+        f"leaves it out of every query); moved to {dest}, its bytes kept, run only with --allow-delete"
+    )
+    return _object_delete(f, why, "unreadable object", quarantine=dest)
+
+
 def _object_deletes(pending: list[FileObs], out: _TablePlan) -> None:
     for f in pending:
         copies = ", ".join(f.replacements[:3]) or "none needed: every row is already held elsewhere"
@@ -239,31 +253,12 @@ def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], o
         return out
     have = tuple(k for k, _ in cat.partition_keys)
     if [k.lower() for k in have] != [k.lower() for k in keys]:
-        types = {k.lower(): t for k, t in cat.partition_keys}
-        new = [[k, types.get(k.lower(), "string")] for k in keys]
-        signatures = sorted({_sig([k for k, _ in f.partition]) for f in live})
-        was = ", ".join(f"{k} {typ}" for k, typ in cat.partition_keys) or "none"
-        fix = ", ".join(f"{k} {typ}" for k, typ in new)
-        out.registers.append(
-            Action(
-                type="register",
-                address=f"{LAYOUT_TARGET}.register[{d.qualified}][partition-keys]",
-                target=LAYOUT_TARGET,
-                reason=(
-                    f"catalog partition keys ({was}) differ from the declared layout {d.layout} "
-                    f"(storage holds {', '.join(signatures) or 'nothing'}); "
-                    f"fix: update the table's partition keys to ({fix}) (Glue UpdateTable; data untouched)"
-                ),
-                details={
-                    "op": "table",
-                    "kind": f"{d.qualified} partition keys",
-                    "database": d.database,
-                    "table": d.table,
-                    "partition_keys": new,
-                    "was": [list(k) for k in cat.partition_keys],
-                },
-            )
-        )
+        out.registers.append(rekey_action(t, live, f"{LAYOUT_TARGET}.register[{d.qualified}][partition-keys]"))
+        # The key change moves the partitions whose path fits the new keys and drops the rest (its
+        # own step): only the moved ones stay registered, under the values their path gives.
+        moved = [path_values(cat.location, p.location, keys) for p in cat.partitions]
+        registered = {v for v in moved if v is not None}
+        return _registrations(t, live_parts, registered, obs, out)
     registered = {p.values for p in cat.partitions}
     pending_dirs = {f.partition_dir for f in pending}
     held_dirs = {f.partition_dir for f in live}
@@ -313,6 +308,18 @@ def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], o
                 },
             )
         )
+    return _registrations(t, live_parts, registered, obs, out)
+
+
+def _registrations(
+    t: TableObs,
+    live_parts: dict[str, tuple[tuple[str, str], ...]],
+    registered: set[tuple[str, ...]],
+    obs: LayoutObservation,
+    out: _TablePlan,
+) -> _TablePlan:
+    """Register every partition in storage under the declared layout that the catalog lacks."""
+    d = t.decl
     method = "msck" if obs.registration == "msck" and obs.msck_available else "batch"
     for where, part in sorted(live_parts.items()):
         vals = tuple(v for _, v in part)
@@ -383,13 +390,11 @@ def plan_layout(obs: LayoutObservation, selectors: Sequence[str] = ()) -> Target
         readable = [f for f in t.files if not f.unreadable]
         live = [f for f in readable if not f.superseded_by]
         pending = [f for f in readable if f.superseded_by]
-        notes.extend(
-            f"{f.key}: unreadable Parquet footer ({f.unreadable}); left alone" for f in t.files if f.unreadable
-        )
         notes.extend(t.notes)
         tp = _catalog_actions(t, live, pending, obs)
         _rewrite_actions(t, live, tp)
         _object_deletes(pending, tp)
+        tp.deletes.extend(_quarantine(f) for f in t.files if f.unreadable)
         rewrites.extend(tp.rewrites)
         registers.extend(sorted(tp.registers, key=lambda a: (a.details["op"] != "table", a.address)))
         deletes.extend(tp.deletes)

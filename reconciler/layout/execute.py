@@ -24,6 +24,7 @@ from typing import Any
 from reconciler.apply.lakeio import dedupe_rows, write_parquet
 from reconciler.apply.materialize import Outcome
 from reconciler.core.layout_observed import TableDecl
+from reconciler.core.layout_rekey import path_values
 from reconciler.core.plan import Action
 from reconciler.errors import LakeError
 from reconciler.lake.keys import KeyPart, key_parts
@@ -31,7 +32,7 @@ from reconciler.layout.catalog_ops import Msck, WrittenPartitions, register_part
 from reconciler.layout.files import file_obs, list_table, object_keys, read_footers, read_object, stat
 from reconciler.layout.rewrite import canonical_partitions, cast_columns, output_key, split_rows
 from reconciler.layout.superseded import Superseded, load_superseded, record_superseded, same_object
-from reconciler.ports import Catalog, ObjectInfo, ObjectStore, PartitionSpec, StateStore
+from reconciler.ports import Catalog, CatalogTable, ObjectInfo, ObjectStore, PartitionSpec, StateStore
 
 __all__ = ["BATCH_PARTITIONS", "LayoutApply"]
 
@@ -198,8 +199,7 @@ class LayoutApply:
         if table is None:
             raise LakeError(f"{action.address}: {db}.{name} is not in the catalog")
         if action.details.get("op") == "table":
-            keys = tuple((str(k), str(t)) for k, t in action.details["partition_keys"])
-            self.catalog.put_table(replace(table, partition_keys=keys))
+            self.rekey(action, table)
             return
         if (db, name) in self._registered:
             return
@@ -220,6 +220,47 @@ class LayoutApply:
         self._registered.add((db, name))
         log.info("%s.%s: %d partition(s) registered (%s, %d call(s))", db, name, len(parts), method, calls)
 
+    def rekey(self, action: Action, table: CatalogTable) -> None:
+        """Change a table's partition keys in one step that leaves it readable (:mod:`reconciler.core.layout_rekey`).
+
+        Every registered partition (all seasons) of the old key shape is taken out first; the
+        table is then updated in place (Parameters, SerDe and storage kept; data columns named
+        like a key dropped); the partitions whose path fits the new keys are registered again
+        under the values their path gives. Interrupted before the update, the next plan plans
+        the change again and registers what is in storage; no data is touched either way.
+
+        Args:
+            action: The ``register`` action with ``op: table``.
+            table: The table as the catalog holds it now.
+        """
+        db, name = table.database, table.name
+        keys = tuple((str(k), str(t)) for k, t in action.details["partition_keys"])
+        names = [k for k, _ in keys]
+        lowered = {k.lower() for k in names}
+        old = self.catalog.list_partitions(db, name)
+        moved = [
+            PartitionSpec(values, p.location)
+            for p in old
+            if (values := path_values(table.location, p.location, names)) is not None
+        ]
+        if old:
+            self.catalog.delete_partitions(db, name, old)
+        columns = tuple(c for c in table.columns if c[0].lower() not in lowered)
+        self.catalog.put_table(replace(table, columns=columns, partition_keys=keys))
+        if moved:
+            self.catalog.create_partitions(db, name, moved)
+        dropped = [c for c, _ in table.columns if c.lower() in lowered]
+        log.info(
+            "%s.%s: partition keys (%s) → (%s)%s; %d partition(s) moved, %d dropped from the catalog",
+            db,
+            name,
+            ", ".join(k for k, _ in table.partition_keys),
+            ", ".join(names),
+            f"; column(s) {', '.join(dropped)} dropped" if dropped else "",
+            len(moved),
+            len(old) - len(moved),
+        )
+
     def _live_under(self, database: str, name: str, location: str) -> bool:
         layer = location.split("/", 1)[0]
         decl = TableDecl(layer=layer, database=database, table=name, layout="")
@@ -229,6 +270,20 @@ class LayoutApply:
             if rec is None or not same_object(rec, info):
                 return True
         return False
+
+    def _quarantine(self, action: Action, info: ObjectInfo) -> None:
+        """Move an unreadable object out of its table, keeping its bytes under ``quarantine/``."""
+        d = action.details
+        self._verify(d["object"], action.address)
+        if not read_footers(self.store, [file_obs(TableDecl("", "", "", ""), info)])[0].unreadable:
+            raise LakeError(f"{action.address}: {info.key} is readable now; kept")
+        data = self.store.get(info.key)
+        dest = str(d["quarantine"])
+        if not self.store.put(dest, data, if_absent=True) and self.store.get(dest) != data:
+            dest = f"{dest}.{int(info.mtime)}"
+            self.store.put(dest, data, if_absent=True)
+        self.store.delete([info.key])
+        log.info("%s: moved to %s", info.key, dest)
 
     def delete(self, action: Action) -> None:
         """Delete a superseded original or an object with no columns, or remove a catalog partition.
@@ -257,6 +312,9 @@ class LayoutApply:
         info = stat(self.store, key)
         if info is None:
             log.info("%s: already gone", action.address)
+            return
+        if d.get("quarantine"):
+            self._quarantine(action, info)
             return
         if d.get("empty"):
             self._verify(d["object"], action.address)

@@ -5,7 +5,9 @@
 
 1. copies every object, byte for byte and under the same key, into the profile's object store
    (conditional puts: an object already there is never overwritten, and a store that already
-   holds any object under the layers being published is refused before the first write);
+   holds any object under the layers being published is refused before the first write, as is
+   a catalog that already holds any of the tables: in an account that holds the real lake, an
+   empty test bucket must never repoint ``cbbd_silver.fct_plays`` at itself);
 2. describes the lake's tables in the profile's catalog, as the pipeline's Terraform and
    ``fix_glue_catalog.py`` would: one external Parquet table per bronze/silver table that has
    files, its columns from the declared schemas (:mod:`reconciler.lake.schemas`) minus the
@@ -24,7 +26,7 @@ import copy
 import logging
 import posixpath
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,8 @@ __all__ = [
     "publish_catalog",
     "publish_objects",
     "publish_sandbox",
+    "refuse_existing_tables",
+    "sandbox_table_names",
     "write_published_config",
 ]
 
@@ -157,8 +161,52 @@ def lake_tables(store: ObjectStore, databases: Mapping[str, str]) -> list[TableE
     return out
 
 
+def sandbox_table_names(databases: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The catalog tables a sandbox may publish, before it is built: every declared table.
+
+    Args:
+        databases: Layer → database.
+
+    Returns:
+        ``(database, table)`` pairs.
+    """
+    return [(databases["bronze"], name) for name in sorted(BRONZE_TABLES)] + [
+        (databases["silver"], name) for name in sorted(SILVER_TABLES)
+    ]
+
+
+def refuse_existing_tables(catalog: Catalog, names: Iterable[tuple[str, str]], lake: str) -> None:
+    """Refuse to publish into a catalog that already holds any of the tables (one GetTable each).
+
+    A sandbox creates its tables and never updates one: updating would repoint a real table (say
+    ``cbbd_silver.fct_plays`` at ``s3://hoops-edge/silver/``) at the sandbox's bucket.
+
+    Args:
+        catalog: The target catalog.
+        names: ``(database, table)`` pairs to publish.
+        lake: The target store's root URI (``s3://test-bucket/``), for the message.
+
+    Raises:
+        LakeError: Naming the first table that exists, where it points, and the fix.
+    """
+    for database, name in names:
+        table = catalog.get_table(database, name)
+        if table is None:
+            continue
+        root = lake.rstrip("/") + "/"
+        if "://" in table.location and not table.location.startswith(root):
+            where = f"points at {table.location}, outside this profile's {root}: it looks like a real lake's table"
+        else:
+            where = f"is at {root}{table.location}"
+        raise LakeError(
+            f"{database}.{name} already exists in the profile's catalog and {where}; a sandbox only creates "
+            "tables, never updates one: drop it, or publish into other databases (catalog.bronze_database, "
+            "catalog.silver_database)"
+        )
+
+
 def publish_catalog(entries: Sequence[TableEntry], catalog: Catalog) -> tuple[int, int]:
-    """Create (or update) each table and register its partitions.
+    """Create each table and register its partitions (:func:`refuse_existing_tables` checked first).
 
     Args:
         entries: From :func:`lake_tables`.
@@ -260,7 +308,7 @@ def publish_sandbox(lake: Path, profile: Profile, backends: Any | None = None) -
         What was written.
 
     Raises:
-        LakeError: If the store already holds a lake.
+        LakeError: If the store already holds a lake, or the catalog any of its tables.
         BackendError: If a bucket, Glue database or table is missing (named), or a write fails.
     """
     from reconciler.adapters.factory import open_backends
@@ -271,11 +319,14 @@ def publish_sandbox(lake: Path, profile: Profile, backends: Any | None = None) -
         if own:
             b.preflight()
         source = LocalStore(lake)
+        dbs = {"bronze": profile.catalog.bronze_database, "silver": profile.catalog.silver_database}
+        entries = lake_tables(source, dbs)
+        # Before the first write: no existing table is ever updated (repointed) by a sandbox.
+        refuse_existing_tables(b.catalog, [(e.table.database, e.table.name) for e in entries], b.store.uri(""))
         objects = size = 0
         if not _same_dir(b.store, lake):
             objects, size = publish_objects(source, b.store)
-        dbs = {"bronze": profile.catalog.bronze_database, "silver": profile.catalog.silver_database}
-        tables, partitions = publish_catalog(lake_tables(source, dbs), b.catalog)
+        tables, partitions = publish_catalog(entries, b.catalog)
     finally:
         if own:
             b.close()

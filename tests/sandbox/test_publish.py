@@ -191,3 +191,41 @@ def test_a_local_sandbox_ignores_the_callers_profile_choice(tmp_path, monkeypatc
     monkeypatch.setenv("RECONCILE_PROFILE", "aws")
     init_sandbox(tmp_path / "sb", seasons=[2016], scale=0.005, specs_source=tmp_path / "none")
     assert (tmp_path / "sb" / ".reconcile" / "catalog.sqlite").is_file()
+
+
+def test_publishing_refuses_a_catalog_that_holds_any_of_its_tables(sandbox, tmp_path):
+    from reconciler.ports import CatalogTable
+    from reconciler.sandbox.publish import publish_sandbox
+
+    target = tmp_path / "target"
+    profile = load_profile(_profile_file(tmp_path, target))
+    catalog = LocalCatalog(catalog_path(profile))
+    catalog.put_table(CatalogTable("cbbd_silver", "fct_plays", "silver/fct_plays/", (), (("season", "string"),)))
+    catalog.close()
+    with pytest.raises(LakeError) as info:
+        publish_sandbox(sandbox.lake, profile)
+    assert str(info.value) == (
+        f"cbbd_silver.fct_plays already exists in the profile's catalog and is at {(target / 'lake').resolve()}/"
+        "silver/fct_plays/; a sandbox only creates tables, never updates one: drop it, or publish into other "
+        "databases (catalog.bronze_database, catalog.silver_database)"
+    )
+    assert not any((target / "lake").iterdir())  # refused before the first object
+
+
+def _profile_file(tmp_path, target):
+    (target / "lake").mkdir(parents=True)
+    path = tmp_path / "target.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "default_profile": "t",
+                "profiles": {
+                    "t": {
+                        "store": {"kind": "local", "path": str(target / "lake")},
+                        "state": {"kind": "sqlite", "path": str(target / "state.sqlite")},
+                    }
+                },
+            }
+        )
+    )
+    return path
