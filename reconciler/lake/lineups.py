@@ -103,6 +103,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 __all__ = ["derivable", "derive_lineups", "elapsed_seconds"]
@@ -178,24 +179,24 @@ def _range_rows(stints: Sequence[tuple[int, int, int]]) -> list[tuple[tuple[int,
     """Build the ``ranges`` CTE rows of one team as ``(athlete ids, lower, upper)``.
 
     Every combination of five stints with strictly ascending athlete ids whose ranges share a
-    non-empty intersection; the row's range is that intersection.
+    non-empty intersection; the row's range is that intersection. A combination's intersection
+    starts at its latest start, where all five are on: so each is found once, among the stints
+    on at that start, with at least one of them starting there (a sweep over the starts, instead
+    of extending partial combinations; the rows come out in another order, which nothing uses).
     """
     ordered = sorted(stints)
     rows: list[tuple[tuple[int, ...], int, int]] = []
-
-    def extend(first: int, members: tuple[int, ...], lower: float, upper: float) -> None:
-        if len(members) == 5:
-            rows.append((members, int(lower), int(upper)))
-            return
-        for j in range(first, len(ordered)):
-            athlete, lo, hi = ordered[j]
-            if members and athlete <= members[-1]:
-                continue
-            new_lower, new_upper = max(lower, lo), min(upper, hi)
-            if new_lower < new_upper:  # [) ranges overlap iff the intersection is non-empty
-                extend(j + 1, (*members, athlete), new_lower, new_upper)
-
-    extend(0, (), -math.inf, math.inf)
+    for start in sorted({lo for _, lo, _ in ordered}):
+        on = [s for s in ordered if s[1] <= start < s[2]]
+        if len(on) < 5:
+            continue
+        for combo in combinations(on, 5):
+            athletes = tuple(a for a, _, _ in combo)
+            if any(athletes[k] >= athletes[k + 1] for k in range(4)):
+                continue  # a player's two stints, or the same ids in another order
+            if max(lo for _, lo, _ in combo) != start:
+                continue  # found at its own latest start
+            rows.append((athletes, start, min(hi for _, _, hi in combo)))
     return rows
 
 
@@ -401,6 +402,17 @@ def derive_lineups(
         if (t := elapsed_seconds(p.get("period"), p.get("secondsRemaining"))) is not None
     )
     times = [t for t, _ in timed]
+    cache: dict[int, tuple[tuple[str, int], ...]] = {}
+
+    def effects(i: int) -> tuple[tuple[str, int], ...]:
+        """A play's contributions to a side's counters (:func:`_count`, computed once per play)."""
+        got = cache.get(i)
+        if got is None:
+            c: Counter[str] = Counter()
+            _count(c, plays[i])
+            got = cache[i] = tuple(c.items())
+        return got
+
     durations: Counter[str] = Counter()  # the r2 subquery: keyed by idHash alone
     groups: dict[tuple[int, str], tuple[tuple[int, ...], Counter[str], Counter[str]]] = {}
     for team_id in sorted(teams):
@@ -416,7 +428,9 @@ def derive_lineups(
             for _, i in inside:
                 play_team = plays[i].get("teamId")
                 if play_team is not None:
-                    _count(own if play_team == team_id else opp, plays[i])
+                    side = own if play_team == team_id else opp
+                    for key, inc in effects(i):
+                        side[key] += inc
     records = [
         _record(team_id, teams[team_id], names, members, durations[id_hash], own, opp)
         for (team_id, id_hash), (members, own, opp) in groups.items()

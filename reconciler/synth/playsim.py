@@ -19,7 +19,7 @@ from reconciler.synth.rotation import Rotation, build_rotation
 from reconciler.synth.schedule import SeasonGames
 from reconciler.synth.teams import TeamTable
 
-__all__ = ["END_GAME", "END_PERIOD", "ET", "PlayFrame", "simulate"]
+__all__ = ["END_GAME", "END_PERIOD", "ET", "PlayFrame", "play_counts", "simulate"]
 
 
 class ET:
@@ -115,27 +115,19 @@ def _period_len(period: NDArray[np.int64]) -> NDArray[np.int64]:
     return np.where(period <= 2, 1200, 300).astype(np.int64)
 
 
-def simulate(seed: int, games: SeasonGames, rows: NDArray[np.int64], teams: TeamTable) -> PlayFrame:
-    """Simulate the plays of some games of one season.
-
-    Args:
-        seed: The universe seed.
-        games: The season's games.
-        rows: Row indexes of the games to simulate; games without plays at the API are dropped.
-        teams: The team table.
+def _row_counts(
+    seed: int, games: SeasonGames, rows: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Event counts per (game, period, side) row: made twos, threes, made and missed free throws, filler.
 
     Returns:
-        The batch's plays, games in the order given.
+        ``(batch position of each row, row index within its game, (rows, 5) counts)``.
     """
-    rows = np.asarray(rows, dtype=np.int64)
-    rows = rows[games.plays_ok[rows]]
     n_games = len(rows)
     gid = games.game_id[rows]
     npd = games.n_periods[rows]
     total = 2400 + 300 * (npd - 2)
     pts = games.points[rows]
-
-    # --- scoring and filler counts per (game, period, side) row
     n_rows = 2 * npd
     rg = np.repeat(np.arange(n_games, dtype=np.int64), n_rows)
     r_in = np.arange(len(rg), dtype=np.int64) - np.repeat(np.concatenate([[0], np.cumsum(n_rows)])[:-1], n_rows)
@@ -154,8 +146,46 @@ def simulate(seed: int, games: SeasonGames, rows: NDArray[np.int64], teams: Team
     base = np.bincount(rg, weights=t2 + t3 + f1 + mft, minlength=n_games).astype(np.int64)
     fill_game = np.maximum(games.n_target[rows] - base - npd, 6 * npd)
     fill = np.floor(fill_game[rg] * plen / (2 * total[rg])).astype(np.int64)
+    return rg, r_in, np.stack([t2, t3, f1, mft, fill], axis=1)
 
-    counts = np.stack([t2, t3, f1, mft, fill], axis=1)
+
+def play_counts(seed: int, games: SeasonGames, rows: NDArray[np.int64]) -> NDArray[np.int64]:
+    """How many plays :func:`simulate` produces for each game, without simulating them.
+
+    Args:
+        seed: The universe seed.
+        games: The season's games.
+        rows: Row indexes of games with plays at the API (``plays_ok``).
+
+    Returns:
+        Plays per game, in the order given.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    rg, _, counts = _row_counts(seed, games, rows)
+    per_row = np.bincount(rg, weights=counts.sum(axis=1), minlength=len(rows)).astype(np.int64)
+    return per_row + games.n_periods[rows]
+
+
+def simulate(seed: int, games: SeasonGames, rows: NDArray[np.int64], teams: TeamTable) -> PlayFrame:
+    """Simulate the plays of some games of one season.
+
+    Args:
+        seed: The universe seed.
+        games: The season's games.
+        rows: Row indexes of the games to simulate; games without plays at the API are dropped.
+        teams: The team table.
+
+    Returns:
+        The batch's plays, games in the order given.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    rows = rows[games.plays_ok[rows]]
+    n_games = len(rows)
+    gid = games.game_id[rows]
+    npd = games.n_periods[rows]
+    total = 2400 + 300 * (npd - 2)
+    rg, r_in, counts = _row_counts(seed, games, rows)
+    rp, rs = r_in // 2, r_in % 2
     flat = counts.ravel()
     ev_row = np.repeat(np.repeat(np.arange(len(rg), dtype=np.int64), 5), flat)
     ev_cat = np.repeat(np.tile(np.arange(5, dtype=np.int64), len(rg)), flat)

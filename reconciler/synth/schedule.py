@@ -26,6 +26,7 @@ __all__ = [
     "STATUSES",
     "SeasonGames",
     "build_season",
+    "play_targets",
     "season_dates",
     "subs_share",
 ]
@@ -194,6 +195,25 @@ def _int_or_none(v: Any) -> int | None:
     return None if iv < 0 else iv
 
 
+def play_targets(
+    seed: int, game_id: NDArray[np.int64], n_periods: NDArray[np.int64], per_game: float
+) -> NDArray[np.int64]:
+    """The target play count of each game: ``per_game``, spread per game, more with overtime.
+
+    Args:
+        seed: The universe seed.
+        game_id: Game ids (the draws are keyed by them).
+        n_periods: Periods played.
+        per_game: The mean plays per game (of a regulation game).
+
+    Returns:
+        Targets within ``[120, 950]``.
+    """
+    ot_count = np.maximum(n_periods - 2, 0)
+    target = np.round(per_game * np.exp(0.08 * normal(seed, 460, game_id)) * (1 + 0.12 * ot_count))
+    return np.clip(target, 120, 950).astype(np.int64)
+
+
 def build_season(seed: int, season: int, scale: float, teams: TeamTable) -> SeasonGames:
     """Generate one season's games.
 
@@ -307,9 +327,7 @@ def build_season(seed: int, season: int, scale: float, teams: TeamTable) -> Seas
     elo = np.stack([elo_hs, elo_he, elo_as, elo_ae], axis=1).astype(np.int64)
     venue_team = np.where(neutral, randint(seed, 350, 0, N_D1, g), home)
 
-    ot_count = np.maximum(n_periods - 2, 0)
-    target = np.round(plays_per_game(season) * np.exp(0.08 * zg(60)) * (1 + 0.12 * ot_count))
-    n_target = np.clip(target, 120, 950).astype(np.int64)
+    n_target = play_targets(seed, game_id, n_periods, plays_per_game(season))
     u_empty = ug(61)
     api_empty = final & (u_empty < 0.005)
     if int(final.sum()) >= 8 and not np.any(api_empty):
