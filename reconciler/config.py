@@ -13,9 +13,10 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, InputError
+from reconciler.seasons import parse_seasons
 
 __all__ = [
     "ApiSettings",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 API_KEY_ENV = "CBBD_API_KEY"
+PROFILE_ENV = "RECONCILE_PROFILE"
 
 
 class _Frozen(BaseModel):
@@ -55,6 +57,18 @@ class ApiSettings(_Frozen):
     pacing_margin_seconds: float = Field(
         0.02, gt=0, le=1, description="added to the 1-s pacing window: a gap against network jitter"
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        url = urlparse(v)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"{v!r} is not an http(s) URL (e.g. https://api.collegebasketballdata.com)")
+        try:
+            url.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError:
+            raise ValueError(f"{v!r} has a port that is not a number") from None
+        return v
 
 
 class StoreSettings(_Frozen):
@@ -141,6 +155,16 @@ class Profile(_Frozen):
     cache: CacheSettings = CacheSettings()
     config_file: str = ""
 
+    @field_validator("seasons", mode="before")
+    @classmethod
+    def _seasons_text(cls, v: object) -> object:
+        # ``seasons: 2016`` is an int in YAML; a list of seasons is accepted too.
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)
+        if isinstance(v, list) and all(isinstance(x, int) for x in v):
+            return ",".join(str(x) for x in v)
+        return v
+
     def api_key(self) -> str | None:
         """The API key from the environment (never from a file).
 
@@ -155,6 +179,10 @@ class Profile(_Frozen):
             return key
         host = urlparse(self.api.base_url).hostname
         return "sandbox" if host in ("127.0.0.1", "localhost", "::1") else None
+
+
+#: Profile keys people put at the top of the file by mistake (the README once listed them there).
+_PROFILE_KEYS = frozenset(Profile.model_fields) - {"name", "config_file"}
 
 
 class _ConfigFile(_Frozen):
@@ -177,7 +205,8 @@ def load_profile(config_file: str | Path, profile: str | None = None) -> Profile
 
     Args:
         config_file: Path to ``config.yaml``.
-        profile: Profile name; defaults to ``RECONCILE_PROFILE`` then the file's ``default_profile``.
+        profile: Profile name; defaults to ``RECONCILE_PROFILE`` then the file's ``default_profile``
+            (errors name the one that chose it).
 
     Returns:
         The profile, with relative paths resolved against the config file's directory.
@@ -196,16 +225,22 @@ def load_profile(config_file: str | Path, profile: str | None = None) -> Profile
         raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with 'profiles'")
+    misplaced = sorted(k for k in data if k in _PROFILE_KEYS)
+    if misplaced:
+        key = misplaced[0]
+        raise ConfigError(f"{path}: {key}: a profile setting; put it under a profile (profiles.<name>.{key})")
     try:
         cfg = _ConfigFile.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
         raise ConfigError(f"{path}: {loc}: {err['msg']}") from None
-    name = profile or os.environ.get("RECONCILE_PROFILE") or cfg.default_profile
+    env = os.environ.get(PROFILE_ENV)
+    name = profile or env or cfg.default_profile
     if name not in cfg.profiles:
         known = ", ".join(sorted(cfg.profiles))
-        raise ConfigError(f"{path}: no profile {name!r} (profiles: {known})")
+        source = "--profile" if profile else (f"${PROFILE_ENV}" if env else "default_profile")
+        raise ConfigError(f"{path}: no profile {name!r} (from {source}; profiles: {known})")
     raw = dict(cfg.profiles[name] or {})
     base = path.resolve().parent
     for section in ("store", "state", "cache"):
@@ -220,9 +255,16 @@ def load_profile(config_file: str | Path, profile: str | None = None) -> Profile
     raw.setdefault("reports_dir", _resolve(base, "reports"))
     if "api_key" in raw or "api_key" in (raw.get("api") or {}):
         raise ConfigError(f"{path}: profiles.{name}: the API key is read only from ${API_KEY_ENV}")
+    via = f" (profile chosen by ${PROFILE_ENV})" if not profile and env else ""
     try:
-        return Profile.model_validate({**raw, "name": name, "config_file": str(path.resolve())})
+        prof = Profile.model_validate({**raw, "name": name, "config_file": str(path.resolve())})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(f"{path}: profiles.{name}.{loc}: {err['msg']}") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{path}: profiles.{name}.{loc}: {msg}{via}") from None
+    try:
+        parse_seasons(prof.seasons, f"{path}: profiles.{name}.seasons")
+    except InputError as exc:
+        raise ConfigError(f"{exc}{via}") from None
+    return prof

@@ -14,6 +14,7 @@ its message as one red line and exits 1 (``--debug`` shows the traceback)::
     │   ├── TransientApiError   5xx, timeouts, connection resets: retried
     │   ├── TerminalApiError    400, 404, contract errors (non-array 200, malformed JSON)
     │   ├── AuthError           401: a bad or missing key
+    │   ├── ApiUnreachable      no connection to base_url at all: the environment's fault, not a unit's
     │   └── QuotaExhausted      429: the monthly quota is spent; stop cleanly
     ├── LockHeld                another apply holds the lock
     ├── StalePlan               a saved plan no longer matches the lake
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 __all__ = [
     "ApiError",
+    "ApiUnreachable",
     "AuthError",
     "BackendError",
     "BudgetExhausted",
@@ -110,6 +112,10 @@ class TerminalApiError(ApiError):
 
 class AuthError(ApiError):
     """401 from the API: the key is missing or wrong."""
+
+
+class ApiUnreachable(ApiError):
+    """No connection could be made to the API (refused, no route, DNS): stop; no unit is to blame."""
 
 
 class QuotaExhausted(ApiError):

@@ -180,17 +180,38 @@ class Session:
             layout, scanned = self.plan_layout(seasons, targets)
             extra = (layout,)
             observed = replace(_with_fingerprint(observed, layout), bytes_scanned=observed.bytes_scanned + scanned)
-        opts = PlanOptions(
+        opts = replace(self.options(targets, retry_failed=retry_failed), extra_targets=extra)
+        plan = build_plan(self.specs, observed, now or datetime.now(UTC), opts)
+        planned = {t.target for t in plan.targets}
+        left = [n for n in (*(s.name for s in self.specs), LAYOUT_TARGET) if n not in planned]
+        # Objects the engines left out or read with casts, each named once with its table.
+        b = self.backends
+        notices = [
+            n for e in (getattr(b, "engine", None), getattr(b, "hidden", None)) for n in getattr(e, "notices", [])
+        ]
+        warnings = list(dict.fromkeys([*notices, *plan.warnings]))
+        if left or warnings != plan.warnings:
+            plan = plan.model_copy(update={"not_planned": left, "warnings": warnings})
+        return plan, observed
+
+    def options(self, targets: Sequence[str] = (), *, retry_failed: bool = False) -> PlanOptions:
+        """The plan options of this profile (waivers, pacing, quota reserve) for a selection.
+
+        Args:
+            targets: ``--target`` selectors.
+            retry_failed: Re-plan quarantined units.
+
+        Returns:
+            The options (without layout targets).
+        """
+        return PlanOptions(
             targets=tuple(targets),
             waivers=tuple(load_waivers(self.profile.waivers)),
             retry_failed=retry_failed,
             rate_per_sec=float(self.profile.api.rate_limit_per_sec),
             quota_reserve=self.profile.api.quota_reserve,
             profile=self.profile.name,
-            extra_targets=extra,
         )
-        plan = build_plan(self.specs, observed, now or datetime.now(UTC), opts)
-        return plan, observed
 
 
 def _with_fingerprint(observed: ObservedState, layout: TargetPlan) -> ObservedState:

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 
-from reconciler.adapters.sqlite_state import SqliteState
+from reconciler.adapters.local_store import LocalStore
+from reconciler.apply.lake_lock import LakeLocks
 from reconciler.ports import LockInfo
 from tests.apply_helpers import Apply, duplicates
 from tests.e2e_helpers import cli, make_sandbox, simulator
@@ -15,8 +16,15 @@ from tests.e2e_helpers import cli, make_sandbox, simulator
 SEASON = "2016"
 
 
+class _Locks(LakeLocks):
+    """The lake's locks, as a test plants them (the lock lives in the lake, not in the state store)."""
+
+    def close(self):
+        pass
+
+
 def _state(cfg):
-    return SqliteState(cfg.parent / ".reconcile" / "state.sqlite")
+    return _Locks(LocalStore(cfg.parent / "lake"))
 
 
 def _lock(owner8, host, pid, created, expires):
@@ -92,3 +100,20 @@ def test_the_lock_of_a_killed_apply_on_this_host_is_taken_over_at_once(tmp_path)
         done = _apply(cfg)
     assert done.exit_code == 0, done.output
     assert "Took over the lock of a dead apply: c0ffee00" in done.output
+
+
+def test_two_configs_with_separate_state_on_one_lake_share_the_lock(tmp_path):
+    """The lock belongs to the lake: a second config (its own state store) on the same lake is refused."""
+    cfg, port, _ = make_sandbox(tmp_path / "sb", seasons=SEASON)
+    other = tmp_path / "other.yaml"
+    text = cfg.read_text().replace("path: lake", f"path: {cfg.parent / 'lake'}")
+    other.write_text(text.replace("path: .reconcile/state.sqlite", f"path: {tmp_path / 'other-state.sqlite'}"))
+    (tmp_path / "specs").symlink_to(cfg.parent / "specs")
+    with simulator(cfg, port, latency_ms=600):
+        a = Apply(cfg, SEASON, "--target", "plays")
+        b = Apply(other, SEASON, "--target", "plays")
+        runs = [a.wait(), b.wait()]
+    assert sorted(r.code for r in runs) == [0, 1], [r.text[-1500:] for r in runs]
+    loser = next(r for r in runs if r.code == 1)
+    assert "the lake is locked by another apply" in loser.err
+    assert duplicates(cfg.parent / "lake") == {}

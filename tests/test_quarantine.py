@@ -27,7 +27,7 @@ def test_an_always_bad_unit_is_quarantined_then_retried_on_request(tmp_path):
             assert "malformed payload" in r.output
         quiet = _apply(cfg)
     assert quiet.exit_code == 0, quiet.output
-    assert f"quarantined plays[season=2016][game={broken}] after 3 failed applies" in quiet.output
+    assert f"quarantined plays[season=2016][gameId={broken}] after 3 failed applies" in quiet.output
     assert "malformed payload" in quiet.output  # its last error
     plan = plan_json(cfg, SEASON, "--target", "plays")
     t = next(t for t in plan["targets"] if t["target"] == "plays")

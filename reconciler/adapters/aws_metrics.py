@@ -8,6 +8,10 @@ per page. The CLI prints the tally with ``--stats`` (``--debug`` logs it when th
 
 Calls that do not go through botocore are not seen here: the DuckDB engine reads Parquet over S3
 with pyarrow's own S3 client (ranged GETs of each file's footer and columns).
+
+Calls on the apply lock's own objects in the lake (``_reconcile/locks/``) are counted apart, as
+``s3.<Operation>.lock``, so that the lake's data calls (and the rule that nothing is deleted
+without ``--allow-delete``) read plainly.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["AwsCallCounter", "format_calls"]
+__all__ = ["LOCK_MARK", "AwsCallCounter", "format_calls", "is_lock_request"]
 
 
 def format_calls(calls: Mapping[str, int]) -> str:
@@ -33,6 +37,25 @@ def format_calls(calls: Mapping[str, int]) -> str:
         return "none"
     parts = [f"{name}={n:,}" for name, n in sorted(calls.items())]
     return ", ".join(parts) + f" (total {sum(calls.values()):,})"
+
+
+#: Where the apply lock keeps its lease objects (reconciler.apply.lake_lock.LOCK_PREFIX).
+LOCK_MARK = "_reconcile/locks/"
+
+
+def is_lock_request(request: Any) -> bool:
+    """Whether an S3 request (botocore's request dict) is about the lake lock's objects only."""
+    if not isinstance(request, Mapping):
+        return False
+    query = request.get("query_string") or {}
+    prefix = str(query.get("prefix", "")) if isinstance(query, Mapping) else ""
+    if LOCK_MARK in str(request.get("url_path", "")) or LOCK_MARK in prefix:
+        return True
+    body = request.get("body")
+    if isinstance(body, bytes) and b"<Delete" in body:
+        keys = [k.split(b"</Key>")[0] for k in body.split(b"<Key>")[1:]]
+        return bool(keys) and all(LOCK_MARK.encode() in k for k in keys)
+    return False
 
 
 class AwsCallCounter:
@@ -56,13 +79,16 @@ class AwsCallCounter:
         events.register("before-call", self._seen)
         return self
 
-    def _seen(self, event_name: str = "", **_: Any) -> None:
+    def _seen(self, event_name: str = "", params: Any = None, **_: Any) -> None:
         # event_name is "before-call.<service id>.<Operation>", e.g. "before-call.s3.ListObjectsV2".
         parts = event_name.split(".", 2)
         if len(parts) != 3:
             return
+        name = f"{parts[1]}.{parts[2]}"
+        if parts[1] == "s3" and is_lock_request(params):
+            name += ".lock"
         with self._lock:
-            self._counts[f"{parts[1]}.{parts[2]}"] += 1
+            self._counts[name] += 1
 
     def counts(self) -> dict[str, int]:
         """A snapshot of the tally.

@@ -118,8 +118,11 @@ class LocalStore:
             True if written.
         """
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        except OSError as exc:
+            raise LakeError(f"{self.root}: cannot write {key} ({exc.strerror or exc})") from None
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -134,11 +137,33 @@ class LocalStore:
                     os.unlink(tmp)
             else:
                 os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise LakeError(f"{self.root}: cannot write {key} ({exc.strerror or exc})") from None
             raise
         return True
+
+    def check_writable(self) -> None:
+        """Check, before any work starts, that apply can write the lake's directories.
+
+        The root and the directories of its layers and tables (two levels down) must be
+        writable; deeper partitions are created by apply or checked when written.
+
+        Raises:
+            LakeError: Naming the first directory that is not writable.
+        """
+        dirs = [self.root]
+        for top in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            dirs.append(top)
+            dirs.extend(sorted(p for p in top.iterdir() if p.is_dir()))
+        for d in dirs:
+            if not os.access(d, os.W_OK | os.X_OK):
+                raise LakeError(
+                    f"{d}: lake directory is not writable (permission denied); apply writes raw, bronze and "
+                    "silver objects under it"
+                )
 
     def exists(self, key: str) -> bool:
         """Whether the object exists.

@@ -23,7 +23,7 @@ import random
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlencode
 
 import anyio
@@ -35,14 +35,16 @@ from reconciler.api.responses import ApiBody, ApiResponse
 from reconciler.api.retry import Jitter, backoff_delay, parse_retry_after
 from reconciler.config import ApiSettings
 from reconciler.errors import (
+    ApiUnreachable,
     AuthError,
     BudgetExhausted,
+    ConfigError,
     QuotaExhausted,
     TerminalApiError,
     TransientApiError,
 )
 
-__all__ = ["ApiBody", "ApiResponse", "CbbdClient"]
+__all__ = ["ApiBody", "ApiResponse", "CbbdClient", "check_send_log"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +59,13 @@ _BEARER = "Bearer "
 class _Retryable(Exception):
     """Internal: one attempt failed in a way worth retrying."""
 
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, *, status: int | None = None, retry_after: float | None = None, connect: bool = False
+    ) -> None:
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
+        self.connect = connect  # no connection was made at all
         super().__init__(reason)
 
 
@@ -105,6 +110,7 @@ class CbbdClient:
 
         Raises:
             ValueError: If ``max_requests`` is negative.
+            ConfigError: If the send log cannot be opened for appending.
         """
         if max_requests is not None and max_requests < 0:
             raise ValueError("max_requests must be non-negative")
@@ -117,7 +123,7 @@ class CbbdClient:
         self._jitter: Jitter = jitter
         self._rng = rng or random.Random()
         log_path = send_log if send_log is not None else os.environ.get(SEND_LOG_ENV)
-        self._send_log = open(log_path, "a", encoding="utf-8", buffering=1) if log_path else None  # noqa: SIM115
+        self._send_log = _open_send_log(log_path) if log_path else None
         self._started = 0
         self._pending = 0  # started, response not yet seen: each may still spend a call
         self._last_remaining: int | None = None
@@ -168,6 +174,11 @@ class CbbdClient:
     def last_calllimit_remaining(self) -> int | None:
         """``X-CallLimit-Remaining`` from the most recent response that carried it."""
         return self._last_remaining
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL (``api.base_url``), for messages."""
+        return self._settings.base_url
 
     @property
     def pacer(self) -> StrictPacer:
@@ -237,6 +248,14 @@ class CbbdClient:
                 response = await self._attempt(path, query, where)
                 return await self._accept(response, where, first, attempt)
             except _Retryable as failure:
+                if attempt >= max_attempts and failure.connect:
+                    raise ApiUnreachable(
+                        self._redact(
+                            f"cannot connect to the CBBD API at {self._settings.base_url} (api.base_url): "
+                            f"{failure.reason}; gave up after {attempt} attempts"
+                        ),
+                        path=where,
+                    ) from None
                 if attempt >= max_attempts:
                     raise TransientApiError(
                         self._redact(f"GET {where}: {failure.reason}; gave up after {attempt} attempts"),
@@ -301,8 +320,12 @@ class CbbdClient:
         began = time.monotonic()
         try:
             response = await self._http.get(path, params=query, extensions={"trace": trace})
+        except httpx.ConnectTimeout as exc:
+            raise _Retryable(f"connection timed out ({type(exc).__name__})", connect=True) from None
         except httpx.TimeoutException as exc:
             raise _Retryable(f"timed out ({type(exc).__name__})") from None
+        except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
+            raise _Retryable(f"connection failed ({type(exc).__name__}: {exc})", connect=True) from None
         except httpx.TransportError as exc:
             raise _Retryable(f"connection error ({type(exc).__name__}: {exc})") from None
         except httpx.HTTPError as exc:
@@ -352,12 +375,12 @@ class CbbdClient:
                 path=where,
             )
         if status == 401:
-            hint = "no API key was sent: set CBBD_API_KEY" if self._key is None else "check CBBD_API_KEY"
-            raise AuthError(
-                f"GET {where}: 401 Unauthorized, the CBBD API rejected the key ({hint})",
-                status=status,
-                path=where,
+            what = (
+                "no API key was sent (CBBD_API_KEY is not set)"
+                if self._key is None
+                else "the CBBD API rejected the key (check CBBD_API_KEY)"
             )
+            raise AuthError(f"GET {where}: 401 Unauthorized, {what}", status=status, path=where)
         if status >= 500 or status == 408:
             raise _Retryable(
                 f"{status} {message}",
@@ -370,6 +393,25 @@ class CbbdClient:
         if self._key:
             text = text.replace(self._key, "***")
         return text
+
+
+def check_send_log() -> None:
+    """Check that ``$RECONCILE_SEND_LOG``, when set, can be appended to (before any work starts).
+
+    Raises:
+        ConfigError: If it cannot.
+    """
+    path = os.environ.get(SEND_LOG_ENV)
+    if path:
+        _open_send_log(path).close()
+
+
+def _open_send_log(path: str | os.PathLike[str]) -> IO[str]:
+    """Open the send log for appending, or say in one line why it cannot be."""
+    try:
+        return open(path, "a", encoding="utf-8", buffering=1)
+    except OSError as exc:
+        raise ConfigError(f"${SEND_LOG_ENV}: cannot write {os.fspath(path)} ({exc.strerror or exc})") from None
 
 
 def _bare_key(api_key: str | None) -> str | None:

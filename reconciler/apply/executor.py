@@ -14,11 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
 
 import anyio
 
@@ -32,11 +30,13 @@ from reconciler.apply.executor_types import (
 from reconciler.apply.lakeindex import TableIndex
 from reconciler.apply.materialize import Outcome, Response, convert_response, materialize_fetch, materialize_rebuild
 from reconciler.apply.memory import release_freed_memory
-from reconciler.apply.windows import fetch_windows, forget_windows, season_windows
+from reconciler.apply.recorder import UnitRecorder
+from reconciler.apply.windows import fetch_windows, season_windows
 from reconciler.core.observed import ExpectedUnit, ObservedState
 from reconciler.core.plan import Action, Plan
 from reconciler.errors import (
     ApiError,
+    ApiUnreachable,
     AuthError,
     BudgetExhausted,
     QuotaExhausted,
@@ -44,16 +44,18 @@ from reconciler.errors import (
     TransientApiError,
 )
 from reconciler.observe.observer import QUOTA_META_KEY
-from reconciler.ports import ObjectStore, StateStore, UnitRecord
+from reconciler.ports import ObjectStore, StateStore
 from reconciler.spec.models import Spec
 
 __all__ = ["ApiClientLike", "ApplyResult", "Executor", "ProgressSink", "season_windows"]
 
 log = logging.getLogger(__name__)
 
-# Rewrites (a new copy and the removal of its original, newest object first) before the catalog,
-# deletions last. Rewrites and deletions remove data: they run only with --allow-delete.
-MAINTENANCE_ORDER = ("rewrite", "register", "delete")
+# The catalog first (registering partitions that hold data touches no data, and what depends on
+# it, Athena's view of the lake, is then right), the data actions, then rewrites (a new copy and
+# the removal of its original, newest object first), deletions last. Rewrites and deletions
+# remove data: they run only with --allow-delete.
+MAINTENANCE_ORDER = ("register", "rewrite", "delete")
 REMOVES_DATA = frozenset({"relayout", "dedupe", "delete"})
 
 
@@ -162,14 +164,15 @@ class Executor:
     _stop: str = ""
     _stop_kind: str = ""
     _fetching: anyio.CancelScope | None = None
-    _pending: Counter[tuple[str, str]] = field(default_factory=Counter)
-    _rows: Counter[tuple[str, str]] = field(default_factory=Counter)
     _started: float = 0.0
     _consecutive_transient: int = 0
-    _failed_units: set[tuple[str, str]] = field(default_factory=set)
     _slots: _Slots | None = None
     _indexes: dict[str, TableIndex] = field(default_factory=dict)
     _index_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        """Record units through one recorder shared by every action of the run."""
+        self.recorder = UnitRecorder(self.specs, self.state, self.observed, self.result, self.clock)
 
     def request_stop(self, reason: str, kind: str = "signal", *, abandon: bool = False) -> None:
         """Stop taking new actions; in-flight ones finish and are recorded (or are abandoned).
@@ -208,45 +211,11 @@ class Executor:
             return got
 
     def _record(self, action: Action, outcome: Outcome | None, error: ReconcilerError | None) -> None:
-        now = self.clock()
-        prior = self.observed.targets[action.target].states if action.target in self.observed.targets else {}
-        records = []
-        for k in action.units:
-            self._pending[(action.target, k)] -= 1
-            if error is not None:
-                self._failed_units.add((action.target, k))
-                attempts = (prior[k].attempts if k in prior and prior[k].status == "failed" else 0) + 1
-                err = f"{type(error).__name__}: {error}"
-                records.append(UnitRecord(action.target, k, "failed", attempts=attempts, error=err, updated_at=now))
-                self.result.failed += 1
-                continue
-            assert outcome is not None
-            self._rows[(action.target, k)] += outcome.rows_by_unit.get(k, 0)
-            if self._pending[(action.target, k)] > 0 or (action.target, k) in self._failed_units:
-                # Another request this unit needs failed (e.g. one team's substitutions): its
-                # "failed" record stands, so the next plan fetches the unit again.
-                continue
-            n = self._rows[(action.target, k)]
-            has = k in outcome.rows_by_unit or n > 0
-            status: Literal["done", "empty"] = "done" if has else "empty"
-            records.append(
-                UnitRecord(
-                    action.target,
-                    k,
-                    status,
-                    rows=n,
-                    updated_at=now,
-                    season=action.season,
-                    extra={"address": action.address},
-                )
-            )
-            if status == "done":
-                self.result.done += 1
-            else:
-                self.result.empty += 1
-        self.state.record_units(records)
-        if not isinstance(error, TransientApiError):  # a transient failure resumes from its windows
-            forget_windows(self.state, action)
+        self.recorder.record(action, outcome, error)
+
+    def _note_failure(self, action: Action, exc: ReconcilerError) -> None:
+        # The units are counted as failed by _record; this keeps the message with them.
+        self.result.fail(f"{action.address}: {exc}", tuple((action.target, k) for k in action.units))
 
     async def _fetch_responses(self, action: Action) -> list[Response]:
         assert self.client is not None and action.request is not None
@@ -302,20 +271,25 @@ class Executor:
             kind = {BudgetExhausted: "budget", QuotaExhausted: "quota"}.get(type(exc), "auth")
             self.request_stop(str(exc), kind)
             return
+        except ApiUnreachable as exc:
+            # The environment's fault, not the units': nothing is recorded against them.
+            self.request_stop(str(exc), "unreachable")
+            return
         except TransientApiError as exc:
-            self.result.errors.append(f"{action.address}: {exc}")
+            self._note_failure(action, exc)
             self._record(action, None, exc)
             self.progress.advance(action.covers, action.api_calls, "failed")
             self._consecutive_transient += 1
             if self._consecutive_transient >= self.breaker:
+                base = getattr(self.client, "base_url", "") or "the API"
                 self.request_stop(
-                    f"the API looks unreachable: {self._consecutive_transient} requests in a row failed after "
-                    f"all retries (last: {exc})",
+                    f"the API at {base} looks unreachable: {self._consecutive_transient} requests in a row failed "
+                    f"after all retries (last: {exc})",
                     "unreachable",
                 )
             return
         except ApiError as exc:
-            self.result.errors.append(f"{action.address}: {exc}")
+            self._note_failure(action, exc)
             self._record(action, None, exc)
             self.progress.advance(action.covers, action.api_calls, "failed")
             return
@@ -348,9 +322,9 @@ class Executor:
         self.result.rows += sum(outcome.rows_by_unit.values())
         self.progress.advance(action.covers, 0, "done")
 
-    async def _maintenance(self, todo: Sequence[Action]) -> None:
-        """Run the non-data actions in a safe order: new copies first, the catalog, deletions last."""
-        for step in MAINTENANCE_ORDER:
+    async def _maintenance(self, todo: Sequence[Action], steps: Sequence[str] = MAINTENANCE_ORDER) -> None:
+        """Run the non-data actions of some steps, in a safe order (:data:`MAINTENANCE_ORDER`)."""
+        for step in steps:
             for a in _maintenance_steps(todo, step):
                 if self._stop:
                     return
@@ -359,15 +333,14 @@ class Executor:
                     continue
                 handler = self.handlers.get(kind)
                 if handler is None:
-                    self.result.errors.append(f"{a.address}: no handler for {kind} actions in this profile")
+                    self.result.fail(f"{a.address}: no handler for {kind} actions in this profile")
                     continue
                 try:
                     await anyio.to_thread.run_sync(handler, a)
                 except ReconcilerError as exc:
                     # One bad maintenance action (e.g. an object changed since the plan) must not
                     # stop the others; it stays in the next plan.
-                    self.result.errors.append(f"{a.address}: {exc}")
-                    self.result.failed += 1
+                    self.result.fail(f"{a.address}: {exc}")
                     continue
                 self.result.actions_done += 1
                 self.result.maintenance[kind] = self.result.maintenance.get(kind, 0) + 1
@@ -388,9 +361,9 @@ class Executor:
         if not self.allow_delete:
             self.result.skipped_deletes = sum(1 for a in todo if a.type in REMOVES_DATA)
         for a in data:
-            for k in a.units:
-                self._pending[(a.target, k)] += 1
+            self.recorder.expect(a)
         self.progress.start(sum(a.covers for a in data), sum(a.api_calls for a in data))
+        await self._maintenance(todo, ("register",))
         for a in data:
             if a.type == "rebuild" and not self._stop:
                 await anyio.to_thread.run_sync(self.visit_rebuild, a)
@@ -408,8 +381,8 @@ class Executor:
             for a in fetches:
                 tg.start_soon(one, a)
         self._fetching = None
-        await self._maintenance(todo)
-        attempted = {(a.target, k) for a in data for k in a.units if self._pending[(a.target, k)] == 0}
+        await self._maintenance(todo, MAINTENANCE_ORDER[1:])
+        attempted = {(a.target, k) for a in data for k in a.units if self.recorder.pending[(a.target, k)] == 0}
         self.result.remaining = len({(a.target, k) for a in data for k in a.units} - attempted)
         self.result.stopped = self._stop
         self.result.stop_kind = self._stop_kind

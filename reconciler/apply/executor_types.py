@@ -102,6 +102,8 @@ class ApplyResult:
         maintenance: Non-data actions done, by type.
         stop_kind: What stopped it: ``budget`` (--max-requests, --max-duration, the quota
             reserve), ``quota`` (429), ``auth``, ``unreachable``, ``signal`` or ``lock``.
+        outcomes: Each unit's last outcome, by (target, unit): ``done``, ``empty`` or ``failed``.
+        failures: Each failure message with the units it concerns (none for a maintenance action).
     """
 
     done: int = 0
@@ -117,3 +119,48 @@ class ApplyResult:
     signal: int = 0
     maintenance: dict[str, int] = field(default_factory=dict)
     stop_kind: str = ""
+    outcomes: dict[tuple[str, str], str] = field(default_factory=dict)
+    failures: list[tuple[tuple[tuple[str, str], ...], str]] = field(default_factory=list)
+
+    def fail(self, message: str, units: tuple[tuple[str, str], ...] = ()) -> None:
+        """Note a failure (a unit-less one, such as a maintenance action, counts one).
+
+        Args:
+            message: One line naming the action.
+            units: The (target, unit) pairs it failed.
+        """
+        self.errors.append(message)
+        self.failures.append((units, message))
+        if not units:
+            self.failed += 1
+
+    def merge(self, other: ApplyResult) -> None:
+        """Fold a later run of the same apply (after a replan) into this one.
+
+        A unit's last outcome wins: a unit that failed and then succeeded in the replan counts
+        as done, and its earlier failure is no longer reported.
+
+        Args:
+            other: The later run's result.
+        """
+        self.outcomes.update(other.outcomes)
+        self.failures.extend(other.failures)
+        self.actions_done += other.actions_done
+        self.rows += other.rows
+        self.skipped_deletes += other.skipped_deletes
+        for kind, n in other.maintenance.items():
+            self.maintenance[kind] = self.maintenance.get(kind, 0) + n
+        self.remaining = other.remaining
+        self.api_calls = other.api_calls
+        self.stopped, self.stop_kind = other.stopped, other.stop_kind
+
+    def settle(self) -> None:
+        """Recount units and messages from the last outcome of each unit (after :meth:`merge`)."""
+        unit_failures = sum(1 for v in self.outcomes.values() if v == "failed")
+        other = sum(1 for units, _ in self.failures if not units)
+        self.done = sum(1 for v in self.outcomes.values() if v == "done")
+        self.empty = sum(1 for v in self.outcomes.values() if v == "empty")
+        self.failed = unit_failures + other
+        self.errors = [
+            msg for units, msg in self.failures if not units or any(self.outcomes.get(u) == "failed" for u in units)
+        ]

@@ -23,16 +23,33 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from reconciler.errors import LockHeld, ReconcilerError
-from reconciler.ports import LockInfo, StateStore
+from reconciler.ports import LockInfo
 
-__all__ = ["LAKE_LOCK", "Lease", "describe_holder", "hold_lock", "process_alive"]
+__all__ = ["LAKE_LOCK", "Lease", "LockStore", "describe_holder", "hold_lock", "process_alive"]
 
 log = logging.getLogger(__name__)
 
 LAKE_LOCK = "lake"
-"""The id of the apply lock (one per lake: one state store per lake)."""
+"""The id of the apply lock (one per lake: it is kept in the lake, see :mod:`reconciler.apply.lake_lock`)."""
+
+
+class LockStore(Protocol):
+    """Where leases are kept (:class:`reconciler.apply.lake_lock.LakeLocks`: the lake itself)."""
+
+    def acquire_lock(self, lock: LockInfo, now: float) -> LockInfo | None:
+        """Take a lock if free or expired; return the current holder if someone else holds it."""
+        ...
+
+    def renew_lock(self, lock_id: str, owner: str, expires_at: float) -> bool:
+        """Extend our lease; False if we no longer hold it."""
+        ...
+
+    def release_lock(self, lock_id: str, owner: str | None) -> bool:
+        """Release a lock (``owner=None`` forces it); True if something was released."""
+        ...
 
 
 def process_alive(pid: int) -> bool:
@@ -99,7 +116,7 @@ class Lease:
             self.on_lost(reason)
 
 
-def _acquire(state: StateStore, lock: LockInfo, host: str) -> LockInfo | None:
+def _acquire(state: LockStore, lock: LockInfo, host: str, unlock_hint: str) -> LockInfo | None:
     """Take the lock; returns the holder we replaced (or None), raises LockHeld if held."""
     now = time.time()
     holder = state.acquire_lock(lock, now)
@@ -116,19 +133,20 @@ def _acquire(state: StateStore, lock: LockInfo, host: str) -> LockInfo | None:
         holder = again
     raise LockHeld(
         f"the lake is locked by another apply: {describe_holder(holder, now)}; "
-        f"if that apply is dead: reconcile force-unlock {lock.lock_id}"
+        f"if that apply is dead: {unlock_hint or 'reconcile force-unlock ' + lock.lock_id}"
     )
 
 
 @contextmanager
 def hold_lock(
-    state: StateStore,
+    state: LockStore,
     command: str,
     host: str,
     ttl: float,
     *,
     lock_id: str = LAKE_LOCK,
     clock: Callable[[], float] = time.time,
+    unlock_hint: str = "",
 ) -> Iterator[Lease]:
     """Hold the apply lock for the duration of the block, renewing it every ``ttl / 3`` seconds.
 
@@ -137,12 +155,14 @@ def hold_lock(
     lease expired), the lease's ``on_lost`` callback is called so the apply stops new work.
 
     Args:
-        state: The state store.
+        state: Where the lease is kept (the lake: :class:`reconciler.apply.lake_lock.LakeLocks`).
         command: The command line (key-free), for ``locks list``.
         host: This host's name.
         ttl: Lease length in seconds.
         lock_id: The lock to take.
         clock: Epoch seconds.
+        unlock_hint: The command that breaks the lock, with the ``--config`` it needs (for the
+            message when the lock is held).
 
     Yields:
         The lease.
@@ -153,7 +173,7 @@ def hold_lock(
     now = clock()
     owner = uuid.uuid4().hex
     info = LockInfo(lock_id, owner, host, os.getpid(), command, now, now + ttl)
-    replaced = _acquire(state, info, host)
+    replaced = _acquire(state, info, host, unlock_hint)
     lease = Lease(lock_id, owner, took_over=replaced)
 
     def beat() -> None:

@@ -11,22 +11,26 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from reconciler.apply.executor import ApplyResult, Executor
 from reconciler.apply.interrupts import Interrupted, Stopper, interruptible
-from reconciler.apply.locks import describe_holder, hold_lock
+from reconciler.apply.lake_lock import LakeLocks
+from reconciler.apply.locks import LAKE_LOCK, describe_holder, hold_lock
+from reconciler.apply.report import Leftovers, print_result, print_summary
 from reconciler.config import Profile
 from reconciler.core.layout_planner import LAYOUT_TARGET
 from reconciler.core.observed import ObservedState
 from reconciler.core.plan import Plan, TargetPlan
-from reconciler.errors import InputError, ReconcilerError, StalePlan
+from reconciler.core.plan_check import check_saved_actions
+from reconciler.errors import ConfigError, InputError, ReconcilerError, StalePlan
 from reconciler.layout.execute import LayoutApply
-from reconciler.render.common import NO_CHANGES
+from reconciler.render.common import hint
 from reconciler.render.text import render_text
 from reconciler.service import Session, layer_map
 
@@ -49,6 +53,7 @@ class ApplyOptions:
     command: str = "reconcile apply"
     host: str = ""
     stats: bool = False
+    hint_args: tuple[str, ...] = ()
 
 
 def _counts(t: TargetPlan) -> dict[str, int]:
@@ -100,25 +105,6 @@ def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
                 what.append(f"{t.target}: rows or checkpoints of some units changed")
             out.append(f"observed: {', '.join(what)} since the plan was made")
     return out
-
-
-def _print_result(con: Console, result: ApplyResult) -> None:
-    tab = Table(show_edge=False, header_style="bold")
-    for col in ("done", "empty", "failed", "remaining", "API calls", "rows written"):
-        tab.add_column(col, justify="right")
-    tab.add_row(
-        f"{result.done:,}",
-        f"{result.empty:,}",
-        f"{result.failed:,}",
-        f"{result.remaining:,}",
-        f"{result.api_calls:,}",
-        f"{result.rows:,}",
-    )
-    con.print(tab)
-    for e in result.errors[:5]:
-        con.print(f"[red]  failed: {e}[/red]")
-    if len(result.errors) > 5:
-        con.print(f"[red]  … +{len(result.errors) - 5} more failures (they stay in the plan)[/red]")
 
 
 def _confirm(con: Console, plan: Plan, opts: ApplyOptions) -> bool:
@@ -180,20 +166,22 @@ async def _execute(
             result = await ex.run(plan)
         finally:
             stopper.target = None
+            # Whatever happened, what was written is registered (partitions also go in batches
+            # as apply writes them: LayoutApply.on_written).
+            flushed = await _flush(layout)
+    if flushed:
+        result.fail(f"registering the partitions written: {flushed}")
+    total.merge(result)
+    return result
+
+
+async def _flush(layout: LayoutApply) -> str:
+    """Register the partitions written and not registered yet; the error, if any."""
     try:
         await anyio.to_thread.run_sync(layout.flush)
     except ReconcilerError as exc:
-        result.errors.append(f"registering the partitions written: {exc}")
-        result.failed += 1
-    for f in ("done", "empty", "failed", "actions_done", "rows", "skipped_deletes"):
-        setattr(total, f, getattr(total, f) + getattr(result, f))
-    for kind, n in result.maintenance.items():
-        total.maintenance[kind] = total.maintenance.get(kind, 0) + n
-    total.remaining = result.remaining
-    total.api_calls = result.api_calls
-    total.errors.extend(result.errors)
-    total.stopped, total.stop_kind = result.stopped, result.stop_kind
-    return result
+        return str(exc)
+    return ""
 
 
 def _layout_apply(session: Session, plan: Plan) -> LayoutApply:
@@ -223,7 +211,13 @@ def _planned_units(plan: Plan) -> int:
 
 
 async def _apply_locked(
-    session: Session, opts: ApplyOptions, con: Console, stopper: Stopper, total: ApplyResult
+    session: Session,
+    opts: ApplyOptions,
+    con: Console,
+    stopper: Stopper,
+    total: ApplyResult,
+    leftovers: Leftovers,
+    saved: Plan | None,
 ) -> int | None:
     """Plan (or check the saved plan), confirm and execute, under the lock.
 
@@ -232,10 +226,11 @@ async def _apply_locked(
     """
     started = time.time()
     with interruptible():  # nothing is started while planning: a signal interrupts at once
-        ready = _plan_and_confirm(session, opts, con)
+        ready = _plan_and_confirm(session, opts, con, saved)
     if isinstance(ready, int):
         return ready
-    plan, observed, seasons = ready
+    plan, observed, seasons, retry = ready
+    leftovers.note(plan)
     profile = session.profile
     needs_api = plan.summary.api_calls > 0 or bool(_waiting(plan))
     if stopper.reason:  # the lock was lost while planning: nothing was started
@@ -249,7 +244,8 @@ async def _apply_locked(
             if not pending or total.stopped:
                 break
             con.print(f"[bold]Replanning {', '.join(pending)}: their expected sets are known now.[/bold]")
-            plan, observed = session.plan(seasons, pending, retry_failed=opts.retry_failed)
+            plan, observed = session.plan(seasons, pending, retry_failed=retry)
+            leftovers.note(plan)
             render_text(plan, con, rate=float(profile.api.rate_limit_per_sec))
             if plan.summary.changes == 0:
                 break
@@ -258,18 +254,17 @@ async def _apply_locked(
 
 
 def _plan_and_confirm(
-    session: Session, opts: ApplyOptions, con: Console
-) -> int | tuple[Plan, ObservedState, tuple[int, ...]]:
+    session: Session, opts: ApplyOptions, con: Console, saved: Plan | None
+) -> int | tuple[Plan, ObservedState, tuple[int, ...], bool]:
     """Plan, or check the saved plan; show it and confirm. An exit code when there is nothing to do."""
-    from reconciler.cli.plan_cmds import load_plan_file
-
     profile = session.profile
-    saved = load_plan_file(opts.plan_file) if opts.plan_file else None
     seasons = tuple(saved.season_list) if saved else opts.seasons
     targets = opts.targets
     if saved is not None and not targets:
         targets = tuple(t.target for t in saved.targets)
-    plan, observed = session.plan(seasons, targets, retry_failed=opts.retry_failed)
+    retry = opts.retry_failed or (saved is not None and saved.retry_failed)
+    now = datetime.now(UTC)
+    plan, observed = session.plan(seasons, targets, retry_failed=retry, now=now)
     if saved is not None:
         reasons = stale_reasons(saved, plan)
         if reasons and not opts.replan:
@@ -279,16 +274,50 @@ def _plan_and_confirm(
                 + " (plan again, or apply with --replan)"
             )
         if reasons:
-            con.print(f"[yellow]The saved plan is stale ({'; '.join(reasons)}); replanned.[/yellow]")
+            con.print(f"[yellow]The saved plan is stale ({escape('; '.join(reasons))}); replanned.[/yellow]")
         else:
+            problems = check_saved_actions(
+                saved, session.specs, observed, plan, session.options(targets, retry_failed=retry), now
+            )
+            if problems:
+                more = f" (and {len(problems) - 1:,} more)" if len(problems) > 1 else ""
+                raise StalePlan(
+                    f"{opts.plan_file}: refusing the saved plan, it asks for what the lake does not need: "
+                    f"{problems[0]}{more}; plan again"
+                )
             plan = saved
     render_text(plan, con, rate=float(profile.api.rate_limit_per_sec))
+    broken = [t for t in plan.targets if t.source_error]
+    if broken:
+        t = broken[0]
+        raise InputError(
+            f"{t.target}: the expected set cannot be computed ({t.source_error}); fix the spec "
+            f"(`reconcile validate` checks it) or leave the target out with --target"
+        )
     if plan.summary.changes == 0:
         return 0
+    _preflight(session, plan)
     if not _confirm(con, plan, opts):
         con.print("Apply cancelled.")
         return 0
-    return plan, observed, seasons
+    return plan, observed, seasons, retry
+
+
+def _preflight(session: Session, plan: Plan) -> None:
+    """What must hold before the first write or API call: a key, a writable lake and send log."""
+    from reconciler.api.client import check_send_log
+
+    profile = session.profile
+    if plan.summary.api_calls > 0 or _waiting(plan):
+        if profile.api_key() is None:
+            raise ConfigError(
+                f"CBBD_API_KEY is not set: this apply calls the CBBD API at {profile.api.base_url}; "
+                "export CBBD_API_KEY=<your key> and run it again"
+            )
+        check_send_log()
+    check = getattr(session.backends.store, "check_writable", None)  # type: ignore[attr-defined]
+    if check is not None:
+        check()
 
 
 def _exit_code(total: ApplyResult, stopper: Stopper) -> int:
@@ -321,49 +350,46 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
         StalePlan: When a saved plan no longer matches the lake (and --replan is not given).
         LockHeld: When another apply holds the lake's lock.
     """
+    from reconciler.cli.plan_cmds import load_plan_file
+
+    # A saved plan is read and its digest checked before anything is opened or locked.
+    saved = load_plan_file(opts.plan_file) if opts.plan_file else None
     session = Session.open(profile)
     try:
-        state = session.backends.state  # type: ignore[attr-defined]
+        locks = LakeLocks(session.backends.store)  # type: ignore[attr-defined]
         stopper = Stopper()
         total = ApplyResult()
+        leftovers = Leftovers(all_targets=(*(sp.name for sp in session.specs), LAYOUT_TARGET))
         try:
             # Signals interrupt at once from before the lock is taken until work starts (the
             # executor's phase drains instead): no moment where the lock is held but a signal
             # would kill the process without releasing it.
-            with interruptible(), hold_lock(state, opts.command, opts.host, profile.state.lock_ttl_seconds) as lease:
+            unlock = hint("force-unlock", LAKE_LOCK, args=opts.hint_args)
+            with (
+                interruptible(),
+                hold_lock(locks, opts.command, opts.host, profile.state.lock_ttl_seconds, unlock_hint=unlock) as lease,
+            ):
                 if lease.took_over is not None:
                     holder = describe_holder(lease.took_over, time.time())
-                    con.print(f"[yellow]Took over the lock of a dead apply: {holder}.[/yellow]")
+                    con.print(f"[yellow]Took over the lock of a dead apply: {escape(holder)}.[/yellow]")
                 lease.on_lost = lambda reason: stopper.stop(reason, "lock")
-                code = await _apply_locked(session, opts, con, stopper, total)
+                code = await _apply_locked(session, opts, con, stopper, total, leftovers, saved)
         except Interrupted as exc:
             con.print(f"[yellow]Interrupted by {exc}: no work was started, the lock is released.[/yellow]")
             return 128 + exc.signum
         if code is not None and not stopper.signal:
             return code
         total.signal = stopper.signal
-        _print_result(con, total)
-        if total.maintenance:
-            done = ", ".join(f"{n:,} {kind}" for kind, n in sorted(total.maintenance.items()))
-            con.print(f"Layout actions done: {done}.")
-        if total.skipped_deletes and not opts.allow_delete:
-            con.print(
-                f"[red]Left {total.skipped_deletes:,} actions that remove data (relayout, dedupe and delete, "
-                "listed above): a rewrite writes its new copy and removes the original in one step, so that "
-                "readers never see two copies; run apply with --allow-delete to execute them.[/red]"
-            )
-        stopped = total.stopped or stopper.reason
-        if stopped:
-            con.print(f"[yellow]Stopped: {stopped}.[/yellow]")
-            con.print(
-                f"[yellow]Everything finished is recorded ({total.remaining:,} units left); "
-                "run apply again to resume.[/yellow]"
-            )
-        elif total.failed:
-            con.print("[yellow]Some units failed; they stay in the plan and are retried by the next apply.[/yellow]")
-        else:
-            clean = total.remaining == 0 and not (total.skipped_deletes and not opts.allow_delete)
-            con.print(f"[green]Apply complete.[/green] {NO_CHANGES if clean else ''}".rstrip())
+        total.settle()
+        print_result(con, total)
+        print_summary(
+            con,
+            total,
+            stopped=total.stopped or stopper.reason,
+            allow_delete=opts.allow_delete,
+            leftovers=leftovers,
+            plan_hint=hint("plan", args=opts.hint_args),
+        )
         return _exit_code(total, stopper)
     finally:
         session.close()

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from reconciler.audit import AuditData, TableCounts, audit_targets, render_audit
 from reconciler.cli.common import ConfigOpt, DebugOpt, ProfileOpt, SeasonsOpt, console, guarded, load, seasons_of
+from reconciler.cli.plan_cmds import check_output_file, write_output_file
 from reconciler.core.plan import Plan
 from reconciler.observe.counts import table_counts
 from reconciler.render.coverage import MARKERS, STYLES, gaps_of, level
@@ -86,6 +87,7 @@ def audit_cmd(
     with guarded(debug):
         prof = load(config, profile)
         seas = seasons_of(prof, seasons)
+        check_output_file(output, "--output", "data_audit.md")
         session = Session.open(prof)
         try:
             plan, _ = session.plan(seas)
@@ -101,8 +103,7 @@ def audit_cmd(
             version=_version(),
         )
         text = render_audit(data)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        write_output_file(output, text, "--output")
         con = console()
         print_matrix(plan, con)
         con.print(f"Wrote {output}")

@@ -10,11 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from reconciler.config import Profile, load_profile
 from reconciler.errors import ReconcilerError
+from reconciler.render.common import hint
 from reconciler.seasons import parse_seasons
 
 __all__ = [
@@ -24,11 +27,15 @@ __all__ = [
     "SeasonsOpt",
     "StatsOpt",
     "TargetOpt",
+    "config_args",
     "console",
+    "describe_unexpected",
     "err_console",
     "fail",
     "guarded",
+    "hint",
     "load",
+    "one_line",
     "print_aws_calls",
     "seasons_of",
 ]
@@ -50,13 +57,21 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 StatsOpt = Annotated[bool, typer.Option("--stats", help="Print the AWS API calls made, per operation (stderr).")]
 
 
+#: The width of output that is not a terminal: wide enough that nothing is wrapped.
+PIPE_WIDTH = 100_000
+
+
 def console() -> Console:
     """The stdout console (created per command; there is no global console).
+
+    In a terminal, output fits the terminal's width. Piped or redirected, nothing is wrapped:
+    every line comes out whole, however long, for grep and for log files.
 
     Returns:
         A rich console.
     """
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    tty = sys.stdout.isatty()
+    return Console(highlight=False, soft_wrap=not tty, width=None if tty else PIPE_WIDTH)
 
 
 def err_console() -> Console:
@@ -78,7 +93,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
     Raises:
         typer.Exit: Always.
     """
-    err_console().print(f"[red]Error:[/red] {message}", markup=True, highlight=False)
+    err_console().print(f"[red]Error:[/red] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -98,10 +113,57 @@ def guarded(debug: bool) -> Iterator[None]:
     except ReconcilerError as exc:
         if debug:
             raise
-        fail(str(exc).replace("\n", " "))
+        fail(one_line(exc))
     except KeyboardInterrupt:
         err_console().print("[yellow]Interrupted.[/yellow]")
         raise typer.Exit(130) from None
+    except (typer.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        fail(describe_unexpected(exc))
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line.
+
+    Args:
+        exc: The error.
+
+    Returns:
+        Its text with line breaks replaced by spaces.
+    """
+    return " ".join(str(exc).split("\n")).strip() or type(exc).__name__
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+def describe_unexpected(exc: BaseException) -> str:
+    """One line for an error no command raised on purpose (the safety net of :func:`guarded`).
+
+    A group of errors from concurrent work is reported by its first deliberate error; an
+    operating-system error names its file and what failed; anything else is named as a bug.
+
+    Args:
+        exc: The error.
+
+    Returns:
+        The line.
+    """
+    leaves = _leaves(exc)
+    ours = [e for e in leaves if isinstance(e, ReconcilerError)]
+    if ours:
+        return one_line(ours[0])
+    first = leaves[0]
+    if isinstance(first, OSError):
+        where = f"{first.filename}: " if first.filename else ""
+        return f"{where}{first.strerror or one_line(first)}"
+    return f"unexpected {type(first).__name__}: {one_line(first)} (this is a bug; --debug shows the traceback)"
 
 
 def load(config: Path, profile: str | None) -> Profile:
@@ -117,6 +179,23 @@ def load(config: Path, profile: str | None) -> Profile:
     return load_profile(config, profile)
 
 
+DEFAULT_CONFIG = Path("config.yaml")
+
+
+def config_args(config: Path, profile: str | None) -> tuple[str, ...]:
+    """The ``--config``/``--profile`` options a printed command needs to run as this one did.
+
+    Args:
+        config: The ``--config`` value as given.
+        profile: The ``--profile`` value, if given.
+
+    Returns:
+        e.g. ``("--config", "sb/config.yaml")``; empty for the defaults.
+    """
+    out: tuple[str, ...] = () if config == DEFAULT_CONFIG else ("--config", str(config))
+    return out + (("--profile", profile) if profile else ())
+
+
 def seasons_of(profile: Profile, seasons: str | None) -> tuple[int, ...]:
     """The selected seasons: ``--seasons`` or the profile's default.
 
@@ -127,7 +206,9 @@ def seasons_of(profile: Profile, seasons: str | None) -> tuple[int, ...]:
     Returns:
         The seasons.
     """
-    return parse_seasons(seasons or profile.seasons)
+    if seasons is not None:
+        return parse_seasons(seasons)
+    return parse_seasons(profile.seasons, f"{profile.config_file or 'config'}: profiles.{profile.name}.seasons")
 
 
 def env_flag(name: str) -> bool:

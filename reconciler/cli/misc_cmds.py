@@ -2,42 +2,103 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import shlex
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from reconciler.cli.common import ConfigOpt, DebugOpt, ProfileOpt, StatsOpt, console, err_console, guarded, load
-from reconciler.errors import InputError
-from reconciler.seasons import parse_seasons
+from reconciler.cli.common import (
+    ConfigOpt,
+    DebugOpt,
+    ProfileOpt,
+    StatsOpt,
+    config_args,
+    console,
+    err_console,
+    guarded,
+    hint,
+    load,
+)
+from reconciler.config import Profile
+from reconciler.core.addresses import waiver_problems
+from reconciler.errors import InputError, ReconcilerError
+from reconciler.seasons import format_seasons, parse_seasons
 from reconciler.spec.loader import collect_problems, load_waivers
+from reconciler.spec.models import Spec
 
 __all__ = ["force_unlock_cmd", "locks_list_cmd", "sandbox_init_cmd", "sim_serve_cmd", "validate_cmd"]
 
 
-def validate_cmd(config: ConfigOpt = Path("config.yaml"), profile: ProfileOpt = None, debug: DebugOpt = False) -> None:
-    """Check the config and every spec; print one line per problem (file, line, field)."""
+def validate_cmd(
+    config: ConfigOpt = Path("config.yaml"),
+    profile: ProfileOpt = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not run the source queries against the profile's lake.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Check the config, every spec and the waivers; print one line per problem (file, line, field).
+
+    Each spec's source query is run once against the profile's lake with ``LIMIT 0`` (no rows
+    read), to check that it runs and returns the unit columns, ``season`` and ``date``.
+    """
     with guarded(debug):
         prof = load(config, profile)
         specs, problems = collect_problems(prof.specs_dir)
+        found: list[str] = [str(p) for p in problems]
+        warnings: list[str] = []
         try:
-            load_waivers(prof.waivers)
+            waivers = load_waivers(prof.waivers)
         except InputError as exc:
-            problems.append(exc)  # type: ignore[arg-type]
-        con = console()
-        if problems:
-            err = err_console()
-            for p in problems:
-                err.print(f"[red]Error:[/red] {p}", highlight=False)
-            err.print(f"{len(problems)} problem(s) found.")
+            found.append(str(exc))
+            waivers = []
+        bad, warned = waiver_problems(waivers, specs, datetime.now(UTC).date())
+        found.extend(bad)
+        warnings.extend(warned)
+        checked = ""
+        if not problems and not offline:
+            found.extend(_source_problems(prof, specs))
+            checked = ", source queries checked against the lake"
+        err = err_console()
+        for w in warnings:
+            err.print(f"[yellow]Warning:[/yellow] {escape(w)}", highlight=False)
+        if found:
+            for p in found:
+                err.print(f"[red]Error:[/red] {escape(p)}", highlight=False)
+            err.print(f"{len(found)} problem(s) found.")
             raise typer.Exit(1)
-        con.print(
-            f"[green]Valid.[/green] {len(specs)} specs ({', '.join(s.name for s in specs)}), profile {prof.name}."
+        console().print(
+            f"[green]Valid.[/green] {len(specs)} specs ({', '.join(s.name for s in specs)}), "
+            f"profile {escape(prof.name)}{checked}."
         )
+
+
+def _source_problems(prof: Profile, specs: list[Spec]) -> list[str]:
+    """Run each spec's source query against the profile's lake (``LIMIT 0``); one line per problem."""
+    from reconciler.adapters.factory import open_backends
+    from reconciler.observe.sources import source_problems
+
+    try:
+        backends = open_backends(prof)
+    except ReconcilerError as exc:
+        return [f"cannot check the source queries on profile {prof.name}: {exc} (--offline skips them)"]
+    try:
+        backends.preflight()
+        first = parse_seasons(prof.seasons)[0]
+        return [str(p) for p in source_problems(backends.engine, specs, first)]
+    except ReconcilerError as exc:
+        return [f"cannot check the source queries on profile {prof.name}: {exc} (--offline skips them)"]
+    finally:
+        backends.close()
 
 
 def sandbox_init_cmd(
@@ -72,9 +133,14 @@ def sandbox_init_cmd(
         seas = parse_seasons(seasons)
         if not 0 < scale <= 2:
             raise InputError(f"--scale: {scale} must be in (0, 2]")
+        if not 1 <= api_port <= 65535:
+            raise InputError(f"--api-port: {api_port} is not a TCP port (1-65535)")
+        if directory.exists() and not directory.is_dir():
+            raise InputError(f"{directory}: exists and is not a directory; choose a new directory")
         if directory.exists() and any(directory.iterdir()):
             raise InputError(f"{directory}: not empty; choose a new directory (the sandbox never overwrites)")
         target, calls = check_target(into_config, into_profile)
+        _make_directory(directory)
         con = console()
         t0 = time.monotonic()
         manifest = init_sandbox(
@@ -89,10 +155,20 @@ def sandbox_init_cmd(
         )
         if target is not None:
             publish_new_sandbox(directory, target, con, calls, stats=stats)
-        con.print(
-            f"[dim]Next: reconcile sim serve --config {directory}/config.yaml &  then  "
-            f"reconcile plan --config {directory}/config.yaml[/dim]"
-        )
+        cfg = str(directory / "config.yaml")
+        serve = shlex.join(["reconcile", "sim", "serve", "--config", cfg])
+        plan = shlex.join(["reconcile", "plan", "--config", cfg, "--seasons", format_seasons(seas)])
+        con.print(f"[dim]Next: {escape(serve)} &  then  {escape(plan)}[/dim]")
+
+
+def _make_directory(directory: Path) -> None:
+    """Create the sandbox directory, or say in one line why it cannot be created or written."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot create the sandbox directory ({exc.strerror or exc})") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError(f"{directory}: cannot write the sandbox directory (permission denied)")
 
 
 def _fault_rates(values: list[str] | None) -> dict[str, float]:
@@ -125,23 +201,44 @@ def sim_serve_cmd(
     from reconciler.sim.server import SimServer
 
     with guarded(debug):
+        if quota is not None and quota < 0:
+            raise InputError(f"--quota: {quota} is negative (the monthly calls available, 0 or more)")
+        if latency_ms < 0:
+            raise InputError(f"--latency-ms: {latency_ms} is negative")
+        if port is not None and not 0 <= port <= 65535:
+            raise InputError(f"--port: {port} is not a TCP port (0-65535)")
+        rates = _fault_rates(fault_rate)
         prof = load(config, profile)
         url = urlparse(prof.api.base_url)
         if url.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise InputError(f"{config}: api.base_url {prof.api.base_url} is not a loopback address")
         universe = load_universe_from_config(config)
-        server = SimServer(
-            universe,
-            host=url.hostname or "127.0.0.1",
-            port=port if port is not None else (url.port or 8787),
-            api_key=api_key,
-            quota=quota,
-            fault_rates=_fault_rates(fault_rate),
-            latency_ms=latency_ms,
-            request_log=request_log,
-            seed=seed,
-        )
-        server.start()
+        host = url.hostname or "127.0.0.1"
+        bind_port = port if port is not None else (url.port or 8787)
+        try:
+            server = SimServer(
+                universe,
+                host=host,
+                port=bind_port,
+                api_key=api_key,
+                quota=quota,
+                fault_rates=rates,
+                latency_ms=latency_ms,
+                request_log=request_log,
+                seed=seed,
+            )
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        try:
+            server.start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"{host}:{bind_port} is already in use (another simulator?); stop it, or pass --port "
+                    f"and point api.base_url of {config} at that port"
+                ) from None
+            where = f"{exc.filename}: " if exc.filename else f"{host}:{bind_port}: "
+            raise InputError(f"{where}{exc.strerror or exc}") from None
         err_console().print(f"CBBD simulator on {server.url} (Ctrl-C to stop)")
         sys.stderr.flush()
 
@@ -165,12 +262,13 @@ def locks_list_cmd(
     import socket
 
     from reconciler.adapters.factory import open_backends
+    from reconciler.apply.lake_lock import LakeLocks
     from reconciler.apply.locks import process_alive
 
     with guarded(debug):
         b = open_backends(load(config, profile))
         try:
-            locks = b.state.list_locks()
+            locks = LakeLocks(b.store).list_locks()
         finally:
             b.close()
         con = console()
@@ -208,13 +306,17 @@ def force_unlock_cmd(
 ) -> None:
     """Break an apply lock after confirmation."""
     from reconciler.adapters.factory import open_backends
+    from reconciler.apply.lake_lock import LakeLocks
 
     with guarded(debug):
         b = open_backends(load(config, profile))
         try:
-            held = [lk for lk in b.state.list_locks() if lk.lock_id == lock_id]
+            lake = LakeLocks(b.store)
+            held = [lk for lk in lake.list_locks() if lk.lock_id == lock_id]
             if not held:
-                raise InputError(f"no lock {lock_id!r} (see `reconcile locks list`)")
+                raise InputError(
+                    f"no lock {lock_id!r} (see `{hint('locks', 'list', args=config_args(config, profile))}`)"
+                )
             lk = held[0]
             con = console()
             if not yes:
@@ -224,7 +326,7 @@ def force_unlock_cmd(
                 if sys.stdin.readline().strip().lower() not in ("y", "yes"):
                     con.print("Not unlocked.")
                     return
-            b.state.release_lock(lock_id, None)
+            lake.release_lock(lock_id, None)
             con.print(f"Unlocked {lock_id}.")
         finally:
             b.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Annotated
 import anyio
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from reconciler.cli.common import (
@@ -20,38 +22,88 @@ from reconciler.cli.common import (
     SeasonsOpt,
     StatsOpt,
     TargetOpt,
+    config_args,
     console,
     guarded,
+    hint,
     load,
     print_aws_calls,
     seasons_of,
 )
-from reconciler.core.plan import Plan
+from reconciler.core.plan import Plan, check_digest
 from reconciler.errors import InputError, StalePlan
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 from reconciler.service import Session
 
-__all__ = ["apply_cmd", "plan_cmd"]
+__all__ = ["apply_cmd", "check_output_file", "load_plan_file", "plan_cmd", "write_output_file"]
 
 FormatOpt = Annotated[str, typer.Option("--format", help="text, markdown or json.")]
 
 
-def _emit(plan: Plan, fmt: str, out: Path | None, con: Console, rate: float) -> None:
+def check_output_file(path: Path | None, option: str, example: str = "plan.json") -> None:
+    """Refuse an output path that cannot be written as a file, before any work is done.
+
+    Args:
+        path: The path (None: no output file).
+        option: The option that named it, for the message.
+        example: A file name to suggest when it names a directory.
+
+    Raises:
+        InputError: If it is a directory, or its directory cannot be created or written.
+    """
+    if path is None:
+        return
+    if path.is_dir():
+        raise InputError(f"{option}: {path} is a directory; name a file (e.g. {path / example})")
+    parent = path.parent
+    existing = next((p for p in (parent, *parent.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise InputError(f"{option}: {existing} is not a directory")
+    target = parent if parent.exists() else existing
+    if target is not None and not os.access(target, os.W_OK | os.X_OK):
+        raise InputError(f"{option}: cannot write to {target} (permission denied)")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"{option}: cannot write {path} (permission denied)")
+
+
+def write_output_file(path: Path, text: str, option: str) -> None:
+    """Write an output file, turning an operating-system error into one line.
+
+    Args:
+        path: The file.
+        text: Its content.
+        option: The option that named it.
+
+    Raises:
+        InputError: If it cannot be written.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{option}: cannot write {path} ({exc.strerror or exc})") from None
+
+
+def _emit(plan: Plan, fmt: str, out: Path | None, con: Console, rate: float, args: tuple[str, ...]) -> None:
     if fmt not in ("text", "markdown", "json"):
         raise InputError(f"--format: {fmt!r} is not one of text, markdown, json")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(plan.to_json(), encoding="utf-8")
+        write_output_file(out, plan.to_json(), "--out")
     if fmt == "json":
         sys.stdout.write(plan.to_json())
     elif fmt == "markdown":
-        hint = f"`{out}`" if out else ""
-        sys.stdout.write(render_markdown(plan, rate=rate, json_hint=hint))
+        md_hint = f"`{out}`" if out else ""
+        sys.stdout.write(
+            render_markdown(plan, rate=rate, json_hint=md_hint, apply_hint=hint("apply", "PLAN_FILE", args=args))
+        )
     else:
         render_text(plan, con, rate=rate)
         if out is not None:
-            con.print(f"[dim]Saved the plan to {out}. Apply exactly it with: reconcile apply {out}[/dim]")
+            con.print(
+                f"[dim]Saved the plan to {escape(str(out))}. "
+                f"Apply exactly it with: {escape(hint('apply', str(out), args=args))}[/dim]"
+            )
 
 
 def _exit_code(plan: Plan, detailed: bool) -> int:
@@ -82,12 +134,13 @@ def plan_cmd(
         seas = seasons_of(prof, seasons)
         if fmt not in ("text", "markdown", "json"):
             raise InputError(f"--format: {fmt!r} is not one of text, markdown, json")
+        check_output_file(out, "--out")
         session = Session.open(prof)
         try:
             plan, _ = session.plan(seas, target or [], retry_failed=retry_failed)
         finally:
             session.close()
-        _emit(plan, fmt, out, console(), float(prof.api.rate_limit_per_sec))
+        _emit(plan, fmt, out, console(), float(prof.api.rate_limit_per_sec), config_args(config, profile))
         if stats:
             print_aws_calls(session.backends)
         code = _exit_code(plan, detailed_exitcode)
@@ -131,6 +184,10 @@ def apply_cmd(
     from reconciler.apply.run import ApplyOptions, run_apply
 
     with guarded(debug):
+        if max_requests is not None and max_requests < 0:
+            raise InputError(f"--max-requests: {max_requests} is negative (a number of API requests, 0 or more)")
+        if max_duration is not None and not max_duration > 0:
+            raise InputError(f"--max-duration: {max_duration:g} must be a positive number of seconds")
         prof = load(config, profile)
         seas = seasons_of(prof, seasons)
         con = console()
@@ -147,6 +204,7 @@ def apply_cmd(
             command=" ".join(["reconcile", *sys.argv[1:]]),
             host=socket.gethostname(),
             stats=stats,
+            hint_args=config_args(config, profile),
         )
         code = anyio.run(run_apply, prof, opts, con)
     raise typer.Exit(code)
@@ -169,10 +227,17 @@ def load_plan_file(path: Path) -> Plan:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: plan file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a plan file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the plan file ({exc.strerror or exc})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a JSON plan file ({exc})") from None
-    if not isinstance(data, dict) or data.get("format_version") != 1:
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a plan file (a JSON {type(data).__name__}, not an object with format_version 1)")
+    if data.get("format_version") != 1:
         raise StalePlan(f"{path}: unsupported plan format_version {data.get('format_version')!r}")
+    check_digest(data, str(path))
     try:
         return Plan.model_validate(data)
     except ValueError as exc:

@@ -5,63 +5,24 @@ Also the readiness of derivation inputs, and the addresses units are known by. P
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from reconciler.core.addresses import WaiverSet, glob_match, unit_address
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, UnitState
-from reconciler.spec.models import FetchStrategy, Spec, Waiver
+from reconciler.spec.models import FetchStrategy, Spec
 
 if TYPE_CHECKING:
     from reconciler.core.planner import PlanOptions
 
 __all__ = ["Inputs", "Work", "classify", "failed_units", "glob_match", "mean_rows", "unit_address"]
 
+# glob_match and unit_address live in reconciler.core.addresses; re-exported for older imports.
+
 _DEFAULT_ROWS = 300.0
-
-
-def glob_match(address: str, pattern: str) -> bool:
-    """Match an address against a glob where only ``*`` and ``?`` are wildcards.
-
-    Brackets are literal, so ``plays[season=2015]*`` works as written.
-
-    Args:
-        address: e.g. ``plays[season=2015][date=2015-01-03]``.
-        pattern: e.g. ``plays[season=2015]*``.
-
-    Returns:
-        Whether the address matches.
-    """
-    rx = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(rx, address) is not None
-
-
-def _label(col: str) -> str:
-    return col.removesuffix("_id")
-
-
-def unit_address(spec: Spec, unit: ExpectedUnit) -> str:
-    """The stable address of a unit, e.g. ``plays[season=2015][game=1234]``.
-
-    Args:
-        spec: The unit's spec.
-        unit: The unit.
-
-    Returns:
-        The address.
-    """
-    parts = "".join(f"[{_label(c)}={unit.cols.get(c)}]" for c in spec.unit if c != "season")
-    return f"{spec.name}[season={unit.season}]{parts}"
-
-
-def _waived(addr: str, waivers: Sequence[Waiver], today: date) -> Waiver | None:
-    for w in waivers:
-        if (w.expires is None or w.expires >= today) and glob_match(addr, w.address):
-            return w
-    return None
 
 
 def _empty_is_fresh(spec: Spec, unit: ExpectedUnit, checked_at: float, now: datetime) -> bool:
@@ -129,15 +90,16 @@ class Work:
 
 
 def classify(
-    spec: Spec, obs: ObservedTarget, opts: PlanOptions, now: datetime
+    spec: Spec, obs: ObservedTarget, opts: PlanOptions, now: datetime, waivers: WaiverSet | None = None
 ) -> tuple[dict[int, dict[str, int]], Work, list[dict[str, Any]]]:
     """Classify every expected unit of a target.
 
     Args:
         spec: The target's spec.
         obs: What was observed of it.
-        opts: The plan options (waivers, ``retry_failed``).
+        opts: The plan options (``retry_failed``; its waivers when ``waivers`` is not given).
         now: The clock.
+        waivers: The waivers, counting what each matches (default: ``opts.waivers``).
 
     Returns:
         Coverage counts per season, the units to fill with their reasons, and the quarantined units.
@@ -145,7 +107,8 @@ def classify(
     cov: dict[int, dict[str, int]] = defaultdict(Counter)
     work = Work()
     quarantined: list[dict[str, Any]] = []
-    today = now.date()
+    if waivers is None and opts.waivers:
+        waivers = WaiverSet(opts.waivers, now.date())
     for u in obs.expected or ():
         c = cov[u.season]
         c["expected"] += 1
@@ -154,7 +117,7 @@ def classify(
         if present is not None and present.complete:
             c["present"] += 1
             continue
-        if opts.waivers and _waived(unit_address(spec, u), opts.waivers, today):
+        if waivers is not None and waivers.waivers and waivers.match(unit_address(spec, u)):
             c["waived"] += 1
             continue
         if present is not None and state is not None and state.status in ("done", "empty"):

@@ -95,6 +95,8 @@ class ObservedState:
         engine: The query engine used.
         bytes_scanned: Bytes the queries scanned (Athena bills by them).
         extra: Observations of other kinds (partition layouts, duplicates), by name.
+        warnings: What observation had to leave out, one line each (an unreadable object and
+            its table), for the plan's warnings.
     """
 
     seasons: tuple[int, ...]
@@ -103,3 +105,4 @@ class ObservedState:
     engine: str = "duckdb"
     bytes_scanned: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()

@@ -5,9 +5,14 @@ The executor and the dry run walk the same ``actions`` list, so what is printed 
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.errors import InputError
 
 __all__ = [
     "FORMAT_VERSION",
@@ -18,6 +23,8 @@ __all__ = [
     "SeasonCoverage",
     "Summary",
     "TargetPlan",
+    "check_digest",
+    "plan_digest",
 ]
 
 FORMAT_VERSION = 1
@@ -105,6 +112,9 @@ class TargetPlan(_Frozen):
     warn_below: float = 0.0
     error_below: float = 0.0
     notes: list[str] = Field(default_factory=list)
+    source_error: str = Field(
+        "", description="why the expected set could not be computed (an error gate); empty when it was"
+    )
 
 
 class Summary(BaseModel):
@@ -144,11 +154,63 @@ class Plan(_Frozen):
     summary: Summary = Summary()
     fingerprints: dict[str, dict[str, str]] = Field(default_factory=dict)
     observation: dict[str, Any] = Field(default_factory=dict, description="engine, bytes scanned")
+    retry_failed: bool = Field(False, description="planned with --retry-failed (quarantined units included)")
+    warnings: list[str] = Field(
+        default_factory=list, description="what people must know: selectors and waivers matching nothing, bad files"
+    )
+    not_planned: list[str] = Field(
+        default_factory=list, description="targets left out by --target: the plan says nothing about them"
+    )
+    digest: str = Field("", description="sha256 of the plan file's content without this field")
 
     def all_actions(self) -> list[Action]:
         """Every action, targets in plan order."""
         return [a for t in self.targets for a in t.actions]
 
     def to_json(self) -> str:
-        """The plan file text (DESIGN.md §4)."""
-        return self.model_dump_json(indent=2) + "\n"
+        """The plan file text (DESIGN.md §4), with its ``digest``.
+
+        Returns:
+            Indented JSON; ``digest`` is :func:`plan_digest` of the rest, so that an edited
+            file is recognised when it is applied.
+        """
+        data = self.model_dump(mode="json", by_alias=True)
+        data["digest"] = plan_digest(data)
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_digest(data: Mapping[str, Any]) -> str:
+    """The digest of a plan file's content: SHA-256 over its canonical JSON, ``digest`` left out.
+
+    Args:
+        data: The plan as parsed JSON.
+
+    Returns:
+        ``sha256:<hex>``.
+    """
+    body = {k: v for k, v in data.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_digest(data: Mapping[str, Any], where: str) -> None:
+    """Refuse a plan file whose content is not what ``reconcile plan`` wrote.
+
+    Args:
+        data: The plan as parsed JSON.
+        where: The file, for the message.
+
+    Raises:
+        InputError: If the digest is missing or does not match the content.
+    """
+    digest = data.get("digest")
+    if not digest:
+        raise InputError(
+            f"{where}: the plan file has no digest (it was not written by `reconcile plan --out` of this version); "
+            "plan again"
+        )
+    if digest != plan_digest(data):
+        raise InputError(
+            f"{where}: the plan file was changed after it was saved (its digest does not match its content); "
+            "a saved plan is applied only as written: plan again"
+        )

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from reconciler.core.actions import api_action, lake_action
+from reconciler.core.addresses import WaiverSet, legacy_labels, names_target, selector_warnings
 from reconciler.core.api_cover import cover_units
 from reconciler.core.classify import (
     Inputs,
@@ -25,7 +27,7 @@ from reconciler.core.classify import (
 )
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget
 from reconciler.core.plan import Action, Plan, SeasonCoverage, Summary, TargetPlan
-from reconciler.core.requests import fmt_params, group_params, request_for
+from reconciler.core.requests import group_params
 from reconciler.spec.models import FetchStrategy, Spec, Waiver
 
 __all__ = ["PlanOptions", "build_plan", "glob_match", "unit_address", "with_dependencies"]
@@ -92,10 +94,23 @@ def with_dependencies(specs: Sequence[Spec], names: Iterable[str]) -> set[str]:
     return out
 
 
-def _action_selected(addr: str, target: str, selectors: Sequence[str]) -> bool:
-    if not selectors or target in selectors:
+def _action_selected(action: Action, spec: Spec, selectors: Sequence[str], units: Mapping[str, ExpectedUnit]) -> bool:
+    """Whether ``--target`` selects an action: by target, by address glob, or by the exact address of a unit it fills.
+
+    A glob selects actions by their own addresses (``plays[season=2016][gameId=*]`` is every
+    per-game request); an exact unit address selects the action that fills that unit, whatever
+    its request (a date's, a team's), so an address copied from a plan, a waiver or the
+    quarantine list selects its unit's work.
+    """
+    addr = action.address
+    if not selectors or spec.name in selectors:
         return True
-    return any(glob_match(addr, s) or glob_match(addr, s + "*") for s in selectors)
+    if any(glob_match(addr, s) or glob_match(addr, s + "*") for s in selectors):
+        return True
+    exact = {s for s in selectors if "[" in s and not any(c in s for c in "*?") and names_target(s, spec.name)}
+    if not exact:
+        return False
+    return any((u := units.get(k)) is not None and unit_address(spec, u) in exact for k in action.units)
 
 
 def _plan_season(
@@ -127,8 +142,7 @@ def _plan_season(
                 waiting += 1
                 continue
             dgroups[group_params(strategy, u)].append(key)
-        extra = {"derive": strategy.derive, "inputs": list(strategy.inputs)}
-        actions.extend(_lake_actions(spec, strategy, season, dgroups, reasons, extra))
+        actions.extend(_lake_actions(spec, strategy, season, dgroups, reasons))
         if dgroups:
             n = sum(len(k) for k in dgroups.values())
             notes.append(f"{n:,} derived from {' + '.join(strategy.inputs)} (0 calls)")
@@ -144,7 +158,7 @@ def _plan_season(
             if key in have:
                 groups[group_params(strategy, u)].append(key)
                 del remaining[key]
-        actions.extend(_lake_actions(spec, strategy, season, groups, reasons, {"bronze": strategy.bronze}))
+        actions.extend(_lake_actions(spec, strategy, season, groups, reasons))
         if groups:
             notes.append(f"{sum(len(k) for k in groups.values()):,} from bronze {strategy.bronze} (0 calls)")
     # 2. The API: the cheapest cover of the remaining units, reasoned in whole units
@@ -152,30 +166,18 @@ def _plan_season(
     picks, uncovered = cover_units(spec, remaining, all_units, obs, rows_mean)
     per_strategy: Counter[str] = Counter()
     for pick in picks:
-        strategy, keys = pick.strategy, list(pick.units)
-        kinds = {reasons.get(k, "missing").split(":")[0] for k in keys}
-        per_strategy[strategy.path or strategy.name] += pick.calls
+        per_strategy[pick.strategy.path or pick.strategy.name] += pick.calls
         actions.append(
-            Action(
-                type="refetch" if kinds == {"incomplete"} else "fetch",
-                address=f"{spec.name}[season={season}]{fmt_params(pick.params)}",
-                target=spec.name,
-                season=season,
-                strategy=strategy.name,
-                request=request_for(strategy, dict(pick.params)),
-                covers=len(keys),
-                units=keys,
-                api_calls=pick.calls,
-                est_rows=int(pick.rows),
-                reason=_reason(keys, reasons),
-                details={
-                    "endpoint": strategy.path,
-                    "raw": strategy.raw,
-                    "bronze": strategy.bronze,
-                    "params": dict(pick.params),
-                }
-                | ({"joint": True} if pick.joint else {})
-                | ({"window_days": strategy.window_days, "cap": strategy.cap} if strategy.window_days else {}),
+            api_action(
+                spec,
+                season,
+                pick.strategy,
+                pick.params,
+                list(pick.units),
+                calls=pick.calls,
+                rows=pick.rows,
+                reasons=reasons,
+                joint=pick.joint,
             )
         )
     if uncovered:
@@ -194,30 +196,9 @@ def _lake_actions(
     season: int,
     groups: Mapping[tuple[tuple[str, Any], ...], list[str]],
     reasons: Mapping[str, str],
-    details: Mapping[str, Any],
 ) -> list[Action]:
     """Zero-call ``rebuild`` actions (from bronze, or derived), one per group of units."""
-    return [
-        Action(
-            type="rebuild",
-            address=f"{spec.name}.{strategy.name}[season={season}]{fmt_params(params)}",
-            target=spec.name,
-            season=season,
-            strategy=strategy.name,
-            covers=len(keys),
-            units=sorted(keys),
-            reason=_reason(keys, reasons),
-            details={**details, "params": dict(params)},
-        )
-        for params, keys in sorted(groups.items())
-    ]
-
-
-def _reason(keys: Sequence[str], reasons: Mapping[str, str]) -> str:
-    c = Counter(reasons.get(k, "missing").split(":")[0] for k in keys)
-    parts = [f"{n:,} {kind}" for kind, n in sorted(c.items())]
-    ev = [reasons[k] for k in keys if reasons.get(k, "").startswith("incomplete")][:1]
-    return ", ".join(parts) + (f" (e.g. unit {keys[0]}: {ev[0]})" if ev else "")
+    return [lake_action(spec, strategy, season, params, keys, reasons) for params, keys in sorted(groups.items())]
 
 
 def _gate(spec: Spec, cov: Mapping[str, SeasonCoverage]) -> Literal["ok", "warn", "error"]:
@@ -249,6 +230,7 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
         The plan: coverage per target and season, and the actions to take.
     """
     opts = opts or PlanOptions()
+    waivers = WaiverSet(opts.waivers, now.date(), legacy_labels(specs)) if opts.waivers else None
     targets: list[TargetPlan] = []
     pending_seasons: dict[str, set[int]] = {}
     pending_units: dict[str, set[str]] = {}
@@ -260,7 +242,7 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
         obs = observed.targets.get(spec.name)
         if obs is None:
             continue
-        cov_counts, work, quarantined = classify(spec, obs, opts, now)
+        cov_counts, work, quarantined = classify(spec, obs, opts, now, waivers)
         # A dependency that feeds the source query leaves the expected set unknown for its pending
         # seasons; one that only feeds a derivation defers just the units waiting for it.
         feeds = {d for f in spec.fetch for d in f.inputs}
@@ -275,15 +257,14 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
             all_by_season[u.season].append(u)
         waiting: Counter[int] = Counter()
         rows_mean = mean_rows(obs)
+        by_key = {u.key: u for u in obs.expected or ()} if spec.name not in whole else {}
         for season in sorted(by_season):
             if season in blocked:
                 continue
             acts, choice, waiting[season] = _plan_season(
                 spec, season, by_season[season], work.reasons, all_by_season[season], obs, inputs, rows_mean
             )
-            actions.extend(
-                a for a in acts if spec.name in whole or _action_selected(a.address, spec.name, opts.targets)
-            )
+            actions.extend(a for a in acts if spec.name in whole or _action_selected(a, spec, opts.targets, by_key))
             choices.append(choice)
         pending_seasons[spec.name] = {a.season for a in actions if a.season is not None}
         pending_units[spec.name] = {k for a in actions for k in a.units}
@@ -295,7 +276,11 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
                 after_apply=waiting.get(season, 0),
                 known_after_apply=season in blocked,
             )
+        # An expected set that cannot be computed for a season no dependency is still filling is
+        # an error (a broken source query), never "ok": nothing can be said about the target.
+        source_error = obs.source_error if obs.expected is None and set(observed.seasons) - blocked else ""
         notes = [f"expected set unavailable: {obs.source_error}"] if obs.source_error else []
+        notes.extend(waivers.expired_notes(spec.name) if waivers is not None else ())
         if spec.name not in whole and not _selected(spec, opts.targets):
             continue
         targets.append(
@@ -307,13 +292,23 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
                 actions=actions,
                 choices=choices,
                 quarantined=quarantined,
-                gate=_gate(spec, coverage),
+                gate="error" if source_error else _gate(spec, coverage),
                 warn_below=spec.expect.coverage.warn_below,
                 error_below=spec.expect.coverage.error_below,
                 notes=notes,
+                source_error=source_error,
             )
         )
     targets.extend(t for t in opts.extra_targets)
+    by_name = {s.name: s for s in specs if s.name in planned and s.name in observed.targets}
+    warnings = list(observed.warnings) + selector_warnings(
+        opts.targets,
+        waivers,
+        by_name,
+        {n: observed.targets[n].expected or () for n in by_name},
+        [a.address for t in targets for a in t.actions],
+        observed.seasons,
+    )
     every = [a for t in targets for a in t.actions]
     kinds = Counter(a.type for a in every)
     calls = sum(a.api_calls for a in every)
@@ -343,4 +338,6 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
         summary=summary,
         fingerprints=fps,
         observation={"engine": observed.engine, "bytes_scanned": observed.bytes_scanned},
+        retry_failed=opts.retry_failed,
+        warnings=warnings,
     )

@@ -17,6 +17,7 @@ from reconciler.errors import QueryError
 from reconciler.lake.layout import is_data_object
 from reconciler.lake.promote import unify_tables
 from reconciler.observe.queries import coverage_query
+from reconciler.observe.sources import missing_columns
 from reconciler.ports import ObjectStore, QueryEngine, StateStore
 from reconciler.spec.models import Spec
 
@@ -135,10 +136,9 @@ class Observer:
         except QueryError as exc:
             return None, str(exc)
         table = unify_tables(tables) if len(tables) > 1 else tables[0]
-        cols = table.column_names
-        for need in (*spec.unit, "season", "date"):
-            if need not in cols:
-                return None, f"source query returns no column {need!r} (has {', '.join(cols)})"
+        why = missing_columns(spec, table.column_names)
+        if why:
+            return None, why
         return _expected_units(table, spec.unit, seasons), ""
 
     def present(

@@ -2,15 +2,53 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler.core.plan import Action, Plan, TargetPlan
 
-__all__ = ["NO_CHANGES", "ActionGroup", "coverage_pct", "duration", "group_actions", "summary_line"]
+__all__ = [
+    "NO_CHANGES",
+    "ActionGroup",
+    "coverage_pct",
+    "duration",
+    "group_actions",
+    "group_reason",
+    "hint",
+    "plural",
+    "summary_line",
+]
 
 NO_CHANGES = "No changes. The lake matches the specs."
+
+
+def hint(*words: str, args: tuple[str, ...] = ()) -> str:
+    """A command line people can paste: ``reconcile <words> <args>``, shell-quoted.
+
+    Args:
+        *words: The command and its arguments (``apply``, ``plan.json``).
+        args: The ``--config``/``--profile`` options the command needs to run as this one did.
+
+    Returns:
+        The command line.
+    """
+    return shlex.join(["reconcile", *words, *args])
+
+
+def plural(n: int, word: str) -> str:
+    """A count with its noun, singular or plural: ``1 unit``, ``1,204 units``.
+
+    Args:
+        n: The count.
+        word: The singular noun.
+
+    Returns:
+        The text.
+    """
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def duration(seconds: float) -> str:
@@ -42,6 +80,12 @@ def summary_line(plan: Plan, rate: float = 3.0) -> str:
         e.g. ``Plan: 152 to fetch (152 API calls, ~51 s at 3 req/s), 0 partitions to register.``
     """
     s = plan.summary
+    broken = [t.target for t in plan.targets if t.source_error]
+    if s.changes == 0 and broken:
+        return f"No changes can be planned for {', '.join(broken)}: the expected set cannot be computed (see above)."
+    if s.changes == 0 and plan.not_planned:
+        done = ", ".join(t.target for t in plan.targets) or "the selection"
+        return f"No changes in {done}. Not planned (not selected): {', '.join(plan.not_planned)}."
     if s.changes == 0:
         return NO_CHANGES
     parts = []
@@ -105,6 +149,38 @@ def _label(a: Action) -> str:
     return str(a.details.get("kind") or a.strategy or a.type)
 
 
+_COUNTS = re.compile(r"^(?:[\d,]+ [a-z ]+(?:, |$))+")
+_COUNT = re.compile(r"([\d,]+) ([a-z ]+?)(?:, |$)")
+
+
+def group_reason(actions: Sequence[Action]) -> str:
+    """The reason of a group of actions: their units counted by kind, with one piece of evidence.
+
+    Each action's reason starts with counts (``2 incomplete, 3 missing``, as the planner writes
+    them); the group's adds them up, so that a group of 17 units says so.
+
+    Args:
+        actions: The group's actions.
+
+    Returns:
+        e.g. ``12 missing, 5 incomplete (e.g. unit 1234: ...)``, or the first action's reason
+        when reasons are of another kind (layout actions).
+    """
+    if len(actions) == 1:
+        return actions[0].reason
+    totals: dict[str, int] = {}
+    evidence = ""
+    for a in actions:
+        head, sep, tail = a.reason.partition(" (e.g. ")
+        if not _COUNTS.fullmatch(head):
+            return actions[0].reason
+        for n, kind in _COUNT.findall(head):
+            totals[kind] = totals.get(kind, 0) + int(n.replace(",", ""))
+        if sep and not evidence:
+            evidence = f" (e.g. {tail}"
+    return ", ".join(f"{n:,} {kind}" for kind, n in sorted(totals.items())) + evidence
+
+
 def group_actions(actions: Sequence[Action], samples: int = 3) -> list[ActionGroup]:
     """Group actions by (type, target, season, strategy) for compact display.
 
@@ -131,7 +207,7 @@ def group_actions(actions: Sequence[Action], samples: int = 3) -> list[ActionGro
                 units=sum(a.covers for a in acts),
                 calls=sum(a.api_calls for a in acts),
                 samples=tuple(a.address for a in acts[:samples]),
-                reason=acts[0].reason,
+                reason=group_reason(acts),
             )
         )
     return out

@@ -170,6 +170,9 @@ def gate_lines(targets: Iterable[TargetPlan], worst: int = 3) -> list[GateLine]:
     """
     out: list[GateLine] = []
     for t in targets:
+        if t.source_error:
+            out.append(GateLine(t.target, "error", f"{t.target}: ERROR, the expected set cannot be computed"))
+            continue
         if t.warn_below == 0 and t.error_below == 0:
             continue
         warn, err = f"{100 * t.warn_below:g}%", f"{100 * t.error_below:g}%"

@@ -111,6 +111,12 @@ def coverage_matrix(
     return "\n".join([*lines, "", f"<sub>{LEGEND}</sub>"])
 
 
+def _md_line(text: str) -> str:
+    """One line of text safe in a Markdown quote (no line breaks; at most 300 characters)."""
+    line = " ".join(text.split())
+    return line if len(line) <= 300 else line[:299] + "…"
+
+
 def _head(plan: Plan, rate: float, detail: int) -> str:
     obs_engine = plan.observation.get("engine", "-")
     lines = [
@@ -120,6 +126,10 @@ def _head(plan: Plan, rate: float, detail: int) -> str:
         f"plan `{plan.plan_id}` · fingerprint `{plan.fingerprint}` · {plan.created_at}",
         "",
     ]
+    for w in plan.warnings[:20]:
+        lines.append(f"> [!WARNING]\n> {_md_line(w)}\n")
+    if len(plan.warnings) > 20:
+        lines.append(f"> [!WARNING]\n> … and {len(plan.warnings) - 20:,} more warnings in the JSON plan.\n")
     gates = gate_lines(plan.targets)
     if gates:
         lines.append("**Coverage gates**")
@@ -274,7 +284,14 @@ def _note(kept: list[_Detail], left_out: list[_Detail], matrix_detail: int, wher
     )
 
 
-def render_markdown(plan: Plan, *, rate: float = 3.0, limit: int = GITHUB_COMMENT_LIMIT, json_hint: str = "") -> str:
+def render_markdown(
+    plan: Plan,
+    *,
+    rate: float = 3.0,
+    limit: int = GITHUB_COMMENT_LIMIT,
+    json_hint: str = "",
+    apply_hint: str = "reconcile apply PLAN_FILE",
+) -> str:
     """Render a plan as a pull-request comment.
 
     Args:
@@ -282,12 +299,13 @@ def render_markdown(plan: Plan, *, rate: float = 3.0, limit: int = GITHUB_COMMEN
         rate: Requests per second, for the duration estimate.
         limit: The maximum width (``text_width``, at least the number of characters).
         json_hint: Where the full JSON plan is (e.g. ``plan.json``), for the note.
+        apply_hint: The command that applies a saved plan (with the ``--config`` it needs).
 
     Returns:
         Markdown of at most ``limit`` characters whose first line is the summary line.
     """
     where = json_hint or "`reconcile plan --format json` (or `--out FILE`)"
-    footer = f"<sub>Full JSON plan: {where}. Apply exactly this plan with `reconcile apply PLAN_FILE`.</sub>\n"
+    footer = f"<sub>Full JSON plan: {where}. Apply exactly this plan with `{apply_hint}`.</sub>\n"
     tail = "\n" + marker(plan) + "\n"
     fixed = text_width(footer) + text_width(tail) + NOTE_RESERVE
     head = ""

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reconciler.core.plan import Plan, TargetPlan
-from reconciler.render.common import coverage_pct, group_actions, summary_line
+from reconciler.render.common import coverage_pct, group_actions, plural, summary_line
 from reconciler.render.coverage import gate_lines
 from reconciler.seasons import format_seasons
 
@@ -69,12 +69,12 @@ def _target_block(t: TargetPlan) -> list[RenderableType]:
     for g in group_actions(non_delete):
         style = _STYLE.get(g.type, "")
         what = f"{g.count:,} × {g.label}" if g.count > 1 else g.samples[0]
-        calls = f", {g.calls:,} API calls" if g.calls else ""
+        calls = f", {plural(g.calls, 'API call')}" if g.calls else ""
         season = f"{g.season} " if g.season else ""
         line = Text.assemble(
             (f"  {_SIGN.get(g.type, '~')} {g.type} ", style),
             f"{season}{what}",
-            (f"  → {g.units:,} units{calls}" if g.units or g.calls else "", "dim"),
+            (f"  → {plural(g.units, 'unit')}{calls}" if g.units or g.calls else "", "dim"),
         )
         out.append(line)
         if g.count > 1:
@@ -123,6 +123,8 @@ def render_text(plan: Plan, console: Console, *, rate: float = 3.0) -> None:
             (f"  plan {plan.plan_id}", "dim"),
         )
     )
+    for w in plan.warnings:
+        console.print(Text(f"Warning: {w}", style="yellow"))
     scanned = int(plan.observation.get("bytes_scanned", 0) or 0)
     if scanned:
         console.print(Text(f"Observation scanned {scanned / 1e6:,.1f} MB (Athena bills by bytes scanned).", "dim"))

@@ -51,7 +51,36 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
             file=str(path),
             line=mark.line + 1 if mark is not None else None,
         ) from None
+    except ValueError as exc:  # a scalar YAML types but cannot build, such as the date 2026-13-45
+        bad = _unbuildable(node)
+        where = f"{bad.value!r}: " if bad is not None else ""
+        raise SpecError(
+            f"not a valid value: {where}{exc}",
+            file=str(path),
+            line=bad.start_mark.line + 1 if bad is not None else None,
+        ) from None
     return data, node
+
+
+def _unbuildable(node: yaml.Node | None) -> yaml.ScalarNode | None:
+    """The first scalar that PyYAML types (a date, a timestamp) but cannot construct."""
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            yaml.SafeLoader("").construct_object(node, deep=True)
+        except ValueError:
+            return node
+        return None
+    if isinstance(node, yaml.SequenceNode):
+        children: list[yaml.Node] = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    else:
+        return None
+    for child in children:
+        found = _unbuildable(child)
+        if found is not None:
+            return found
+    return None
 
 
 def _validation_errors(path: Path, node: yaml.Node | None, exc: ValidationError) -> list[SpecError]:

@@ -1,4 +1,8 @@
-"""The apply lock (reconciler.apply.locks) over both state stores: lease, heartbeat, takeover, loss."""
+"""The apply lock (reconciler.apply.locks): lease, heartbeat, takeover, loss.
+
+Over the lake's own store (where apply keeps it: ``reconciler.apply.lake_lock``, on a local
+directory and on S3), and over both state stores (which still implement the lock interface).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,40 @@ from reconciler.errors import LockHeld
 from reconciler.ports import LockInfo
 from tests.adapters import test_contract_state as contract
 
-# The state stores of the StateStore contract tests: SQLite, and DynamoDB on moto.
-state_kind = contract.state_kind
-make_state = contract.make_state
+# Where a lease can be kept: the lake (local directory, S3 on moto), and the state stores of the
+# StateStore contract tests (SQLite, DynamoDB on moto).
+KINDS = [
+    "lake-local",
+    pytest.param("lake-s3", marks=pytest.mark.aws),
+    "sqlite",
+    pytest.param("dynamodb", marks=pytest.mark.aws),
+]
+
+
+@pytest.fixture(params=KINDS)
+def state_kind(request):
+    return request.param
+
+
+@pytest.fixture
+def make_state(state_kind, tmp_path, request):
+    """A factory of lock stores over one backing store (each call: a new instance)."""
+    if not state_kind.startswith("lake-"):
+        yield from contract.make_state.__wrapped__(state_kind, tmp_path, request)
+        return
+    from reconciler.apply.lake_lock import LakeLocks
+
+    if state_kind == "lake-local":
+        from reconciler.adapters.local_store import LocalStore
+
+        (tmp_path / "lake").mkdir()
+        yield lambda: LakeLocks(LocalStore(tmp_path / "lake"))
+        return
+    from reconciler.adapters.s3_store import S3Store
+    from tests.adapters.conftest import BUCKET, REGION
+
+    url, session = request.getfixturevalue("moto_url"), request.getfixturevalue("boto_session")
+    yield lambda: LakeLocks(S3Store(BUCKET, region=REGION, endpoint_url=url, session=session))
 
 
 def _foreign(host: str, pid: int, expires_in: float) -> LockInfo:

@@ -20,7 +20,7 @@ def _action(team: str) -> Action:
 def _executor(tmp_path, state):
     ex = Executor(specs=SPECS, store=LocalStore(tmp_path / "lake", create=True), state=state, client=None,
                   observed=ObservedState(seasons=(2024,), targets={}))  # fmt: skip
-    ex._pending[("substitutions", "1")] = 2
+    ex.recorder.pending[("substitutions", "1")] = 2
     return ex
 
 

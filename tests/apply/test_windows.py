@@ -123,7 +123,7 @@ def test_recording_the_outcome_forgets_the_windows_unless_the_failure_was_transi
     _killed_after(store, state, 5)
     observed = ObservedState(seasons=(2016,), targets={})
     ex = Executor(specs=SPECS, store=store, state=state, client=None, observed=observed)
-    ex._pending[("games", "2016")] = 1
+    ex.recorder.pending[("games", "2016")] = 1
     ex._record(ACTION, Outcome(rows_by_unit={"2016": 8}) if error is None else None, error)
     api = _Api()
     _fetch(store, state, api)
