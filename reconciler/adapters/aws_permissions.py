@@ -1,7 +1,7 @@
 """The IAM permissions this tool needs, per command, each with why: one list for the policy and the checks.
 
-``docs/iam-policy.json`` and ``docs/iam-policy.md`` are generated from :data:`PERMISSIONS`
-(``python -m reconciler.adapters.aws_permissions docs``; a test keeps them in step), ``reconcile
+``docs/iam-policy.json``, ``.md`` and ``.tf`` are generated from :data:`PERMISSIONS` (by
+:mod:`reconciler.adapters.aws_policy_docs`; a test keeps them in step), ``reconcile
 doctor`` checks every entry a profile uses, ``reconcile apply`` checks the entries its plan's
 actions use before the first write, and an AccessDenied names the command that needs the action.
 
@@ -20,11 +20,8 @@ DynamoDB access is limited to this tool's items (``endpoint`` = ``reconcile:*``)
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -36,7 +33,6 @@ __all__ = [
     "needed_by",
     "permissions_for",
     "policy_document",
-    "policy_markdown",
     "resource_arns",
 ]
 
@@ -211,6 +207,8 @@ def needed_by(action: str) -> str:
 
 
 def _sid(use: str, service: str) -> str:
+    if use == service:
+        return use.capitalize() + "Queries"
     return use.capitalize() + {"s3": "S3", "glue": "Glue", "dynamodb": "DynamoDB", "athena": "Athena"}[service]
 
 
@@ -260,38 +258,3 @@ def policy_document(names: Names | None = None, uses: Sequence[str] = USES) -> d
                 statement["Condition"] = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [OWN_ITEMS]}}
             statements.append(statement)
     return {"Version": "2012-10-17", "Statement": statements}
-
-
-def policy_markdown() -> str:
-    """The table of ``docs/iam-policy.md``: every action, its resource, the command and why.
-
-    Returns:
-        Markdown.
-    """
-    lines = [
-        "| action | resource | needed by | why |",
-        "|---|---|---|---|",
-    ]
-    names = Names()
-    for perm in PERMISSIONS:
-        arns = ", ".join(f"`{a}`" for a in resource_arns(perm.resource, names) if ":catalog" not in a)
-        own = " (items `reconcile:*` only)" if perm.own_items else ""
-        lines.append(f"| `{perm.action}` | {arns}{own} | `{COMMANDS[perm.use]}` | {perm.why} |")
-    return "\n".join(lines) + "\n"
-
-
-def _write_docs(docs: Path) -> None:
-    (docs / "iam-policy.json").write_text(json.dumps(policy_document(), indent=2) + "\n", encoding="utf-8")
-    md = docs / "iam-policy.md"
-    text = md.read_text(encoding="utf-8")
-    start, end = "<!-- permissions:start -->\n", "<!-- permissions:end -->"
-    head, _, rest = text.partition(start)
-    _, _, tail = rest.partition(end)
-    md.write_text(head + start + policy_markdown() + end + tail, encoding="utf-8")
-
-
-if __name__ == "__main__":  # pragma: no cover - a maintenance entry point
-    if sys.argv[1:] == ["docs"]:
-        _write_docs(Path(__file__).resolve().parents[2] / "docs")
-    else:
-        print(json.dumps(policy_document(), indent=2))

@@ -46,6 +46,7 @@ class Backends:
         hidden: When the engine reads through the catalog (Athena, or DuckDB with ``sees:
             catalog``): an embedded engine over the files it misses (partitions the catalog lacks),
             so that observation sees the lake as it holds data. None otherwise.
+        session: The boto3 session the AWS adapters share (None when no port is on AWS).
     """
 
     store: ObjectStore
@@ -55,6 +56,7 @@ class Backends:
     aws_calls: AwsCallCounter | None = None
     cache: ObservationCache | None = None
     hidden: QueryEngine | None = None
+    session: Any = None
 
     def preflight(self) -> None:
         """Check that every AWS resource the profile names exists and is reachable.
@@ -254,5 +256,12 @@ def open_backends(profile: Profile) -> Backends:
         profile.state.kind,
     )
     return Backends(
-        store=store, engine=engine, catalog=catalog, state=state, aws_calls=calls, cache=cache, hidden=hidden
+        store=store,
+        engine=engine,
+        catalog=catalog,
+        state=state,
+        aws_calls=calls,
+        cache=cache,
+        hidden=hidden,
+        session=session,
     )

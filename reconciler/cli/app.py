@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from reconciler.cli.audit_cmd import audit_cmd
+from reconciler.cli.doctor_cmd import doctor_cmd
 from reconciler.cli.misc_cmds import force_unlock_cmd, locks_list_cmd, sandbox_init_cmd, sim_serve_cmd, validate_cmd
 from reconciler.cli.plan_cmds import apply_cmd, plan_cmd
 from reconciler.cli.show_cmd import show_cmd
@@ -23,6 +24,7 @@ app.command("plan")(plan_cmd)
 app.command("apply")(apply_cmd)
 app.command("audit")(audit_cmd)
 app.command("show")(show_cmd)
+app.command("doctor")(doctor_cmd)
 
 sandbox = typer.Typer(help="Synthetic lakes for demos and tests.", no_args_is_help=True)
 sandbox.command("init")(sandbox_init_cmd)

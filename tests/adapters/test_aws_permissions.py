@@ -1,0 +1,74 @@
+"""The shipped policy is the catalogue's, and the catalogue covers every AWS call the adapters make."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from reconciler.adapters.aws_errors import iam_action
+from reconciler.adapters.aws_permissions import PERMISSIONS, needed_by, permissions_for, policy_document
+from reconciler.adapters.aws_policy_docs import policy_markdown, policy_terraform
+
+ROOT = Path(__file__).parents[2]
+DOCS = ROOT / "docs"
+REGENERATE = "regenerate with: python -m reconciler.adapters.aws_policy_docs"
+
+
+def test_the_shipped_json_is_the_catalogues():
+    assert json.loads((DOCS / "iam-policy.json").read_text()) == policy_document(), REGENERATE
+
+
+def test_the_shipped_table_and_terraform_are_the_catalogues():
+    assert policy_markdown() in (DOCS / "iam-policy.md").read_text(), REGENERATE
+    assert (DOCS / "iam-policy.tf").read_text() == policy_terraform(), REGENERATE
+
+
+def test_every_action_in_the_terraform_has_its_why():
+    tf = (DOCS / "iam-policy.tf").read_text()
+    for perm in PERMISSIONS:
+        if perm.use != "msck":
+            assert re.search(rf'"{re.escape(perm.action)}",\s+# \S', tf), perm.action
+
+
+def _called_operations() -> set[str]:
+    """Every botocore operation the AWS adapters call (``client.put_object(`` → ``PutObject``)."""
+    sources = [
+        ROOT / "reconciler/adapters" / name
+        for name in ("s3_store.py", "glue_catalog.py", "dynamo_state.py", "athena_engine.py")
+    ] + [ROOT / "reconciler/layout/msck.py"]
+    ops = set()
+    for path in sources:
+        for snake in re.findall(r"(?:client|_athena\(\))\.([a-z0-9_]+)\(", path.read_text()):
+            if snake in ("get_paginator", "meta"):
+                continue
+            ops.add("".join(part.capitalize() for part in snake.split("_")))
+    for snake in re.findall(r'get_paginator\("([a-z0-9_]+)"\)', "".join(p.read_text() for p in sources)):
+        ops.add("".join(part.capitalize() for part in snake.split("_")))
+    return ops
+
+
+def test_every_call_the_adapters_make_is_in_the_policy():
+    granted = {p.action for p in PERMISSIONS}
+    # pyathena's calls (the Athena engine's queries), and CreateTable: only a sandbox's publishing makes it.
+    ops = _called_operations() | {"StartQueryExecution", "GetQueryExecution", "GetQueryResults"}
+    missing = {iam_action(op) for op in ops} - granted - {"glue:CreateTable"}
+    assert ops and not missing
+
+
+def test_needed_by_names_the_first_command_that_needs_an_action():
+    assert needed_by("dynamodb:Query") == "reconcile plan"
+    assert needed_by("s3:DeleteObject") == "reconcile apply --allow-delete"
+    assert needed_by("glue:BatchDeletePartition") == "reconcile apply"
+    assert needed_by("ec2:RunInstances") == ""
+
+
+def test_plan_alone_grants_no_write():
+    writes = re.compile(r":(Put|Update|Delete|BatchWrite|BatchCreate|BatchDelete|Create|Start|Stop)")
+    assert not [p.action for p in permissions_for(["plan"]) if writes.search(p.action)]
+    statements = policy_document(uses=["plan"])["Statement"]
+    assert all(s["Sid"].startswith("Plan") for s in statements)
+    own = [s for s in statements if "Condition" in s]
+    assert own and all(
+        s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["reconcile:*"] for s in own
+    )
