@@ -21,7 +21,7 @@ from tests.e2e_helpers import make_sandbox, plan_json
 
 
 def _comparable(plan: dict[str, Any]) -> str:
-    out = {k: v for k, v in plan.items() if k not in ("created_at", "plan_id")}
+    out = {k: v for k, v in plan.items() if k not in ("created_at", "plan_id", "digest")}
     return json.dumps(out, sort_keys=True)
 
 

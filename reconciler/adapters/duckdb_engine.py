@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from reconciler.adapters.catalog_files import FilesFilter
+from reconciler.adapters.duckdb_bad_files import BadFiles, is_type_error
 from reconciler.adapters.duckdb_sources import LakeFile, SchemaCache, lake_files, plan_source, quote_ident
 from reconciler.adapters.obs_cache import ObservationCache, listing_fingerprint
 from reconciler.config import CatalogSettings, EngineSettings
@@ -80,6 +81,18 @@ def _version() -> str:
         return "unknown"
 
 
+def _explain(text: str, refs: list[TableRef]) -> str:
+    """A failed query's error in the reader's words (never DuckDB's "Binder Error: ..." as such)."""
+    if is_type_error(text):
+        tables = ", ".join(str(r) for r in refs)
+        detail = text.split(":", 1)[-1].strip() if ":" in text else text
+        return (
+            f"{tables}: a column's values cannot be compared as the query needs ({detail}); no object was found "
+            "whose type explains it: check the spec's SQL (`reconcile validate`)"
+        )
+    return f"DuckDB: {text}"
+
+
 def _first_line(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     return lines[0] if lines else type(exc).__name__
@@ -124,6 +137,7 @@ class DuckDBEngine:
         )
         self.cache = cache
         self.files_filter = files_filter
+        self.bad = BadFiles()
         self._lock = threading.Lock()
         self._schemas = SchemaCache()
         # What else a cached answer depends on: the lake read and the code that reads it.
@@ -198,7 +212,7 @@ class DuckDBEngine:
             self._drop(view, held[1])
             del self._views[ref]
         prefix = self._prefix(ref)
-        plan = plan_source(self.store, prefix, view, self._schemas, files)
+        plan = plan_source(self.store, prefix, view, self._schemas, files, self.bad.casts_for(files))
         registered: list[str] = []
         if plan is None:
             schema = self.empty_schemas.get(ref)
@@ -230,8 +244,20 @@ class DuckDBEngine:
             files = lake_files(self.store, self._prefix(ref))
             if self.files_filter is not None:
                 files = self.files_filter(ref.database, ref.name, files)
-            out[ref] = (files, listing_fingerprint((f.key, f.size, f.mtime, f.etag) for f in files))
+            files = self.bad.keep(files)
+            fingerprint = listing_fingerprint((f.key, f.size, f.mtime, f.etag) for f in files)
+            casts = self.bad.casts_for(files)
+            if casts:  # the view (and a cached answer) depends on how the objects are read too
+                fingerprint += "|casts:" + listing_fingerprint(
+                    (k, 0, 0.0, repr(sorted(c.items()))) for k, c in casts.items()
+                )
+            out[ref] = (files, fingerprint)
         return out
+
+    @property
+    def notices(self) -> list[str]:
+        """One line per object left out of queries or read with a cast, naming it and its table."""
+        return list(self.bad.notices)
 
     def _message(self, exc: BaseException, refs: list[TableRef]) -> str:
         text = _first_line(exc)
@@ -257,39 +283,52 @@ class DuckDBEngine:
         refs = table_refs(tree, self.default_database)
         duck_sql = to_dialect(replace_tables(tree, self.relation_name, self.default_database), "duckdb")
         with self._lock:
-            timer: threading.Timer | None = None
             started = time.monotonic()
-            listings = self._listings(refs)
-            key = ""
-            if self.cache is not None and deterministic(tree):
-                key = self.cache.result_key(
-                    duck_sql,
-                    {str(r): fp for r, (_, fp) in listings.items()},
-                    context=self._cache_context,
-                )
-                cached = self.cache.result(key)
-                if cached is not None:
-                    log.debug("duckdb: %d row(s) from the observation cache", cached.num_rows)
-                    return QueryResult(table=cached, bytes_scanned=0, engine="duckdb")
-            try:
-                for ref in refs:
-                    self._define(ref, *listings[ref])
-                if self.timeout_seconds:
-                    timer = threading.Timer(self.timeout_seconds, self._con.interrupt)
-                    timer.daemon = True
-                    timer.start()
-                table = self._con.sql(duck_sql).to_arrow_table()
-            except duckdb.InterruptException:
-                raise QueryError(f"query timed out after {self.timeout_seconds:g} s (DuckDB)") from None
-            except duckdb.Error as exc:
-                raise QueryError(f"DuckDB: {self._message(exc, refs)}") from None
-            finally:
-                if timer is not None:
-                    timer.cancel()
+            for attempt in range(4):
+                listings = self._listings(refs)
+                key = ""
+                if self.cache is not None and deterministic(tree):
+                    key = self.cache.result_key(
+                        duck_sql,
+                        {str(r): fp for r, (_, fp) in listings.items()},
+                        context=self._cache_context,
+                    )
+                    cached = self.cache.result(key)
+                    if cached is not None:
+                        log.debug("duckdb: %d row(s) from the observation cache", cached.num_rows)
+                        return QueryResult(table=cached, bytes_scanned=0, engine="duckdb")
+                try:
+                    table = self._run(refs, listings, duck_sql)
+                except (duckdb.Error, QueryError) as exc:
+                    if isinstance(exc, duckdb.InterruptException):
+                        raise QueryError(f"query timed out after {self.timeout_seconds:g} s (DuckDB)") from None
+                    text = self._message(exc, refs)
+                    tables = {r: listings[r][0] for r in refs}
+                    if attempt < 3 and self.bad.diagnose(self.store, str(exc), tables, self.empty_schemas):
+                        continue  # objects left out or cast: run it again over the others
+                    if isinstance(exc, QueryError):
+                        raise
+                    raise QueryError(_explain(text, refs)) from None
+                break
             if key and self.cache is not None:
                 self.cache.put_result(key, table)
         log.debug("duckdb: %d row(s) in %.2f s", table.num_rows, time.monotonic() - started)
         return QueryResult(table=table, bytes_scanned=0, engine="duckdb")
+
+    def _run(self, refs: list[TableRef], listings: Mapping[TableRef, tuple[list[LakeFile], str]], sql: str) -> pa.Table:
+        """Define the views of a query's tables and run it (a timer interrupts it past the timeout)."""
+        timer: threading.Timer | None = None
+        try:
+            for ref in refs:
+                self._define(ref, *listings[ref])
+            if self.timeout_seconds:
+                timer = threading.Timer(self.timeout_seconds, self._con.interrupt)
+                timer.daemon = True
+                timer.start()
+            return self._con.sql(sql).to_arrow_table()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def close(self) -> None:
         """Close the DuckDB connection."""

@@ -149,21 +149,34 @@ def _groups_by_signature(files: list[LakeFile]) -> dict[tuple[str, ...], list[La
     return groups
 
 
-def _local_sql(files: list[LakeFile], root: str) -> str:
+def _cast_list(casts: Mapping[str, str], signature: tuple[str, ...]) -> str:
+    """``REPLACE (TRY_CAST(c AS T) AS c, …)`` for the columns an object must be read with a cast."""
+    items = [
+        f"TRY_CAST({quote_ident(c)} AS {t}) AS {quote_ident(c)}" for c, t in sorted(casts.items()) if c not in signature
+    ]
+    return f" REPLACE ({', '.join(items)})" if items else ""
+
+
+def _local_sql(files: list[LakeFile], root: str, casts: Mapping[str, Mapping[str, str]] | None = None) -> str:
     if "=" in root:
         raise QueryError(f"lake path {root} contains '=': DuckDB would read it as a partition; move the lake")
+    casts = casts or {}
     branches = []
-    for signature, group in _groups_by_signature(files).items():
+    groups: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[LakeFile]] = {}
+    for f in files:
+        groups.setdefault((f.signature, tuple(sorted(casts.get(f.key, {}).items()))), []).append(f)
+    for (signature, cast), group in groups.items():
         # DuckDB treats each path as a glob: lake keys (part-<hash8>.parquet) hold no glob characters.
         paths = ", ".join(_quote_str(f"{root}/{f.key}") for f in group)
         hive = "true, hive_types_autocast = false" if signature else "false"
         scan = f"read_parquet([{paths}], union_by_name = true, hive_partitioning = {hive})"
+        replace = _cast_list(dict(cast), signature)
         if not signature:
-            branches.append(f"SELECT * FROM {scan}")
+            branches.append(f"SELECT *{replace} FROM {scan}")
             continue
         keys = ", ".join(quote_ident(k) for k in signature)
         parts = ", ".join(_partition_select(signature, quote_ident))
-        branches.append(f"SELECT * EXCLUDE ({keys}), {parts} FROM {scan}")
+        branches.append(f"SELECT * EXCLUDE ({keys}){replace}, {parts} FROM {scan}")
     return "\nUNION ALL BY NAME\n".join(branches)
 
 
@@ -208,7 +221,14 @@ class SchemaCache:
         return [self._schemas[(f.key, f.size, f.mtime)] for f in files]
 
 
-def _arrow_plan(files: list[LakeFile], fs: pafs.FileSystem, root: str, relation: str, cache: SchemaCache) -> SourcePlan:
+def _arrow_plan(
+    files: list[LakeFile],
+    fs: pafs.FileSystem,
+    root: str,
+    relation: str,
+    cache: SchemaCache,
+    casts: Mapping[str, Mapping[str, str]] | None = None,
+) -> SourcePlan:
     # Fragments carry each file's size from the listing: pyarrow then needs no HEAD per file.
     fmt = ds.ParquetFileFormat()
     fragments = []
@@ -220,9 +240,13 @@ def _arrow_plan(files: list[LakeFile], fs: pafs.FileSystem, root: str, relation:
     schemas = cache.schemas(files, fragments)
     groups: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[ds.FileFragment]] = {}
     signatures: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], tuple[pa.Schema, tuple[str, ...]]] = {}
+    casts = casts or {}
+    cast_of: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], Mapping[str, str]] = {}
     for f, fragment, schema in zip(files, fragments, schemas, strict=True):
-        fingerprint = tuple((fld.name, str(fld.type)) for fld in schema)
+        read_as = tuple(sorted(casts.get(f.key, {}).items()))
+        fingerprint = tuple((fld.name, str(fld.type)) for fld in schema) + read_as
         group = (f.signature, fingerprint)
+        cast_of[group] = dict(read_as)
         groups.setdefault(group, []).append(fragment)
         signatures.setdefault(group, (schema, f.signature))
     branches = []
@@ -234,14 +258,26 @@ def _arrow_plan(files: list[LakeFile], fs: pafs.FileSystem, root: str, relation:
         full = pa.schema(list(physical) + hive_fields)
         name = f"{relation}__g{i}"
         datasets[name] = ds.FileSystemDataset(members, schema=full, format=fmt, filesystem=fs)
-        cols = [quote_ident(fld.name) for fld in physical if fld.name not in signature]
+        read = cast_of.get(group, {})
+        cols = [
+            f"TRY_CAST({quote_ident(fld.name)} AS {read[fld.name]}) AS {quote_ident(fld.name)}"
+            if fld.name in read
+            else quote_ident(fld.name)
+            for fld in physical
+            if fld.name not in signature
+        ]
         cols += _partition_select(signature, lambda k: quote_ident(_HIVE + k))
         branches.append(f"SELECT {', '.join(cols)} FROM {quote_ident(name)}")
     return SourcePlan("\nUNION ALL BY NAME\n".join(branches), datasets)
 
 
 def plan_source(
-    store: ObjectStore, prefix: str, relation: str, cache: SchemaCache, files: list[LakeFile] | None = None
+    store: ObjectStore,
+    prefix: str,
+    relation: str,
+    cache: SchemaCache,
+    files: list[LakeFile] | None = None,
+    casts: Mapping[str, Mapping[str, str]] | None = None,
 ) -> SourcePlan | None:
     """Plan how DuckDB reads the table stored under ``prefix``.
 
@@ -251,6 +287,8 @@ def plan_source(
         relation: A unique name stem for helper relations.
         cache: Footer schemas already read (remote filesystems only).
         files: The table's files when already listed (default: list them now).
+        casts: Object key → column → DuckDB type, for objects whose column must be read with a
+            cast to the declared type (:mod:`reconciler.adapters.duckdb_bad_files`).
 
     Returns:
         The plan, or None when there is no Parquet object under the prefix.
@@ -261,6 +299,6 @@ def plan_source(
         return None
     fs, root = store.arrow()
     if isinstance(fs, pafs.LocalFileSystem):
-        return SourcePlan(_local_sql(files, root.rstrip("/")), {})
+        return SourcePlan(_local_sql(files, root.rstrip("/"), casts), {})
     log.debug("reading %d file(s) under %s through pyarrow", len(files), store.uri(prefix))
-    return _arrow_plan(files, fs, root.rstrip("/"), relation, cache)
+    return _arrow_plan(files, fs, root.rstrip("/"), relation, cache, casts)

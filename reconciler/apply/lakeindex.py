@@ -36,7 +36,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from reconciler.core.observed import ExpectedUnit
-from reconciler.errors import LakeError
 from reconciler.lake.keys import KeyPart, key_parts, key_tuples, source_columns, unit_strings
 from reconciler.lake.layout import is_data_object, partition_pairs
 from reconciler.lake.promote import unify_tables
@@ -58,10 +57,9 @@ def read_permissive(store: ObjectStore, key: str, columns: Sequence[str] | None 
 
     Returns:
         The rows without schema metadata, or None for a file with no columns at all (the
-        pipeline writes such files; they hold no data).
-
-    Raises:
-        LakeError: If the object is not readable Parquet.
+        pipeline writes such files; they hold no data), and None for an object that is not
+        readable Parquet: no reader can see its rows (DuckDB leaves it out of every query, the
+        layout plan quarantines it), so it holds no key a full scan finds.
     """
     try:
         pf = pq.ParquetFile(io.BytesIO(store.get(key)))
@@ -71,7 +69,8 @@ def read_permissive(store: ObjectStore, key: str, columns: Sequence[str] | None 
         cols = [c for c in columns if c in have] if columns is not None else None
         table = pf.read(columns=cols)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise LakeError(f"{key}: unreadable Parquet object ({str(exc).splitlines()[0]})") from None
+        log.warning("%s: not readable Parquet (%s); no reader sees its rows", key, str(exc).splitlines()[0])
+        return None
     return table.replace_schema_metadata(None)
 
 

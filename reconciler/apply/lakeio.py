@@ -134,10 +134,8 @@ def read_parquet_objects(store: ObjectStore, keys: Iterable[str], columns: Seque
         columns: Columns to read (those absent from a file become nulls).
 
     Returns:
-        The concatenated rows, with a ``__key`` column naming each row's object.
-
-    Raises:
-        LakeError: If an object is not readable Parquet.
+        The concatenated rows, with a ``__key`` column naming each row's object (an object that
+        is not readable Parquet is skipped: no reader sees its rows).
     """
     tables = []
     for key in keys:
@@ -149,7 +147,9 @@ def read_parquet_objects(store: ObjectStore, keys: Iterable[str], columns: Seque
             cols = [c for c in columns if c in have] if columns is not None else None
             t = pf.read(columns=cols)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise LakeError(f"{key}: unreadable Parquet object ({exc})") from None
+            # No reader sees its rows (DuckDB leaves it out; the layout plan quarantines it).
+            log.warning("%s: not readable Parquet (%s); skipped", key, str(exc).splitlines()[0] if str(exc) else exc)
+            continue
         t = t.replace_schema_metadata(None)
         tables.append(t.append_column("__key", pa.array([key] * t.num_rows, pa.string())))
     if not tables:

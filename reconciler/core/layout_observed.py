@@ -55,6 +55,8 @@ class TableDecl:
         key_columns: The physical columns the key is read from (``subIn`` for a key part stored
             in nested text); default: the key itself.
         unit_columns: The columns naming a unit.
+        check_columns: The columns the target's completeness rule reads (``period`` of
+            ``max(period) >= 2``): every coverage query reads them too.
     """
 
     layer: str
@@ -66,11 +68,12 @@ class TableDecl:
     dedupe: bool = False
     key_columns: tuple[str, ...] = ()
     unit_columns: tuple[str, ...] = ()
+    check_columns: tuple[str, ...] = ()
 
     @property
     def read_columns(self) -> frozenset[str]:
-        """The columns every coverage, key and dedupe query reads: the key's sources and the unit's."""
-        return frozenset((*(self.key_columns or self.key), *self.unit_columns))
+        """The columns every coverage, key and dedupe query reads: the key's, the unit's, the completeness rule's."""
+        return frozenset((*(self.key_columns or self.key), *self.unit_columns, *self.check_columns))
 
     @property
     def prefix(self) -> str:

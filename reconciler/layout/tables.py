@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+import sqlglot
+import sqlglot.errors
 
 from reconciler.core.layout_observed import TableDecl
 from reconciler.lake.keys import key_parts, source_columns
@@ -27,6 +29,7 @@ __all__ = [
     "bronze_partition",
     "catalog_definition",
     "declared_tables",
+    "expression_columns",
 ]
 
 BRONZE_BY_DATE = "season={season}/date={date}"
@@ -101,6 +104,7 @@ def declared_tables(specs: Sequence[Spec], silver_database: str, bronze_database
                 dedupe=True,
                 key_columns=tuple(source_columns(key_parts(s.table, s.key))),
                 unit_columns=tuple(s.unit_columns),
+                check_columns=expression_columns(spec.expect.complete.expression),
             ),
         )
         for strat in spec.fetch:
@@ -120,6 +124,24 @@ def declared_tables(specs: Sequence[Spec], silver_database: str, bronze_database
                 ),
             )
     return [out[k] for k in sorted(out, key=lambda k: (k[0] != "silver", k[1]))]
+
+
+def expression_columns(expression: str | None) -> tuple[str, ...]:
+    """The columns an Athena expression reads (a completeness rule such as ``max(period) >= 2``).
+
+    Args:
+        expression: The expression, or None.
+
+    Returns:
+        Column names, sorted (none when there is no expression or it does not parse).
+    """
+    if not expression:
+        return ()
+    try:
+        tree = sqlglot.parse_one(f"SELECT {expression} FROM t", read="athena")
+    except sqlglot.errors.ParseError:
+        return ()
+    return tuple(sorted({c.name for c in tree.find_all(sqlglot.exp.Column)}))
 
 
 def athena_type(arrow_type: str) -> str:
