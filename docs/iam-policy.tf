@@ -82,6 +82,15 @@ data "aws_iam_policy_document" "reconciler_plan" {
     ]
   }
   statement {
+    sid       = "PlanS3Locks"
+    actions   = [
+      "s3:GetObject",  # reading Parquet footers and rows, raw bodies and bronze
+    ]
+    resources = [
+      "arn:aws:s3:::${var.lake_bucket}/_reconcile/locks/*",
+    ]
+  }
+  statement {
     sid       = "PlanGlue"
     actions   = [
       "glue:GetDatabase",    # preflight: both Glue databases exist
@@ -109,7 +118,7 @@ data "aws_iam_policy_document" "reconciler_plan" {
     sid       = "PlanDynamoDBOwnItems"
     actions   = [
       "dynamodb:GetItem",  # the remaining API quota noted by the last apply
-      "dynamodb:Query",    # this tool's unit checkpoints and locks
+      "dynamodb:Query",    # this tool's unit checkpoints and rewrite records
     ]
     resources = [
       "arn:aws:dynamodb:${var.region}:${data.aws_caller_identity.current.account_id}:table/${var.checkpoint_table}",
@@ -204,6 +213,16 @@ data "aws_iam_policy_document" "reconciler_apply" {
     ]
   }
   statement {
+    sid       = "ApplyS3Locks"
+    actions   = [
+      "s3:DeleteObject",  # releasing the apply lock (also force-unlock)
+      "s3:PutObject",     # writing raw, bronze and silver objects (conditional PUTs)
+    ]
+    resources = [
+      "arn:aws:s3:::${var.lake_bucket}/_reconcile/locks/*",
+    ]
+  }
+  statement {
     sid       = "ApplyGlue"
     actions   = [
       "glue:BatchCreatePartition",  # registering the partitions it finds or writes
@@ -222,9 +241,7 @@ data "aws_iam_policy_document" "reconciler_apply" {
     sid       = "ApplyDynamoDBOwnItems"
     actions   = [
       "dynamodb:BatchWriteItem",  # checkpointing units, 25 a call
-      "dynamodb:DeleteItem",      # releasing the apply lock (also force-unlock)
-      "dynamodb:PutItem",         # taking the apply lock; notes (quota, windows)
-      "dynamodb:UpdateItem",      # renewing the apply lock
+      "dynamodb:PutItem",         # notes: the remaining quota, fetch windows in progress
     ]
     resources = [
       "arn:aws:dynamodb:${var.region}:${data.aws_caller_identity.current.account_id}:table/${var.checkpoint_table}",

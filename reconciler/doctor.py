@@ -30,6 +30,7 @@ _SERVICE_OF_KIND = {
     "lake-objects": "s3",
     "table-objects": "s3",
     "results": "s3",
+    "locks": "s3",
     "glue-databases": "glue",
     "glue-tables": "glue",
     "checkpoints": "dynamodb",

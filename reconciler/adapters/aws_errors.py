@@ -256,7 +256,7 @@ def _denied(what: str, op: str, message: str) -> str:
         if "explicit deny" in message
         else ""
     )
-    command = needed_by(action)
+    command = needed_by(action, what)
     need = f" for `{command}`" if command else ""
     return (
         f"access denied to {what}: {role} needs {action}{need}{explicit}: add it to the role's policy "

@@ -106,8 +106,11 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("glue:GetTable", "glue-tables", "plan", "each table's columns, partition keys and location"),
     Permission("glue:GetPartitions", "glue-tables", "plan", "the registered partitions, to plan what to register"),
     Permission("dynamodb:DescribeTable", "checkpoints", "plan", "preflight: the checkpoint table and its key schema"),
-    Permission("dynamodb:Query", "checkpoints", "plan", "this tool's unit checkpoints and locks", own_items=True),
+    Permission(
+        "dynamodb:Query", "checkpoints", "plan", "this tool's unit checkpoints and rewrite records", own_items=True
+    ),
     Permission("dynamodb:GetItem", "checkpoints", "plan", "the remaining API quota noted by the last apply", True),
+    Permission("s3:GetObject", "locks", "plan", "reading the apply locks (`locks list`; apply, before taking one)"),
     # athena: the engine, when the profile chooses it.
     Permission("athena:GetWorkGroup", "workgroup", "athena", "preflight: the workgroup exists"),
     Permission("athena:StartQueryExecution", "workgroup", "athena", "running the coverage and duplicate queries"),
@@ -124,9 +127,11 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("glue:UpdateTable", "glue-tables", "apply", "a partition-key change (columns and data untouched)"),
     Permission("glue:BatchDeletePartition", "glue-tables", "apply", "a key change moves or drops old-shape partitions"),
     Permission("dynamodb:BatchWriteItem", "checkpoints", "apply", "checkpointing units, 25 a call", own_items=True),
-    Permission("dynamodb:PutItem", "checkpoints", "apply", "taking the apply lock; notes (quota, windows)", True),
-    Permission("dynamodb:UpdateItem", "checkpoints", "apply", "renewing the apply lock", own_items=True),
-    Permission("dynamodb:DeleteItem", "checkpoints", "apply", "releasing the apply lock (also force-unlock)", True),
+    Permission(
+        "dynamodb:PutItem", "checkpoints", "apply", "notes: the remaining quota, fetch windows in progress", True
+    ),
+    Permission("s3:PutObject", "locks", "apply", "taking and renewing the apply lock (a conditional create)"),
+    Permission("s3:DeleteObject", "locks", "apply", "releasing the apply lock (also force-unlock)"),
     # msck: partition registration by MSCK REPAIR TABLE through Athena.
     Permission("athena:StartQueryExecution", "workgroup", "msck", "running MSCK REPAIR TABLE"),
     Permission("athena:GetQueryExecution", "workgroup", "msck", "polling MSCK to its end"),
@@ -143,8 +148,8 @@ def resource_arns(kind: str, names: Names) -> list[str]:
     """The ARNs of one kind of resource.
 
     Args:
-        kind: ``bucket``, ``lake-objects``, ``table-objects``, ``results``, ``glue-databases``,
-            ``glue-tables``, ``checkpoints`` or ``workgroup``.
+        kind: ``bucket``, ``lake-objects``, ``table-objects``, ``results``, ``locks``,
+            ``glue-databases``, ``glue-tables``, ``checkpoints`` or ``workgroup``.
         names: The profile's names.
 
     Returns:
@@ -159,6 +164,7 @@ def resource_arns(kind: str, names: Names) -> list[str]:
         "lake-objects": [f"arn:{p}:s3:::{b}/{layer}/*" for layer in ("raw", "bronze", "silver")],
         "table-objects": [f"arn:{p}:s3:::{b}/{layer}/*" for layer in ("bronze", "silver")],
         "results": [f"arn:{p}:s3:::{b}/{results}/*"],
+        "locks": [f"arn:{p}:s3:::{b}/_reconcile/locks/*"],
         "glue-databases": [f"{glue}:catalog", *(f"{glue}:database/{d}" for d in dbs)],
         "glue-tables": [
             f"{glue}:catalog",
@@ -193,17 +199,25 @@ def permissions_for(uses: Iterable[str]) -> list[Permission]:
     return out
 
 
-def needed_by(action: str) -> str:
-    """The commands that need an IAM action, for error messages.
+def needed_by(action: str, where: str = "") -> str:
+    """The command that needs an IAM action, for error messages.
 
     Args:
         action: ``service:Action``.
+        where: The resource it was refused on (``s3://hoops-edge/_reconcile/locks/lake/...``), to
+            tell the apply lock's ``s3:DeleteObject`` from ``--allow-delete``'s.
 
     Returns:
         e.g. ``reconcile plan`` or ``reconcile apply --allow-delete``; ``""`` when not ours.
     """
-    uses = [p.use for p in PERMISSIONS if p.action == action]
-    return COMMANDS[uses[0]] if uses else ""
+    perms = [p for p in PERMISSIONS if p.action == action]
+    if not perms:
+        return ""
+    if "/_reconcile/locks/" in where:
+        perms = [p for p in perms if p.resource == "locks"] or perms
+    elif where.startswith("s3://"):
+        perms = [p for p in perms if p.resource != "locks"] or perms
+    return COMMANDS[perms[0].use]
 
 
 def _sid(use: str, service: str) -> str:

@@ -4,8 +4,8 @@ Every probe is a read, or a write that IAM refuses when the permission is missin
 changes nothing when it is granted:
 
 * S3 ``PutObject`` with ``If-Match`` on a key that does not exist (S3 answers 404, writes nothing);
-* DynamoDB ``PutItem``/``UpdateItem``/``DeleteItem`` conditional on an item that never exists
-  (``reconcile:doctor``), ``BatchWriteItem`` deleting that same absent item;
+* DynamoDB ``PutItem`` conditional on an item that never exists (``reconcile:doctor``),
+  ``BatchWriteItem`` deleting that same absent item;
 * Glue ``BatchDeletePartition`` of a partition no table can hold (``__reconcile_doctor__``),
   ``UpdateTable`` and ``BatchCreatePartition`` on a table that does not exist;
 * Athena ``GetQueryExecution``/``GetQueryResults``/``StopQueryExecution`` on a query id that
@@ -44,6 +44,8 @@ class Clients:
 
 
 def _prefix(perm: Permission, names: Names) -> str:
+    if perm.resource == "locks":
+        return "_reconcile/locks/"
     return "silver/" if perm.resource in ("lake-objects", "table-objects") else names.results_prefix.rstrip("/") + "/"
 
 
@@ -88,14 +90,6 @@ def _calls(perm: Permission, clients: Clients, names: Names, table: tuple[str, s
         ),
         "dynamodb:GetItem": lambda: ddb.get_item(TableName=tbl, Key=PROBE_ITEM),
         "dynamodb:PutItem": lambda: ddb.put_item(TableName=tbl, Item=PROBE_ITEM, **never),
-        "dynamodb:UpdateItem": lambda: ddb.update_item(
-            TableName=tbl,
-            Key=PROBE_ITEM,
-            UpdateExpression="SET probe = :p",
-            ExpressionAttributeValues={":p": {"S": "x"}},
-            **never,
-        ),
-        "dynamodb:DeleteItem": lambda: ddb.delete_item(TableName=tbl, Key=PROBE_ITEM, **never),
         "dynamodb:BatchWriteItem": lambda: ddb.batch_write_item(
             RequestItems={tbl: [{"DeleteRequest": {"Key": PROBE_ITEM}}]}
         ),

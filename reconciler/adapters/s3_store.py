@@ -326,7 +326,7 @@ class S3Store:
         if not full_keys:
             return 0
         deleted = 0
-        with translate_aws_errors(f"s3://{self.bucket}/{self.prefix}"):
+        with translate_aws_errors(self.uri(posixpath.commonprefix([self._rel(k) for k in full_keys]))):
             existing = self._existing(full_keys)
             for chunk in chunked(existing, S3_DELETE_BATCH):
                 resp = self.client.delete_objects(

@@ -52,13 +52,18 @@ def test_every_call_the_adapters_make_is_in_the_policy():
     granted = {p.action for p in PERMISSIONS}
     # pyathena's calls (the Athena engine's queries), and CreateTable: only a sandbox's publishing makes it.
     ops = _called_operations() | {"StartQueryExecution", "GetQueryExecution", "GetQueryResults"}
-    missing = {iam_action(op) for op in ops} - granted - {"glue:CreateTable"}
+    # The checkpoint table's lease methods are no longer called: the apply lock lives in the lake.
+    unused = {"glue:CreateTable", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    missing = {iam_action(op) for op in ops} - granted - unused
     assert ops and not missing
 
 
 def test_needed_by_names_the_first_command_that_needs_an_action():
     assert needed_by("dynamodb:Query") == "reconcile plan"
-    assert needed_by("s3:DeleteObject") == "reconcile apply --allow-delete"
+    assert (
+        needed_by("s3:DeleteObject", "s3://hoops-edge/silver/fct_plays/x.parquet") == "reconcile apply --allow-delete"
+    )
+    assert needed_by("s3:DeleteObject", "s3://hoops-edge/_reconcile/locks/lake/000000000001.json") == "reconcile apply"
     assert needed_by("glue:BatchDeletePartition") == "reconcile apply"
     assert needed_by("ec2:RunInstances") == ""
 

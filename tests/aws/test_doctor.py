@@ -88,7 +88,7 @@ def test_doctor_names_each_missing_permission_and_the_command_that_needs_it(rest
     assert r.exit_code == 1, r.output
     lines = [" ".join(ln.split()) for ln in r.output.strip().splitlines()]
     assert lines[0] == "Identity: arn:aws:iam::123456789012:user/reconciler (account 123456789012)"
-    assert lines[1].startswith("Checked 17 permission(s) by probes (iam:SimulatePrincipalPolicy is not allowed")
+    assert lines[1].startswith("Checked 18 permission(s) by probes (iam:SimulatePrincipalPolicy is not allowed")
     missing = [ln for ln in lines if ln.startswith("missing ")]
     assert [ln.split()[1] for ln in missing] == [
         "glue:GetPartitions",
@@ -97,17 +97,21 @@ def test_doctor_names_each_missing_permission_and_the_command_that_needs_it(rest
         "glue:UpdateTable",
         "glue:BatchDeletePartition",
         "dynamodb:BatchWriteItem",
+        "s3:PutObject",  # the apply lock's, under _reconcile/locks/
     ]
     assert (
         "missing dynamodb:Query on arn:aws:dynamodb:us-east-1:123456789012:table/cbbd_checkpoints: "
-        "`reconcile plan` needs it for this tool's unit checkpoints and locks"
+        "`reconcile plan` needs it for this tool's unit checkpoints and rewrite records"
     ) in lines
     assert (
         "missing s3:PutObject on arn:aws:s3:::hoops-edge/silver/*: `reconcile apply` needs it for "
         "writing raw, bronze and silver objects (conditional PUTs)"
     ) in lines
-    assert [ln.split()[2].rstrip(":") for ln in lines if ln.startswith("not checked ")] == ["s3:DeleteObject"]
-    assert lines[-1].startswith("6 permission(s) missing, 0 resource problem(s).")
+    unchecked = [ln for ln in lines if ln.startswith("not checked ")]
+    assert [ln.split()[2].rstrip(":") for ln in unchecked] == ["s3:DeleteObject", "s3:DeleteObject"]
+    assert "`reconcile apply` needs it for releasing the apply lock" in unchecked[0]
+    assert "`reconcile apply --allow-delete` needs it" in unchecked[1]
+    assert lines[-1].startswith("7 permission(s) missing, 0 resource problem(s).")
     # The probes wrote nothing.
     assert boto3.client("s3", region_name=REGION).list_objects_v2(Bucket="hoops-edge").get("KeyCount", 0) == 0
 
@@ -123,7 +127,7 @@ def test_a_complete_policy_passes(restricted):
     r = cli(["doctor", "--config", str(cfg)])
     assert r.exit_code == 0, r.output
     assert r.output.strip().splitlines()[-1] == (
-        "All 17 permission(s) present (1 not checked: see above); resources exist."
+        "All 18 permission(s) present (2 not checked: see above); resources exist."
     )
 
 
@@ -156,7 +160,7 @@ def test_the_simulation_path_reads_iams_decisions():
         ]
         return {"EvaluationResults": results, "IsTruncated": False}
 
-    denied = {"dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"}
+    denied = {"dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem"}
     own = sorted(p.action for p in perms if p.own_items)
     with Stubber(iam) as stub:
         stub.add_response(
@@ -180,7 +184,7 @@ def test_the_simulation_path_reads_iams_decisions():
     assert verdicts is not None
     assert sorted(v.permission.action for v in verdicts if v.decision == "denied") == [
         "dynamodb:BatchWriteItem",
-        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
         "dynamodb:Query",
     ]
 
