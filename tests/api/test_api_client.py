@@ -364,3 +364,23 @@ async def test_large_bodies_parse_off_the_event_loop() -> None:
     async with make_client(Recorder(broken)) as client:
         with pytest.raises(TerminalApiError, match="malformed JSON"):
             await client.get_json_array("/plays/date", {"date": "2025-01-01"})
+
+
+async def test_a_refused_connection_after_every_retry_is_unreachable_naming_the_base_url() -> None:
+    from reconciler.errors import ApiUnreachable
+
+    rec = Recorder(httpx.ConnectError)
+    async with make_client(rec, max_attempts=3) as client:
+        with pytest.raises(ApiUnreachable) as info:
+            await client.get_json_array("/plays/date", {"date": "2025-01-01"})
+    assert "cannot connect to the CBBD API at http://cbbd.test (api.base_url)" in str(info.value)
+    assert len(rec.requests) == 3  # retried first: a server restarting is not an outage
+
+
+async def test_401_without_a_key_says_the_key_is_not_set() -> None:
+    rec = Recorder(error(401, "Unauthorized"))
+    async with make_client(rec, key=None) as client:
+        with pytest.raises(AuthError) as info:
+            await client.get_json_array("/games")
+    assert "no API key was sent (CBBD_API_KEY is not set)" in str(info.value)
+    assert "rejected" not in str(info.value)

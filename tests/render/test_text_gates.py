@@ -36,3 +36,21 @@ def test_warn_gate_is_yellow() -> None:
 def test_ok_gate_is_green() -> None:
     line = next(ln for ln in rendered(1.0).splitlines() if "plays: ok" in ln)
     assert "\x1b[32m" in line
+
+
+def test_a_derivation_renders_as_its_inputs_never_bronze_none() -> None:
+    from reconciler.core.plan import Action
+    from reconciler.render.common import group_actions
+
+    derive = Action(
+        type="rebuild",
+        address="lineups.derived[season=2016][date=2016-01-02]",
+        target="lineups",
+        season=2016,
+        strategy="derived",
+        covers=2,
+        units=["1:2", "1:3"],
+        details={"derive": "lineups", "inputs": ["substitutions", "plays"], "params": {}},
+    )
+    (group,) = group_actions([derive, derive.model_copy(update={"address": "x"})])
+    assert group.label == "derived from substitutions + plays"
