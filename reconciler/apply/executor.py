@@ -169,6 +169,7 @@ class Executor:
     _slots: _Slots | None = None
     _indexes: dict[str, TableIndex] = field(default_factory=dict)
     _index_lock: threading.Lock = field(default_factory=threading.Lock)
+    _finish_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         """Record units through one recorder shared by every action of the run."""
@@ -211,7 +212,21 @@ class Executor:
             return got
 
     def _record(self, action: Action, outcome: Outcome | None, error: ReconcilerError | None) -> None:
-        self.recorder.record(action, outcome, error)
+        """Checkpoint an action's units, then hand what it wrote to ``on_written``: blocking I/O.
+
+        The state store's writes (DynamoDB BatchWriteItem, with its backoff under throttling) and
+        the registration of written partitions (Glue) block: fetches call this in a worker
+        thread (:meth:`_record_off_loop`), so the event loop, and the API pacing it runs, never waits on
+        them. One action finishes at a time: the recorder and the registrar are not shared-safe.
+        """
+        with self._finish_lock:
+            self.recorder.record(action, outcome, error)
+            if outcome is not None and self.on_written is not None:
+                self.on_written(action, outcome)
+
+    async def _record_off_loop(self, action: Action, outcome: Outcome | None, error: ReconcilerError | None) -> None:
+        # Not abandoned on cancel: a checkpoint being written completes (the data it records is written).
+        await anyio.to_thread.run_sync(self._record, action, outcome, error)
 
     def _note_failure(self, action: Action, exc: ReconcilerError) -> None:
         # The units are counted as failed by _record; this keeps the message with them.
@@ -277,7 +292,7 @@ class Executor:
             return
         except TransientApiError as exc:
             self._note_failure(action, exc)
-            self._record(action, None, exc)
+            await self._record_off_loop(action, None, exc)
             self.progress.advance(action.covers, action.api_calls, "failed")
             self._consecutive_transient += 1
             if self._consecutive_transient >= self.breaker:
@@ -290,13 +305,11 @@ class Executor:
             return
         except ApiError as exc:
             self._note_failure(action, exc)
-            self._record(action, None, exc)
+            await self._record_off_loop(action, None, exc)
             self.progress.advance(action.covers, action.api_calls, "failed")
             return
         self._consecutive_transient = 0
-        self._record(action, outcome, None)
-        if self.on_written is not None:
-            self.on_written(action, outcome)
+        await self._record_off_loop(action, outcome, None)
         self.result.actions_done += 1
         self.result.rows += sum(outcome.rows_by_unit.values())
         self.progress.advance(action.covers, action.api_calls, "done")
@@ -315,9 +328,7 @@ class Executor:
             outcome = materialize_derive(self.store, self.specs, action, units, self.index)
         else:
             outcome = materialize_rebuild(self.store, spec, action, units, self.index(action.target))
-        self._record(action, outcome, None)
-        if self.on_written is not None:
-            self.on_written(action, outcome)
+        self._record(action, outcome, None)  # already in a worker thread (execute runs rebuilds there)
         self.result.actions_done += 1
         self.result.rows += sum(outcome.rows_by_unit.values())
         self.progress.advance(action.covers, 0, "done")
@@ -390,5 +401,5 @@ class Executor:
             self.result.api_calls = self.client.requests_started
             remaining = self.client.last_calllimit_remaining
             if remaining is not None:
-                self.state.set_meta(QUOTA_META_KEY, str(remaining))
+                await anyio.to_thread.run_sync(self.state.set_meta, QUOTA_META_KEY, str(remaining))
         return self.result
