@@ -23,7 +23,15 @@ from reconciler.config import Profile
 from reconciler.errors import ReconcilerError
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES
 
-__all__ = ["DoctorReport", "profile_names", "profile_permissions", "profile_policy", "run_doctor"]
+__all__ = [
+    "DoctorReport",
+    "lake_table_names",
+    "profile_names",
+    "profile_permissions",
+    "profile_policy",
+    "profile_uses",
+    "run_doctor",
+]
 
 _SERVICE_OF_KIND = {
     "bucket": "s3",
@@ -114,7 +122,15 @@ def profile_policy(profile: Profile, account: str = "*") -> dict[str, Any]:
     return policy_document(profile_names(profile, account), profile_uses(profile))
 
 
-def _tables(names: Names) -> list[tuple[str, str]]:
+def lake_table_names(names: Names) -> list[tuple[str, str]]:
+    """Every table of the lake, as ``(database, table)``: what Glue's ``table/<db>/*`` stands for.
+
+    Args:
+        names: The profile's names.
+
+    Returns:
+        The pairs.
+    """
     return [(names.bronze_database, t) for t in sorted(BRONZE_TABLES)] + [
         (names.silver_database, t) for t in sorted(SILVER_TABLES)
     ]
@@ -185,7 +201,7 @@ def run_doctor(profile: Profile, backends: Any) -> DoctorReport:
     who = identity(sts)
     names = profile_names(profile, who.account)
     perms = profile_permissions(profile)
-    tables = _tables(names)
+    tables = lake_table_names(names)
     verdicts: list[Verdict] | None = None
     method = "probes (iam:SimulatePrincipalPolicy is not allowed for this identity)"
     principal = principal_arn(who.arn)

@@ -84,11 +84,13 @@ class Session:
                 are no AWS credentials (one line naming the fix).
         """
         from reconciler.adapters.factory import open_backends
+        from reconciler.preflight import check_permissions, plan_permissions
 
         specs = load_specs(profile.specs_dir)
         backends = open_backends(profile)
         try:
             backends.preflight()
+            check_permissions(profile, backends, plan_permissions(profile), "reconcile plan")
         except BaseException:
             backends.close()
             raise

@@ -156,7 +156,7 @@ def simulate(
             args["ContextEntries"] = _context(group[0])
         try:
             results = _simulated(iam, args)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, NotImplementedError) as exc:  # the last: moto, in process
             code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
             log.info("iam:SimulatePrincipalPolicy unavailable (%s): probing instead", code)
             return None

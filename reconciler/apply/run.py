@@ -296,16 +296,17 @@ def _plan_and_confirm(
         )
     if plan.summary.changes == 0:
         return 0
-    _preflight(session, plan)
+    _preflight(session, plan, opts.allow_delete)
     if not _confirm(con, plan, opts):
         con.print("Apply cancelled.")
         return 0
     return plan, observed, seasons, retry
 
 
-def _preflight(session: Session, plan: Plan) -> None:
-    """What must hold before the first write or API call: a key, a writable lake and send log."""
+def _preflight(session: Session, plan: Plan, allow_delete: bool) -> None:
+    """What must hold before the first write or API call: a key, a writable lake and send log, permissions."""
     from reconciler.api.client import check_send_log
+    from reconciler.preflight import apply_permissions, check_permissions
 
     profile = session.profile
     if plan.summary.api_calls > 0 or _waiting(plan):
@@ -318,6 +319,8 @@ def _preflight(session: Session, plan: Plan) -> None:
     check = getattr(session.backends.store, "check_writable", None)  # type: ignore[attr-defined]
     if check is not None:
         check()
+    needs = apply_permissions(profile, plan.all_actions(), allow_delete)
+    check_permissions(profile, session.backends, needs, "reconcile apply")
 
 
 def _exit_code(total: ApplyResult, stopper: Stopper) -> int:
