@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reconciler.adapters.arrow_errors import store_read_error
 from reconciler.adapters.duckdb_sources import LakeFile
 from reconciler.ports import ObjectStore
 from reconciler.sql import TableRef
@@ -154,6 +155,9 @@ class BadFiles:
                 with fs.open_input_file(f"{root.rstrip('/')}/{f.key}") as fh:
                     got = pq.read_schema(fh)
             except (OSError, pa.ArrowException) as exc:
+                failed = store_read_error(exc, store.uri(f.key))
+                if failed is not None:  # the store refused or failed the read: an error, never a left-out file
+                    raise failed from exc
                 got = (str(exc).splitlines() or [type(exc).__name__])[0]
             self._schemas[ident] = got
         return got

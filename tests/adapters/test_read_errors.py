@@ -151,3 +151,17 @@ def test_pyathena_logs_no_traceback_unless_debugging(caplog, capsys):
         root.setLevel(was)
         logging.getLogger("pyathena").setLevel(logging.NOTSET)
     assert [r for r in caplog.records if r.name.startswith("pyathena") and r.exc_info]
+
+
+def test_the_engines_file_diagnosis_raises_on_a_refused_read(tmp_path):
+    """A query failing on a file S3 would not let us read: an error, not a file left out of every query."""
+    from reconciler.adapters.duckdb_bad_files import BadFiles
+    from reconciler.adapters.duckdb_sources import LakeFile
+    from reconciler.sql import TableRef
+
+    store = _RefusingStore(tmp_path)
+    f = LakeFile(key="silver/fct_plays/part-x.parquet", size=1, mtime=0.0, partitions=())
+    bad = BadFiles()
+    with pytest.raises(BackendError, match=r"access denied reading s3://hoops-edge/silver/fct_plays/part-x\.parquet"):
+        bad.diagnose(store, "IO Error: corrupt footer in 'x.parquet'", {TableRef("cbbd_silver", "fct_plays"): [f]}, {})
+    assert bad.unreadable == {}
