@@ -155,7 +155,9 @@ def run_case(case: Case, root: Path) -> None:
     )
 
 
-@pytest.mark.timeout(3600)
+# The whole run is one test: its budget grows with the examples drawn (a full-size example with
+# faults and a kill takes up to a minute and a half on two busy cores; 100 took over an hour).
+@pytest.mark.timeout(max(3600, EXAMPLES * 150))
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
