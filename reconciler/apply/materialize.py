@@ -7,7 +7,6 @@ reaches any layer.
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -31,23 +30,15 @@ from reconciler.apply.lakeio import (
 from reconciler.core.observed import ExpectedUnit
 from reconciler.core.plan import Action
 from reconciler.errors import LakeError, TerminalApiError
-from reconciler.lake.json_columns import BodyError, convert_body
 from reconciler.lake.keys import key_parts
 from reconciler.lake.layout import format_layout, hash8, param_hash, raw_key, table_key
-from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES, records_to_table
+from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES, TableSchema, records_to_table
+from reconciler.lake.writer import encode_raw
 from reconciler.layout.tables import bronze_partition
 from reconciler.ports import ObjectStore
 from reconciler.spec.models import Spec
 
-__all__ = [
-    "Converted",
-    "Outcome",
-    "Response",
-    "convert_response",
-    "materialize_fetch",
-    "materialize_rebuild",
-    "write_silver_rows",
-]
+__all__ = ["Outcome", "Response", "convert_response", "materialize_fetch", "materialize_rebuild", "write_silver_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +84,13 @@ class Outcome:
     objects: list[str] = field(default_factory=list)
     partitions: set[str] = field(default_factory=set)
     dropped_existing: int = 0
+
+
+def _to_table(schema: TableSchema, records: Sequence[Mapping[str, Any]], ctx: Mapping[str, Any], what: str) -> pa.Table:
+    try:
+        return records_to_table(schema, records, ctx)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
+        raise TerminalApiError(f"malformed payload for {what}: {str(exc).splitlines()[0]}") from None
 
 
 def _ctx(action: Action, units: Mapping[str, ExpectedUnit], params: Mapping[str, Any]) -> dict[str, Any]:
@@ -187,69 +185,37 @@ def write_silver_rows(
         out.rows_by_unit[k] = 0 if k not in index.interest else out.rows_by_unit.get(k, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Converted:
-    """One response in the declared schemas, ready to write.
-
-    Attributes:
-        ctx: The conversion context (season, date, gameId).
-        rows: Elements in the response.
-        silver: The silver rows.
-        bronze: The bronze rows (None without a bronze table).
-        raw: The raw object's bytes (gzip JSON Lines of the elements as sent), or None.
-    """
-
-    ctx: dict[str, Any]
-    rows: int
-    silver: pa.Table
-    bronze: pa.Table | None
-    raw: bytes | None
-
-
 def convert_response(
-    spec: Spec, action: Action, response: Response, units: Mapping[str, ExpectedUnit], *, raw: bool = False
-) -> Converted:
+    spec: Spec,
+    action: Action,
+    response: Response,
+    units: Mapping[str, ExpectedUnit],
+    records: Sequence[Mapping[str, Any]] | None = None,
+) -> tuple[dict[str, Any], pa.Table, pa.Table | None]:
     """Convert one API response to the declared silver and bronze schemas (before any write).
-
-    The body goes straight to Arrow columns (:func:`reconciler.lake.json_columns.convert_body`:
-    DuckDB parses it outside the interpreter lock, so the request pacer never waits on it, and
-    no Python dict per record is ever made). A response held as records (a window of /games) is
-    encoded once and converted the same way.
 
     Args:
         spec: The action's spec.
         action: The fetch action.
         response: One of its responses.
         units: Expected units by key (for the season and date of the rows).
-        raw: Also encode the raw object (the elements as the API sent them).
+        records: Its records when already decoded (default: decode the response).
 
     Returns:
-        The converted response.
+        The conversion context, the silver rows and the bronze rows (None without a bronze table).
 
     Raises:
-        TerminalApiError: If the body is not a JSON array of objects, or does not fit the declared
-            schemas (nothing of it is written then).
+        TerminalApiError: If the payload does not fit the declared schemas.
     """
     bronze_schema = BRONZE_TABLES.get(str(action.details.get("bronze") or ""))
+    rows = response.decoded() if records is None else records
     ctx = _ctx(action, units, response.params)
-    body = response.body if response.body is not None else json.dumps(list(response.records)).encode()
-    outputs = [(SILVER_TABLES[spec.target.silver.table], ctx)] + ([(bronze_schema, ctx)] if bronze_schema else [])
-    try:
-        conv = convert_body(body, outputs)
-    except BodyError as exc:
-        if exc.structure:
-            raise TerminalApiError(
-                f"contract error: GET {response.where or action.address} returned {exc}",
-                status=200,
-                path=response.where,
-            ) from None
-        raise TerminalApiError(f"malformed payload for {action.address}: {exc}") from None
-    silver = conv.tables[0]
+    silver = _to_table(SILVER_TABLES[spec.target.silver.table], rows, ctx, action.address)
+    bronze = _to_table(bronze_schema, rows, ctx, action.address) if bronze_schema else None
     for c in spec.target.silver.unit_columns:
         if silver.num_rows and silver.column(c).null_count:
             raise TerminalApiError(f"malformed payload for {action.address}: {c} is null")
-    packed = gzip.compress(conv.raw_lines, compresslevel=6, mtime=0) if raw and conv.rows else None
-    return Converted(ctx, conv.rows, silver, conv.tables[1] if bronze_schema else None, packed)
+    return ctx, silver, bronze
 
 
 def materialize_fetch(
@@ -281,24 +247,30 @@ def materialize_fetch(
     bronze_name = str(action.details.get("bronze") or "")
     raw_dir = str(action.details.get("raw") or "")
     strategy = next((s for s in spec.fetch if s.name == action.strategy), None)
-    # Convert everything first: a bad payload must not leave partial writes behind. What is kept
-    # of a response is its tables and raw bytes, never its records.
-    converted = [(r.params, convert_response(spec, action, r, units, raw=bool(raw_dir))) for r in responses]
+    # Convert everything first: a bad payload must not leave partial writes behind. The decoded
+    # records of one response at a time are alive: what is kept is its tables and raw bytes.
+    converted = []
+    for r in responses:
+        records = r.decoded()
+        ctx, silver, bronze = convert_response(spec, action, r, units, records)
+        raw = encode_raw(records) if raw_dir and records else None
+        converted.append((r.params, bool(records), ctx, silver, bronze, raw))
+        del records
     out = Outcome()
-    for params, c in converted:
-        if not c.rows:
+    for params, any_rows, ctx, _, bronze, raw in converted:
+        if not any_rows:
             dl = f"deadletter/{bronze_name}/ingested_at={today}/part-{hash8(params)}.json"
             body = {"reason": "empty_response", "params": dict(params), "endpoint": bronze_name}
             store.put(dl, json.dumps(body).encode(), if_absent=True)
             continue
-        if c.raw is not None:
-            out.objects.append(write_raw(store, raw_key(raw_dir, today, params), c.raw))
-        if c.bronze is not None:
-            part = bronze_partition(strategy, c.ctx, today)
+        if raw is not None:
+            out.objects.append(write_raw(store, raw_key(raw_dir, today, params), raw))
+        if bronze is not None:
+            part = bronze_partition(strategy, ctx, today)
             out.objects.append(
-                write_parquet(store, table_key("bronze", bronze_name, part, params), c.bronze, action.address)
+                write_parquet(store, table_key("bronze", bronze_name, part, params), bronze, action.address)
             )
-    tables = [c.silver for _, c in converted if c.silver.num_rows]
+    tables = [s for _, _, _, s, _, _ in converted if s.num_rows]
     if tables:
         combined = pa.concat_tables(tables)
         key_params = action.details.get("params") or (action.request.params if action.request else {})
