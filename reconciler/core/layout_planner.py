@@ -246,7 +246,8 @@ def _object_deletes(pending: list[FileObs], out: _TablePlan) -> None:
 def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], obs: LayoutObservation) -> _TablePlan:
     d, cat, out = t.decl, t.catalog, _TablePlan()
     keys = d.partition_keys
-    live_parts = {f.partition_dir: f.partition for f in live if in_declared_layout(d, f)}
+    # An object with no columns holds no data (it is deleted): it keeps no partition registered.
+    live_parts = {f.partition_dir: f.partition for f in live if in_declared_layout(d, f) and f.columns}
     if cat is None:
         if live_parts:
             out.notes.append(f"{d.qualified} is not in the catalog: Athena cannot read it; nothing registered")
@@ -279,8 +280,8 @@ def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], o
             case = "orphan"
             if where in held_dirs:
                 why = (
-                    "holds only objects outside the declared layout: removed from the catalog once their "
-                    "relayout (run before it) has emptied it"
+                    "holds only objects outside the declared layout or with no columns: removed from the "
+                    "catalog once their relayout or deletion (run before it) has emptied it"
                 )
             elif where in pending_dirs:
                 why = "orphan: only superseded objects (pending delete) remain under its prefix"
@@ -397,7 +398,8 @@ def plan_layout(obs: LayoutObservation, selectors: Sequence[str] = ()) -> Target
         tp.deletes.extend(_quarantine(f) for f in t.files if f.unreadable)
         rewrites.extend(tp.rewrites)
         registers.extend(sorted(tp.registers, key=lambda a: (a.details["op"] != "table", a.address)))
-        deletes.extend(tp.deletes)
+        # A partition's catalog entry goes after the objects whose deletion empties it.
+        deletes.extend(sorted(tp.deletes, key=lambda a: a.details.get("op") == "partition"))
         notes.extend(tp.notes)
     actions = [a for a in [*rewrites, *registers, *deletes] if _wanted(a, selectors)]
     choice = _registration_choice(obs, [a for a in actions if a.type == "register"])

@@ -248,4 +248,19 @@ def test_a_registered_partition_holding_data_outside_the_layout_goes_after_its_r
     tp = plan(table([f(P1), unknown], [reg(P1), registered]))
     assert [a.type for a in tp.actions] == ["relayout", "delete"]
     (dele,) = [a for a in tp.actions if a.type == "delete"]
-    assert dele.details["case"] == "orphan" and "once their relayout (run before it) has emptied it" in dele.reason
+    assert (
+        dele.details["case"] == "orphan"
+        and "once their relayout or deletion (run before it) has emptied it" in dele.reason
+    )
+
+
+def test_a_partition_holding_only_objects_with_no_columns_is_never_registered():
+    """A counterexample of the property test: such a partition was registered, then left an orphan."""
+    tp = plan(table([f(P1), f(P2, "part-0", cols=())], [reg(P1)]))
+    assert addresses(tp, "register") == [] and [a.details.get("empty") for a in tp.actions] == [True]
+
+
+def test_a_registered_partition_of_objects_with_no_columns_goes_after_their_deletion():
+    tp = plan(table([f(P1), f(P2, "part-0", cols=())], [reg(P1), reg(P2)]))
+    assert [(a.type, a.details.get("op")) for a in tp.actions] == [("delete", "object"), ("delete", "partition")]
+    assert tp.actions[1].details["case"] == "orphan"
