@@ -63,6 +63,6 @@ def test_a_targeted_apply_says_what_it_did_not_plan(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "The lake matches the specs" not in r.output
     assert "Not planned by this apply (not selected): substitutions, lineups, layout." in r.output
-    assert f"See what is left with: reconcile plan --config {cfg}" in r.output
+    assert f"See what is left with: reconcile plan --seasons {SEASON} --config {cfg}" in r.output
     again = cli(["plan", "--config", str(cfg), "--seasons", SEASON, "--target", "plays"])
     assert "No changes in games, plays. Not planned (not selected): substitutions, lineups, layout." in again.output
