@@ -159,6 +159,8 @@ async def _execute(
             allow_delete=opts.allow_delete,
             handlers=layout.handlers(),
             on_written=layout.on_written,
+            # One apply is one failed apply for a unit, however often it replans.
+            charged=frozenset(u for u, v in total.outcomes.items() if v == "failed"),
         )
         if stopper.reason:
             ex.request_stop(stopper.reason, stopper.kind)
