@@ -71,6 +71,8 @@ def _wanted(actions: Iterable[Action], allow_delete: bool, msck: bool) -> set[tu
                     wanted.add(("glue:BatchCreatePartition", "glue-tables"))
             else:
                 wanted.add(("s3:DeleteObject", "table-objects"))
+                if a.details.get("quarantine"):  # its bytes go to quarantine/<its key> first
+                    wanted |= {("s3:PutObject", "quarantine"), ("s3:GetObject", "quarantine")}
     return wanted
 
 
