@@ -278,6 +278,16 @@ data "aws_iam_policy_document" "reconciler_delete" {
     ]
   }
   statement {
+    sid       = "DeleteS3Quarantine"
+    actions   = [
+      "s3:GetObject",  # comparing a quarantine copy already there with the object
+      "s3:PutObject",  # moving an unreadable object to quarantine/<its key>, its bytes kept
+    ]
+    resources = [
+      "arn:aws:s3:::${var.lake_bucket}/quarantine/*",
+    ]
+  }
+  statement {
     sid       = "DeleteGlue"
     actions   = [
       "glue:BatchDeletePartition",  # removing orphan and misplaced partitions

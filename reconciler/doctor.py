@@ -39,6 +39,7 @@ _SERVICE_OF_KIND = {
     "table-objects": "s3",
     "results": "s3",
     "locks": "s3",
+    "quarantine": "s3",
     "glue-databases": "glue",
     "glue-tables": "glue",
     "checkpoints": "dynamodb",

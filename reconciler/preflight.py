@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from reconciler import hints
 from reconciler.adapters.aws_access import identity, principal_arn, simulate
 from reconciler.adapters.aws_permissions import Permission
 from reconciler.adapters.aws_session import make_client
@@ -71,6 +72,8 @@ def _wanted(actions: Iterable[Action], allow_delete: bool, msck: bool) -> set[tu
                     wanted.add(("glue:BatchCreatePartition", "glue-tables"))
             else:
                 wanted.add(("s3:DeleteObject", "table-objects"))
+                if a.details.get("quarantine"):  # its bytes go to quarantine/<its key> first
+                    wanted |= {("s3:PutObject", "quarantine"), ("s3:GetObject", "quarantine")}
     return wanted
 
 
@@ -133,5 +136,5 @@ def check_permissions(
     listed = "; ".join(f"{v.permission.action} on {v.resource} for {v.permission.why}" for v in denied)
     raise BackendError(
         f"{principal} lacks {len(denied)} permission(s) `{command}` will use: {listed}. Add them to its policy "
-        "(docs/iam-policy.json; `reconcile doctor` checks them all); nothing was started"
+        f"(docs/iam-policy.json; `{hints.command('doctor')}` checks them all); nothing was started"
     )

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,42 @@ def test_a_targeted_apply_says_what_it_did_not_plan(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "The lake matches the specs" not in r.output
     assert "Not planned by this apply (not selected): substitutions, lineups, layout." in r.output
-    assert f"See what is left with: reconcile plan --config {cfg}" in r.output
+    assert f"See what is left with: reconcile plan --seasons {SEASON} --config {cfg}" in r.output
     again = cli(["plan", "--config", str(cfg), "--seasons", SEASON, "--target", "plays"])
     assert "No changes in games, plays. Not planned (not selected): substitutions, lineups, layout." in again.output
+
+
+class _AlwaysBad(_FailsOnce):
+    """One game's plays are malformed every time they are asked for."""
+
+    def plays(self, game_id: int) -> list[dict[str, Any]]:
+        recs = self._data.plays(game_id)
+        if game_id == self.game_id:
+            self.asked += 1
+            return [{**r, "id": f"bad-{r['id']}"} for r in recs]
+        return recs
+
+
+def test_a_unit_failing_in_every_replan_of_one_apply_is_charged_one_failed_apply(tmp_path: Path) -> None:
+    """Quarantine comes after ``max_failed_applies`` failed *applies*: the replans of one apply are one."""
+    cfg, port, _ = make_sandbox(tmp_path / "sb", seasons=SEASON)
+    plan = plan_json(cfg, SEASON)
+    universe = load_universe_from_config(cfg)
+    plays = next(t for t in plan["targets"] if t["target"] == "plays")
+    game = next(int(u) for a in plays["actions"] for u in a["units"] if universe.plays(int(u)))
+    data = _AlwaysBad(universe, game)
+    with simulator(cfg, port, data=data):
+        r = cli(["apply", "--config", str(cfg), "--seasons", SEASON, "--auto-approve"])
+    assert data.asked >= 3, r.output  # asked in the first pass and again by the replans
+    assert r.exit_code == 1, r.output
+    assert "! quarantined" not in r.output, r.output
+    failures = [ln for ln in r.output.splitlines() if ln.strip().startswith("failed: ")]
+    assert len([ln for ln in failures if f"plays[season={SEASON}][gameId={game}]" in ln]) == 1, failures
+    with sqlite3.connect(cfg.parent / ".reconcile" / "state.sqlite") as con:
+        (attempts,) = con.execute(
+            "SELECT attempts FROM units WHERE target = 'plays' AND unit = ?", (str(game),)
+        ).fetchone()
+    assert attempts == 1
+    again = plan_json(cfg, SEASON, "--target", "plays")
+    coverage = next(t for t in again["targets"] if t["target"] == "plays")["coverage"][SEASON]
+    assert coverage["quarantined"] == 0 and coverage["failed"] == 1

@@ -99,3 +99,18 @@ def test_unreadable_objects_are_quarantined_with_allow_delete(damaged) -> None:
     with simulator(cfg, port):
         done = cli(["apply", "--config", str(cfg), "--seasons", SEASON, "--auto-approve"])
     assert done.exit_code == 0, done.output
+
+
+def test_a_partition_holding_only_an_unreadable_object_says_so(template, tmp_path: Path) -> None:
+    root, _, _ = template
+    sb = tmp_path / "sb"
+    shutil.copytree(root, sb)
+    folder = sorted((sb / "lake" / "silver" / "fct_plays" / f"season={SEASON}").iterdir())[-1]
+    for f in folder.glob("*.parquet"):
+        f.write_bytes(b"not parquet")
+    layout = next(
+        t for t in plan_json(sb / "config.yaml", SEASON, "--target", "layout")["targets"] if t["target"] == "layout"
+    )
+    (orphan,) = [a for a in layout["actions"] if a["details"].get("op") == "partition"]
+    assert folder.name in orphan["address"]
+    assert orphan["reason"].startswith("orphan: it holds only objects that are not readable Parquet"), orphan

@@ -145,6 +145,13 @@ FIELDS = (
     "drop action",
     "duplicate action",
     "reason",
+    "plan.season_list",
+    "plan.seasons",
+    "plan.retry_failed",
+    "plan.profile",
+    "plan.coverage",
+    "plan.target",
+    "plan.fingerprints",
 )
 
 
@@ -154,6 +161,8 @@ def _edit(plan: dict[str, Any], draw: Any, games: list[int]) -> str:
     t, a = draw(st.sampled_from(acts))
     what = draw(st.sampled_from(FIELDS))
     game = str(draw(st.sampled_from(games)) if draw(st.booleans()) else draw(st.integers(1, 9_999_999)))
+    if what.startswith("plan."):
+        return _edit_plan(plan, what, draw, t)
     if what == "request.path":
         if a.get("request") is None:
             a["request"] = {"path": f"/plays/game/{game}", "params": {}}
@@ -199,6 +208,32 @@ def _edit(plan: dict[str, Any], draw: Any, games: list[int]) -> str:
     elif what == "reason":
         a["reason"] = "edited"
     return f"{what} of {a['address']}"
+
+
+def _edit_plan(plan: dict[str, Any], what: str, draw: Any, t: dict[str, Any]) -> str:
+    """Edit one field of the plan itself (not of an action) in place; returns a description of the edit."""
+    if what == "plan.season_list":
+        plan["season_list"] = draw(st.sampled_from([[2015], [2016, 2017], [2015, 2016], []]))
+    elif what == "plan.seasons":
+        plan["seasons"] = draw(st.sampled_from([[2015], [2016, 2017], "2016"]))
+    elif what == "plan.retry_failed":
+        plan["retry_failed"] = not plan.get("retry_failed")
+    elif what == "plan.profile":
+        plan["profile"] = draw(st.sampled_from(["aws", "", "other"]))
+    elif what == "plan.coverage":
+        cov = t["coverage"][SEASON]
+        cov[draw(st.sampled_from(sorted(k for k, v in cov.items() if isinstance(v, int))))] += draw(
+            st.sampled_from([-1, 1, 100])
+        )
+    elif what == "plan.target":
+        t["target"] = draw(
+            st.sampled_from([x for x in ("plays", "substitutions", "lineups", "games") if x != t["target"]])
+        )
+    elif what == "plan.fingerprints":
+        fp = plan.setdefault("fingerprints", {})
+        side = draw(st.sampled_from(sorted(fp) or ["observed"]))
+        fp.setdefault(side, {})[t["target"]] = "0" * 16
+    return f"{what} (of {t['target']})"
 
 
 @st.composite

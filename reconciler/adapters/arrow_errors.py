@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import re
 
+from reconciler import hints
 from reconciler.adapters.aws_permissions import needed_by
 from reconciler.errors import BackendError, LakeError, ReconcilerError
 
@@ -74,7 +75,7 @@ def store_read_error(exc: BaseException, uri: str) -> ReconcilerError | None:
     if kind == "ACCESS_DENIED" or (status == 403 and kind == "UNKNOWN" and not code):
         return BackendError(
             f"access denied reading {uri} ({op}): the role lacks s3:GetObject, which `{needed_by('s3:GetObject')}` "
-            "needs (or the credentials are expired: `reconcile doctor` tells which)"
+            f"needs (or the credentials are expired: `{hints.command('doctor')}` tells which)"
         )
     if kind in _SKEW or code == "RequestTimeTooSkewed":
         return BackendError(

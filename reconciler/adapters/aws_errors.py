@@ -41,6 +41,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
+from reconciler import hints
 from reconciler.adapters.aws_permissions import needed_by
 from reconciler.errors import BackendError
 
@@ -260,7 +261,7 @@ def _denied(what: str, op: str, message: str) -> str:
     need = f" for `{command}`" if command else ""
     return (
         f"access denied to {what}: {role} needs {action}{need}{explicit}: add it to the role's policy "
-        "(docs/iam-policy.json; `reconcile doctor` lists every missing permission)"
+        f"(docs/iam-policy.json; `{hints.command('doctor')}` lists every missing permission)"
     )
 
 
@@ -277,7 +278,7 @@ def _bodiless(what: str, op: str, status: int, exc: ClientError) -> str:
         return (
             f"S3 answered {op} on {what} with 403 and no body: either the role lacks {iam_action(op)} (which "
             f"`{needed_by(iam_action(op)) or 'reconcile plan'}` needs) or the credentials are expired or "
-            "wrong: `reconcile doctor` tells which"
+            f"wrong: `{hints.command('doctor')}` tells which"
         )
     return f"S3 answered {op} on {what} with HTTP {status} and no body"
 

@@ -12,7 +12,8 @@ Uses, from least to most:
 * ``athena``: the same through Athena (profiles with ``engine: athena``);
 * ``apply``: write objects, register partitions, checkpoint units, hold the apply lock;
 * ``msck``: ``catalog.partition_registration: msck``;
-* ``delete``: ``apply --allow-delete`` (remove superseded originals, objects with no columns).
+* ``delete``: ``apply --allow-delete`` (remove superseded originals, objects with no columns; move
+  an object that is not readable Parquet to ``quarantine/<its key>``, its bytes kept).
 
 DynamoDB access is limited to this tool's items (``endpoint`` = ``reconcile:*``) with the
 ``dynamodb:LeadingKeys`` condition: the pipeline's checkpoints are never read or written.
@@ -141,6 +142,10 @@ PERMISSIONS: tuple[Permission, ...] = (
     # delete: only with --allow-delete (after confirmation).
     Permission("s3:DeleteObject", "table-objects", "delete", "removing an original once its rewrite is written"),
     Permission("glue:BatchDeletePartition", "glue-tables", "delete", "removing orphan and misplaced partitions"),
+    Permission(
+        "s3:PutObject", "quarantine", "delete", "moving an unreadable object to quarantine/<its key>, its bytes kept"
+    ),
+    Permission("s3:GetObject", "quarantine", "delete", "comparing a quarantine copy already there with the object"),
 )
 
 
@@ -148,7 +153,7 @@ def resource_arns(kind: str, names: Names) -> list[str]:
     """The ARNs of one kind of resource.
 
     Args:
-        kind: ``bucket``, ``lake-objects``, ``table-objects``, ``results``, ``locks``,
+        kind: ``bucket``, ``lake-objects``, ``table-objects``, ``results``, ``locks``, ``quarantine``,
             ``glue-databases``, ``glue-tables``, ``checkpoints`` or ``workgroup``.
         names: The profile's names.
 
@@ -165,6 +170,7 @@ def resource_arns(kind: str, names: Names) -> list[str]:
         "table-objects": [f"arn:{p}:s3:::{b}/{layer}/*" for layer in ("bronze", "silver")],
         "results": [f"arn:{p}:s3:::{b}/{results}/*"],
         "locks": [f"arn:{p}:s3:::{b}/_reconcile/locks/*"],
+        "quarantine": [f"arn:{p}:s3:::{b}/quarantine/*"],
         "glue-databases": [f"{glue}:catalog", *(f"{glue}:database/{d}" for d in dbs)],
         "glue-tables": [
             f"{glue}:catalog",
@@ -215,6 +221,8 @@ def needed_by(action: str, where: str = "") -> str:
         return ""
     if "/_reconcile/locks/" in where:
         perms = [p for p in perms if p.resource == "locks"] or perms
+    elif "/quarantine/" in where:
+        perms = [p for p in perms if p.resource == "quarantine"] or perms
     elif where.startswith("s3://"):
         perms = [p for p in perms if p.resource != "locks"] or perms
     return COMMANDS[perms[0].use]

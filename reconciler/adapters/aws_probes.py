@@ -46,6 +46,8 @@ class Clients:
 def _prefix(perm: Permission, names: Names) -> str:
     if perm.resource == "locks":
         return "_reconcile/locks/"
+    if perm.resource == "quarantine":
+        return "quarantine/"
     return "silver/" if perm.resource in ("lake-objects", "table-objects") else names.results_prefix.rstrip("/") + "/"
 
 

@@ -8,10 +8,16 @@ is made (clients resolve credentials then). Both go through
 A region set in the profile's section wins. Where the section sets none, ``AWS_REGION``, then
 ``AWS_DEFAULT_REGION``, then the AWS profile's own ``region`` apply, and the lake's ``us-east-1``
 last.
+
+botocore logs a failed credential refresh (an SSO session never started, an assume-role or
+``credential_process`` that fails) with its full traceback at WARNING, then raises; the error
+reaches the user as one line anyway, so that log is kept out unless debugging
+(:func:`quiet_botocore_credentials`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -19,7 +25,7 @@ import boto3
 
 from reconciler.adapters.aws_errors import BOTO_CONFIG, translate_aws_errors
 
-__all__ = ["DEFAULT_REGION", "make_client", "make_session", "region_of"]
+__all__ = ["DEFAULT_REGION", "make_client", "make_session", "quiet_botocore_credentials", "region_of"]
 
 #: The lake's region (cbbd_etl's config), when nothing else names one.
 DEFAULT_REGION = "us-east-1"
@@ -46,6 +52,17 @@ def region_of(settings: Any, session: boto3.session.Session | None = None) -> st
     return DEFAULT_REGION
 
 
+def quiet_botocore_credentials() -> None:
+    """Keep botocore's failed-refresh logs (a traceback before our one line) out, unless debugging.
+
+    ``botocore.credentials`` logs "Refreshing temporary credentials failed during mandatory refresh
+    period" with the exception's traceback, then raises it; :func:`translate_aws_errors` turns it
+    into one line. With ``--debug`` (the root logger at DEBUG) its logs stay.
+    """
+    quiet = not logging.getLogger().isEnabledFor(logging.DEBUG)
+    logging.getLogger("botocore.credentials").setLevel(logging.ERROR if quiet else logging.NOTSET)
+
+
 def make_session(region: str | None = None, what: str = "AWS") -> boto3.session.Session:
     """A boto3 session (honouring ``AWS_PROFILE``), its failures translated.
 
@@ -59,6 +76,7 @@ def make_session(region: str | None = None, what: str = "AWS") -> boto3.session.
     Raises:
         BackendError: For an unknown AWS profile, or a broken AWS config file.
     """
+    quiet_botocore_credentials()
     with translate_aws_errors(what):
         return boto3.session.Session(region_name=region)
 
@@ -87,6 +105,7 @@ def make_client(
         BackendError: For missing or failing credentials (a ``credential_process`` that exits
             non-zero is found here), or an unknown AWS profile.
     """
+    quiet_botocore_credentials()
     with translate_aws_errors(what):
         s = session or boto3.session.Session(region_name=region)
         return s.client(service, region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG)

@@ -143,6 +143,8 @@ class Executor:
         handlers: Handlers of the non-data action types (register, relayout, dedupe, delete).
         on_written: Called with each fetch/rebuild outcome once its units are recorded (the
             layout registrar notes the partitions written, to register them in the catalog).
+        charged: Units an earlier pass of the same apply recorded as failed (before a replan):
+            they are not charged another failed apply.
     """
 
     specs: Mapping[str, Spec]
@@ -160,6 +162,7 @@ class Executor:
     allow_delete: bool = False
     handlers: Mapping[str, Callable[[Action], None]] = field(default_factory=dict)
     on_written: Callable[[Action, Outcome], None] | None = None
+    charged: frozenset[tuple[str, str]] = frozenset()
     result: ApplyResult = field(default_factory=ApplyResult)
     _stop: str = ""
     _stop_kind: str = ""
@@ -173,7 +176,9 @@ class Executor:
 
     def __post_init__(self) -> None:
         """Record units through one recorder shared by every action of the run."""
-        self.recorder = UnitRecorder(self.specs, self.state, self.observed, self.result, self.clock)
+        self.recorder = UnitRecorder(
+            self.specs, self.state, self.observed, self.result, self.clock, charged=self.charged
+        )
 
     def request_stop(self, reason: str, kind: str = "signal", *, abandon: bool = False) -> None:
         """Stop taking new actions; in-flight ones finish and are recorded (or are abandoned).

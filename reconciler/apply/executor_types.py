@@ -161,6 +161,13 @@ class ApplyResult:
         self.done = sum(1 for v in self.outcomes.values() if v == "done")
         self.empty = sum(1 for v in self.outcomes.values() if v == "empty")
         self.failed = unit_failures + other
-        self.errors = [
-            msg for units, msg in self.failures if not units or any(self.outcomes.get(u) == "failed" for u in units)
-        ]
+        # A unit that failed in several passes (before and after a replan) is reported once, with
+        # its last failure.
+        errors: list[str] = []
+        reported: set[tuple[str, str]] = set()
+        for units, msg in reversed(self.failures):
+            failed = {u for u in units if self.outcomes.get(u) == "failed"}
+            if not units or failed - reported:
+                errors.append(msg)
+                reported |= failed
+        self.errors = errors[::-1]

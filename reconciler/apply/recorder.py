@@ -40,6 +40,9 @@ class UnitRecorder:
         result: The run's result (outcomes, counts and failures are noted there).
         clock: Epoch seconds.
         pending: Actions still to finish, per unit.
+        charged: Units already charged a failed apply by an earlier pass of this apply (before a
+            replan): failing again in the same apply does not count another one, so the replans
+            of one apply never quarantine a unit (``expect.max_failed_applies`` counts applies).
     """
 
     specs: Mapping[str, Spec]
@@ -48,6 +51,7 @@ class UnitRecorder:
     result: ApplyResult
     clock: Callable[[], float]
     pending: Counter[Unit] = field(default_factory=Counter)
+    charged: frozenset[Unit] = frozenset()
     _rows: Counter[Unit] = field(default_factory=Counter)
     _failed: set[Unit] = field(default_factory=set)
     _units: dict[str, dict[str, ExpectedUnit]] = field(default_factory=dict)
@@ -134,7 +138,8 @@ class UnitRecorder:
                 self.result.fail(str(err), (unit,))
             assert err is not None
             self._failed.add(unit)
-            attempts = (prior[k].attempts if k in prior and prior[k].status == "failed" else 0) + 1
+            before = prior[k].attempts if k in prior and prior[k].status == "failed" else 0
+            attempts = max(before, 1) if unit in self.charged else before + 1
             msg = f"{type(err).__name__}: {err}"
             records.append(UnitRecord(target, k, "failed", attempts=attempts, error=msg, updated_at=now))
             self.result.outcomes[unit] = "failed"

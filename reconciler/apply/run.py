@@ -32,6 +32,7 @@ from reconciler.errors import ConfigError, InputError, ReconcilerError, StalePla
 from reconciler.layout.execute import LayoutApply
 from reconciler.render.common import hint
 from reconciler.render.text import render_text
+from reconciler.seasons import format_seasons
 from reconciler.service import Session, layer_map
 
 __all__ = ["ApplyOptions", "run_apply", "stale_reasons"]
@@ -158,6 +159,8 @@ async def _execute(
             allow_delete=opts.allow_delete,
             handlers=layout.handlers(),
             on_written=layout.on_written,
+            # One apply is one failed apply for a unit, however often it replans.
+            charged=frozenset(u for u, v in total.outcomes.items() if v == "failed"),
         )
         if stopper.reason:
             ex.request_stop(stopper.reason, stopper.kind)
@@ -258,7 +261,7 @@ def _plan_and_confirm(
 ) -> int | tuple[Plan, ObservedState, tuple[int, ...], bool]:
     """Plan, or check the saved plan; show it and confirm. An exit code when there is nothing to do."""
     profile = session.profile
-    seasons = tuple(saved.season_list) if saved else opts.seasons
+    seasons = _applied_seasons(opts, saved)
     targets = opts.targets
     if saved is not None and not targets:
         targets = tuple(t.target for t in saved.targets)
@@ -321,6 +324,19 @@ def _preflight(session: Session, plan: Plan, allow_delete: bool) -> None:
         check()
     needs = apply_permissions(profile, plan.all_actions(), allow_delete)
     check_permissions(profile, session.backends, needs, "reconcile apply")
+
+
+def _applied_seasons(opts: ApplyOptions, saved: Plan | None) -> tuple[int, ...]:
+    """The seasons an apply covers: a saved plan's, else the selection's.
+
+    Args:
+        opts: The apply's options.
+        saved: The saved plan it applies, if any.
+
+    Returns:
+        The seasons.
+    """
+    return tuple(saved.season_list) if saved is not None else opts.seasons
 
 
 def _exit_code(total: ApplyResult, stopper: Stopper) -> int:
@@ -391,7 +407,9 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
             stopped=total.stopped or stopper.reason,
             allow_delete=opts.allow_delete,
             leftovers=leftovers,
-            plan_hint=hint("plan", args=opts.hint_args),
+            # The seasons this apply covered: a bare `reconcile plan` plans the profile's default
+            # seasons (2010-2026 on a one-season sandbox), which is not "what is left" of this apply.
+            plan_hint=hint("plan", "--seasons", format_seasons(_applied_seasons(opts, saved)), args=opts.hint_args),
         )
         return _exit_code(total, stopper)
     finally:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from reconciler import hints
 from reconciler.config import Profile, load_profile
 from reconciler.errors import ReconcilerError
 from reconciler.render.common import hint
@@ -123,6 +124,8 @@ def guarded(debug: bool) -> Iterator[None]:
         if debug:
             raise
         fail(describe_unexpected(exc))
+    finally:
+        hints.set_command_args(())  # the next command (in one process: tests) prints its own
 
 
 def one_line(exc: BaseException) -> str:
@@ -176,6 +179,8 @@ def load(config: Path, profile: str | None) -> Profile:
     Returns:
         The profile.
     """
+    # Commands printed inside messages (`reconcile doctor` in an AccessDenied) run as this one.
+    hints.set_command_args(config_args(config, profile))
     return load_profile(config, profile)
 
 

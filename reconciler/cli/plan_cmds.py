@@ -11,6 +11,7 @@ from typing import Annotated
 
 import anyio
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -240,5 +241,10 @@ def load_plan_file(path: Path) -> Plan:
     check_digest(data, str(path))
     try:
         return Plan.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f"; {exc.error_count() - 1} more" if exc.error_count() > 1 else ""
+        raise InputError(f"{path}: not a valid plan file ({where}: {first['msg']}{more})") from None
     except ValueError as exc:
         raise InputError(f"{path}: not a valid plan file ({str(exc).splitlines()[0]})") from None

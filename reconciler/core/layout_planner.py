@@ -262,6 +262,7 @@ def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], o
         return _registrations(t, live_parts, registered, obs, out)
     registered = {p.values for p in cat.partitions}
     pending_dirs = {f.partition_dir for f in pending}
+    unreadable_dirs = {f.partition_dir for f in t.files if f.unreadable}
     held_dirs = {f.partition_dir for f in live}
     for p in cat.partitions:
         values = dict(zip(keys, p.values, strict=False))
@@ -285,6 +286,8 @@ def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], o
                 )
             elif where in pending_dirs:
                 why = "orphan: only superseded objects (pending delete) remain under its prefix"
+            elif where in unreadable_dirs:
+                why = "orphan: it holds only objects that are not readable Parquet (quarantined by this plan)"
             else:
                 why = "orphan: its prefix is empty or gone"
         else:

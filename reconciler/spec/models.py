@@ -201,7 +201,7 @@ class Spec(_Model):
 class Waiver(_Model):
     """An acknowledged gap the API genuinely lacks.
 
-    ``address`` is a glob over unit addresses such as ``plays[season=2012][game=4711]``
+    ``address`` is a glob over unit addresses such as ``plays[season=2012][gameId=4711]``
     or ``lineups[season=2025]*``.
     """
 

@@ -64,6 +64,8 @@ def test_needed_by_names_the_first_command_that_needs_an_action():
         needed_by("s3:DeleteObject", "s3://hoops-edge/silver/fct_plays/x.parquet") == "reconcile apply --allow-delete"
     )
     assert needed_by("s3:DeleteObject", "s3://hoops-edge/_reconcile/locks/lake/000000000001.json") == "reconcile apply"
+    quarantine = "s3://hoops-edge/quarantine/silver/fct_plays/season=2016/x.parquet"
+    assert needed_by("s3:PutObject", quarantine) == "reconcile apply --allow-delete"
     assert needed_by("glue:BatchDeletePartition") == "reconcile apply"
     assert needed_by("ec2:RunInstances") == ""
 
@@ -77,3 +79,9 @@ def test_plan_alone_grants_no_write():
     assert own and all(
         s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["reconcile:*"] for s in own
     )
+
+
+def test_the_shipped_policy_lets_allow_delete_move_an_unreadable_object_to_quarantine():
+    doc = json.loads((DOCS / "iam-policy.json").read_text())
+    delete = [st for st in doc["Statement"] if st["Sid"].startswith("Delete") and "s3:PutObject" in st["Action"]]
+    assert [st["Resource"] for st in delete] == [["arn:aws:s3:::hoops-edge/quarantine/*"]]

@@ -11,12 +11,14 @@ from email.utils import format_datetime
 import boto3
 import pytest
 
+from reconciler import hints
 from reconciler.adapters.dynamo_state import DynamoState
 from reconciler.adapters.glue_catalog import GlueCatalog
 from reconciler.adapters.s3_store import S3Store
 from reconciler.errors import BackendError
 from reconciler.ports import UnitRecord
 from tests.aws_recorded import RECORDED, ROLE, Recorded, no_backoff, replay
+from tests.e2e_helpers import cli
 
 __all__ = ["no_backoff"]  # the fixture, imported for pytest
 
@@ -185,3 +187,35 @@ def test_signature_expired_is_clock_skew(session):
     assert _line(lambda: state.get_meta("quota")).startswith(
         "AWS refused the request for DynamoDB table cbbd_checkpoints: this machine's clock is 20 min behind AWS's"
     )
+
+
+def test_the_doctor_hint_carries_the_running_commands_config(session):
+    """Pasted, the hint checks the profile that failed, not the default one (issue 18: hints that paste)."""
+    state = DynamoState(session=session)
+    replay(state.client, "dynamodb.Query", RECORDED["ddb.access_denied"])
+    hints.set_command_args(("--config", "aws.yaml", "--profile", "aws"))
+    try:
+        line = _line(lambda: state.load_units("plays"))
+    finally:
+        hints.set_command_args(())
+    assert line.endswith(
+        "(docs/iam-policy.json; `reconcile doctor --config aws.yaml --profile aws` lists every missing permission)"
+    ), line
+
+
+def test_a_command_sets_the_hint_options_and_clears_them(tmp_path, monkeypatch):
+    from reconciler.cli import common
+
+    seen = []
+    real = common.load_profile
+
+    def spy(config, profile):
+        seen.append(hints.command("doctor"))
+        return real(config, profile)
+
+    monkeypatch.setattr(common, "load_profile", spy)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("default_profile: p\nprofiles:\n  p:\n    specs_dir: specs\n")
+    cli(["locks", "list", "--config", str(cfg), "--profile", "p"])
+    assert seen == [f"reconcile doctor --config {cfg} --profile p"]
+    assert hints.command("doctor") == "reconcile doctor"

@@ -6,6 +6,8 @@ reached: each failure happens before the first request leaves.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -147,3 +149,21 @@ def test_the_aws_profiles_region_applies_last(aws_files, monkeypatch):
     monkeypatch.setenv("AWS_PROFILE", "paris")
     session = make_session(None)
     assert region_of(StoreSettings(kind="s3", bucket="b"), session) == "eu-west-3"
+
+
+def test_a_failed_credential_refresh_logs_no_traceback_before_the_one_line(tmp_path, aws_files, monkeypatch):
+    """botocore logs a failed refresh (SSO, assume-role, credential_process) with its traceback at WARNING.
+
+    In a real process that log reaches stderr before our one line (CliRunner does not show it), so
+    the command runs as a user runs it.
+    """
+    monkeypatch.setenv("AWS_PROFILE", "sso")
+    cmd = [sys.executable, "-c", "from reconciler.cli.app import main; main()"]
+    args = ["plan", "--config", str(_config(tmp_path)), "--seasons", "2015"]
+    r = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 1, r.stderr
+    lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith("Error: the AWS SSO session for s3://hoops-edge has expired"), lines
+    debug = subprocess.run([*cmd, *args, "--debug"], capture_output=True, text=True, timeout=120, check=False)
+    assert "Refreshing temporary credentials failed" in debug.stderr  # --debug keeps botocore's own words

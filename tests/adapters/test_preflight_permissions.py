@@ -61,6 +61,19 @@ def test_apply_uses_what_its_actions_write():
     assert ("s3:DeleteObject", "table-objects") in _pairs(apply_permissions(profile, rewrites, True))
 
 
+def test_a_quarantine_writes_under_quarantine_with_allow_delete():
+    """Moving an unreadable object writes ``quarantine/<its key>`` (and reads it back), then deletes it."""
+    profile = _profile()
+    move = [_action("delete", op="object", quarantine="quarantine/silver/fct_plays/season=2016/x.parquet")]
+    pairs = _pairs(apply_permissions(profile, move, True))
+    assert {
+        ("s3:PutObject", "quarantine"),
+        ("s3:GetObject", "quarantine"),
+        ("s3:DeleteObject", "table-objects"),
+    } <= pairs
+    assert ("s3:PutObject", "quarantine") not in _pairs(apply_permissions(profile, move, False))
+
+
 class _Backends(SimpleNamespace):
     pass
 

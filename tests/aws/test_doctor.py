@@ -88,7 +88,7 @@ def test_doctor_names_each_missing_permission_and_the_command_that_needs_it(rest
     assert r.exit_code == 1, r.output
     lines = [" ".join(ln.split()) for ln in r.output.strip().splitlines()]
     assert lines[0] == "Identity: arn:aws:iam::123456789012:user/reconciler (account 123456789012)"
-    assert lines[1].startswith("Checked 18 permission(s) by probes (iam:SimulatePrincipalPolicy is not allowed")
+    assert lines[1].startswith("Checked 20 permission(s) by probes (iam:SimulatePrincipalPolicy is not allowed")
     missing = [ln for ln in lines if ln.startswith("missing ")]
     assert [ln.split()[1] for ln in missing] == [
         "glue:GetPartitions",
@@ -98,6 +98,7 @@ def test_doctor_names_each_missing_permission_and_the_command_that_needs_it(rest
         "glue:BatchDeletePartition",
         "dynamodb:BatchWriteItem",
         "s3:PutObject",  # the apply lock's, under _reconcile/locks/
+        "s3:PutObject",  # --allow-delete's, moving an unreadable object under quarantine/
     ]
     assert (
         "missing dynamodb:Query on arn:aws:dynamodb:us-east-1:123456789012:table/cbbd_checkpoints: "
@@ -111,7 +112,11 @@ def test_doctor_names_each_missing_permission_and_the_command_that_needs_it(rest
     assert [ln.split()[2].rstrip(":") for ln in unchecked] == ["s3:DeleteObject", "s3:DeleteObject"]
     assert "`reconcile apply` needs it for releasing the apply lock" in unchecked[0]
     assert "`reconcile apply --allow-delete` needs it" in unchecked[1]
-    assert lines[-1].startswith("7 permission(s) missing, 0 resource problem(s).")
+    assert (
+        "missing s3:PutObject on arn:aws:s3:::hoops-edge/quarantine/*: `reconcile apply --allow-delete` needs it for "
+        "moving an unreadable object to quarantine/<its key>, its bytes kept"
+    ) in lines
+    assert lines[-1].startswith("8 permission(s) missing, 0 resource problem(s).")
     # The probes wrote nothing.
     assert boto3.client("s3", region_name=REGION).list_objects_v2(Bucket="hoops-edge").get("KeyCount", 0) == 0
 
@@ -127,7 +132,7 @@ def test_a_complete_policy_passes(restricted):
     r = cli(["doctor", "--config", str(cfg)])
     assert r.exit_code == 0, r.output
     assert r.output.strip().splitlines()[-1] == (
-        "All 18 permission(s) present (2 not checked: see above); resources exist."
+        "All 20 permission(s) present (2 not checked: see above); resources exist."
     )
 
 

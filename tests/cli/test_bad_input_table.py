@@ -59,6 +59,18 @@ def _json_array(sb: Path, mp: pytest.MonkeyPatch) -> None:
     (sb / "array.json").write_text("[1, 2]\n")
 
 
+def _wrong_typed_plan(sb: Path, mp: pytest.MonkeyPatch) -> None:
+    """A plan file with its digest right and one field of the wrong type (edited, then re-digested)."""
+    from reconciler.core.plan import plan_digest
+
+    r = runner.invoke(app, ["plan", "--config", _cfg(sb), "--seasons", SEASON, "--out", str(sb / "p.json")])
+    assert r.exit_code == 0, r.output
+    data = json.loads((sb / "p.json").read_text())
+    data["seasons"] = SEASON
+    data["digest"] = plan_digest(data)
+    (sb / "p.json").write_text(json.dumps(data))
+
+
 def _a_directory(sb: Path, mp: pytest.MonkeyPatch) -> None:
     (sb / "out").mkdir()
 
@@ -129,6 +141,12 @@ ROWS = [
         lambda sb: ["apply", str(sb / "array.json"), "--config", _cfg(sb)],
         "not a plan file (a JSON list",
         _json_array,
+    ),
+    Row(
+        "plan file with a wrong-typed field",
+        lambda sb: ["apply", str(sb / "p.json"), "--config", _cfg(sb)],
+        "not a valid plan file (seasons: Input should be a valid list)",
+        _wrong_typed_plan,
     ),
     Row(
         "plan file is a directory",

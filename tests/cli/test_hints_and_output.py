@@ -78,3 +78,11 @@ def test_counts_are_singular_and_group_reasons_add_up(cfg: Path) -> None:
                 counts = reason.split("reason: ")[1].split(" (e.g.")[0]
                 total = sum(int(part.split()[0].replace(",", "")) for part in counts.split(", "))
                 assert total == n, (line, reason)
+
+
+def test_the_what_is_left_hint_carries_the_seasons_applied(cfg: Path) -> None:
+    """Pasted, the hint plans the seasons this apply covered, not the profile's default (2010-2026)."""
+    rebuilds = "substitutions.bronze[season=2016]*"  # rebuilt from the lake: no API needed
+    r = cli(["apply", "--config", str(cfg), "--seasons", SEASON, "--target", rebuilds, "--auto-approve"])
+    assert r.exit_code == 0, r.output
+    assert f"See what is left with: reconcile plan --seasons {SEASON} --config {cfg}" in r.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -88,3 +89,15 @@ def test_waivers(tmp_path):
     p.write_text("version: 1\nwaivers:\n  - {address: 'x'}\n")
     with pytest.raises(SpecError, match="reason"):
         load_waivers(p)
+
+
+def test_the_waivers_file_shows_the_plans_address_grammar() -> None:
+    """The example in specs/waivers.yaml (copied into every sandbox) is written as the plan prints addresses."""
+    from reconciler.core.addresses import legacy_labels, modern_address
+
+    root = Path(__file__).parents[2] / "specs"
+    specs = load_specs(root)
+    examples = re.findall(r"\b[a-z_]+\[season=\d+\][^\s]*", (root / "waivers.yaml").read_text())
+    assert examples
+    for example in examples:
+        assert modern_address(example, legacy_labels(specs)) == example, example
