@@ -288,6 +288,15 @@ def render_fill(cost: FillCost) -> list[str]:
         Markdown lines.
     """
     rate = f"{cost.rate:g} req/s"
+    if not cost.targets:
+        return [
+            "## What it takes to fill",
+            "",
+            "Nothing: the plan has no fetch, rebuild or derivation for these seasons (0 API calls, 0% of "
+            f"{quota_words(cost.quota)}).",
+            "",
+            *_delete_lines(cost),
+        ]
     out = [
         "## What it takes to fill",
         "",

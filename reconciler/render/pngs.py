@@ -80,7 +80,7 @@ def write_coverage_png(grid: CoverageGrid, path: Path, *, title: str) -> int:
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
     ax.set_title(title, fontsize=9, pad=22)
-    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="coverage of the units fct_games expects (%)")
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="coverage (%)")
     size = _save(fig, path)
     plt.close(fig)
     return size

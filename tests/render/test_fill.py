@@ -119,6 +119,21 @@ def test_the_default_quota_names_its_tier() -> None:
     assert "CBBD's free tier" in "\n".join(render_fill(fill_cost(plan(), rate=3.0, quota=1000)))
 
 
+def test_a_complete_lake_costs_nothing_and_says_so() -> None:
+    full = TargetPlan(
+        target="plays",
+        table="cbbd_silver.fct_plays",
+        depends_on=["games"],
+        coverage={"2015": SeasonCoverage(expected=10, present=10)},
+    )
+    p = plan().model_copy(update={"targets": [full], "summary": Summary()})
+    cost = fill_cost(p, rate=3.0, quota=DEFAULT_MONTHLY_QUOTA)
+    assert cost.targets == () and cost.calls == 0
+    text = "\n".join(render_fill(cost))
+    assert "Nothing: the plan has no fetch, rebuild or derivation" in text and "| **all** |" not in text
+    assert "Nothing needs `--allow-delete`" in text
+
+
 def observation() -> ObservedState:
     units = tuple(
         ExpectedUnit(key=str(g), season=2015, date=d, cols={})
