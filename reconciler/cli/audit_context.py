@@ -84,8 +84,9 @@ def sandbox_preamble(prof: Profile, config: Path, command: str, seasons: tuple[i
         f"put games without plays into the seasons whose plays per game fall below 90% of the median ({ref}): "
         f"{_short_seasons(twin)}; substitutions only in 2024 and lineups only in 2025, collapsed to one row per game "
         "as cbbd_etl's key bug left them; `fct_games` 2024 only under `asof=`. Which games lack plays is a seeded "
-        "draw (the audit gives how many, not which). Its gaps are priced against the CBBD simulator, which serves the "
-        "same synthetic universe. The derivation, season by season, is in the twin's `manifest.json` (`twin`).",
+        "draw (the audit gives how many, not which). Its gaps are priced from the plan `reconcile plan` computes (no "
+        "API call is made); the CBBD simulator serves the same synthetic universe, so that plan can be applied. The "
+        "derivation, season by season, is in the twin's `manifest.json` (`twin`).",
         ">",
         f"> Built with `{build}` (seed {s['seed']}) and audited with `{command}`.",
         ">",
