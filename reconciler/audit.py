@@ -129,7 +129,8 @@ def _summary(data: AuditData, targets: list[TargetPlan]) -> list[str]:
         if not t.depends_on:
             continue
         tot = total_coverage(t)
-        gaps = season_gaps(t)
+        # seasons with gaps by their coverage: units known only after apply have no action yet
+        gap_seasons = sum(1 for c in t.coverage.values() if gaps_of(c))
         worst = sorted(
             (s for s in t.coverage if t.coverage[s].expected and gaps_of(t.coverage[s])),
             key=lambda s: (t.coverage[s].ratio, s),
@@ -137,7 +138,7 @@ def _summary(data: AuditData, targets: list[TargetPlan]) -> list[str]:
         names = ", ".join(f"{s} ({100 * t.coverage[s].ratio:.1f}%)" for s in worst)
         out.append(
             f"- `{_short(t.table)}` vs `fct_games`: {100 * tot.ratio:.2f}% of {tot.expected:,} units; "
-            f"{gaps_of(tot):,} gaps in {len(gaps)} seasons" + (f", worst {names}" if names else "")
+            f"{gaps_of(tot):,} gaps in {gap_seasons} seasons" + (f", worst {names}" if names else "")
         )
     out += ["", "Coverage gates:", ""]
     out += [f"- {_GATE_MARK.get(g.gate, '')} {g.text}" for g in gate_lines(targets)]

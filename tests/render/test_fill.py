@@ -187,6 +187,10 @@ def test_the_report_embeds_the_fill_section_and_the_pictures_by_relative_links()
     assert report.index("## What it takes to fill") < report.index("## Coverage matrix")
     assert "![Coverage, season × table](data_audit-coverage.png)" in report
     assert "![Missing games by date](data_audit-missing-games.png)" in report
+    # gaps that wait for derivation (no action yet) still count their season
+    waiting = p.targets[1].model_copy(update={"actions": []})
+    report = render_audit(AuditData(plan=p.model_copy(update={"targets": [waiting]}), counts={}, command="c"))
+    assert "10 gaps in 1 seasons" in report.split("`fct_lineups` vs `fct_games`", 1)[1].splitlines()[0]
     lines = fill_lines(cost)
     assert lines[0].startswith("[bold]To fill:[/bold] 3 API calls (plays 3)")
     assert "Needs --allow-delete" in lines[-1]
