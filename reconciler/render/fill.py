@@ -51,7 +51,7 @@ class EndpointCost:
     Attributes:
         label: The endpoint (``/plays/date``).
         actions: Actions.
-        units: Units they fill.
+        units: Distinct units they fill (or supply one part of, for joint requests).
         calls: API calls.
     """
 
@@ -69,7 +69,7 @@ class TargetCost:
         target: The target.
         table: Its silver table.
         calls: API calls.
-        api_units: Units the calls fill.
+        api_units: Distinct units the calls fill.
         endpoints: Per endpoint, most calls first.
         from_bronze: Units rebuilt from the lake's bronze layer (0 calls).
         derived: Units derived from other targets' silver (0 calls).
@@ -154,18 +154,30 @@ def _label(a: Action) -> str:
 
 def _target_cost(target: str, table: str, actions: list[Action], after: int, after_games: int) -> TargetCost:
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    # a joint request (e.g. one team's season of substitutions) supplies one part of each unit it
+    # lists, so a unit can be in two actions: units are counted once, by key, where keys are listed
+    keys: dict[str, set[str]] = defaultdict(set)
+    everywhere: set[str] = set()
+    unlisted = 0
     bronze = derived = 0
     for a in actions:
         if a.type in API_ACTIONS:
             tally = per[_label(a)]
             tally[0] += 1
-            tally[1] += a.covers
             tally[2] += a.api_calls
+            if a.units:
+                keys[_label(a)].update(a.units)
+                everywhere.update(a.units)
+            else:
+                tally[1] += a.covers
+                unlisted += a.covers
         elif a.type == "rebuild":
             if a.details.get("derive"):
                 derived += a.covers
             else:
                 bronze += a.covers
+    for label, units in keys.items():
+        per[label][1] += len(units)
     endpoints = tuple(
         sorted((EndpointCost(k, *v) for k, v in per.items()), key=lambda e: (-e.calls, -e.units, e.label))
     )
@@ -173,7 +185,7 @@ def _target_cost(target: str, table: str, actions: list[Action], after: int, aft
         target=target,
         table=table.rsplit(".", 1)[-1],
         calls=sum(e.calls for e in endpoints),
-        api_units=sum(e.units for e in endpoints),
+        api_units=len(everywhere) + unlisted,
         endpoints=endpoints,
         from_bronze=bronze,
         derived=derived,

@@ -113,6 +113,20 @@ def test_fill_cost_counts_calls_zero_call_units_and_deletions() -> None:
     assert "Catalog registrations (5 partitions)" in text
 
 
+def test_units_of_joint_requests_are_counted_once() -> None:
+    home = fetch("/substitutions/team", "/substitutions/team", ["1", "2"])
+    away = fetch("/substitutions/team", "/substitutions/team", ["2", "3"])
+    subs = TargetPlan(
+        target="plays",
+        table="cbbd_silver.fct_plays",
+        depends_on=["games"],
+        coverage={"2015": SeasonCoverage(expected=3, missing=3)},
+        actions=[home, away],
+    )
+    (cost,) = fill_cost(plan().model_copy(update={"targets": [subs]}), rate=3.0, quota=100).targets
+    assert (cost.calls, cost.api_units, cost.endpoints[0].units) == (2, 3, 3)
+
+
 def test_the_default_quota_names_its_tier() -> None:
     text = "\n".join(render_fill(fill_cost(plan(), rate=3.0, quota=DEFAULT_MONTHLY_QUOTA)))
     assert "75,000 calls a month" in text and "Patreon Tier 3" in text and "free tier has 1,000" in text
