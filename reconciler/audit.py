@@ -11,7 +11,10 @@ profile, config, time, plan id and fingerprint) so anyone can reproduce it, then
   missing, verified empty, waived, quarantined, coverage; then the gaps, compressed into id
   ranges, worst seasons first;
 * duplicates on each table's natural key, and the partition and layout findings: the plan's
-  maintenance actions plus ``AuditData.findings`` (the seam for other checks to report into).
+  maintenance actions plus ``AuditData.findings`` (the seam for other checks to report into);
+* what it takes to fill the gaps, priced from the same plan (:mod:`reconciler.render.fill`), and
+  two pictures written beside the report (coverage, and missing games by date), linked by
+  relative paths.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from reconciler.render.coverage import (
     season_gaps,
     total_coverage,
 )
+from reconciler.render.fill import FillCost, render_fill
 from reconciler.render.markdown import coverage_matrix
 from reconciler.seasons import format_seasons
 
@@ -59,6 +63,9 @@ class AuditData:
         findings: Extra findings (partition and layout drift, schema drift), one line each.
         config: The config file used.
         version: The reconciler's version.
+        preamble: Lines shown first (what lake this is, e.g. the twin, and how to audit the real one).
+        fill: The plan, priced (the "What it takes to fill" section), or None to leave it out.
+        images: ``coverage`` and ``missing`` → the images' paths relative to the report.
     """
 
     plan: Plan
@@ -67,6 +74,9 @@ class AuditData:
     findings: list[str] = field(default_factory=list)
     config: str = ""
     version: str = ""
+    preamble: list[str] = field(default_factory=list)
+    fill: FillCost | None = None
+    images: Mapping[str, str] = field(default_factory=dict)
 
 
 def compress_ids(ids: Sequence[str], limit: int = 12) -> str:
@@ -119,7 +129,8 @@ def _summary(data: AuditData, targets: list[TargetPlan]) -> list[str]:
         if not t.depends_on:
             continue
         tot = total_coverage(t)
-        gaps = season_gaps(t)
+        # seasons with gaps by their coverage: units known only after apply have no action yet
+        gap_seasons = sum(1 for c in t.coverage.values() if gaps_of(c))
         worst = sorted(
             (s for s in t.coverage if t.coverage[s].expected and gaps_of(t.coverage[s])),
             key=lambda s: (t.coverage[s].ratio, s),
@@ -127,7 +138,7 @@ def _summary(data: AuditData, targets: list[TargetPlan]) -> list[str]:
         names = ", ".join(f"{s} ({100 * t.coverage[s].ratio:.1f}%)" for s in worst)
         out.append(
             f"- `{_short(t.table)}` vs `fct_games`: {100 * tot.ratio:.2f}% of {tot.expected:,} units; "
-            f"{gaps_of(tot):,} gaps in {len(gaps)} seasons" + (f", worst {names}" if names else "")
+            f"{gaps_of(tot):,} gaps in {gap_seasons} seasons" + (f", worst {names}" if names else "")
         )
     out += ["", "Coverage gates:", ""]
     out += [f"- {_GATE_MARK.get(g.gate, '')} {g.text}" for g in gate_lines(targets)]
@@ -274,6 +285,23 @@ def _findings(data: AuditData) -> list[str]:
     return [*out, ""]
 
 
+def _images(data: AuditData) -> list[str]:
+    out: list[str] = []
+    if "coverage" in data.images:
+        out += [f"![Coverage, season × table]({data.images['coverage']})", ""]
+    if "missing" in data.images:
+        out += [
+            "### Missing games by date",
+            "",
+            "Per fact table, season (rows) and UTC date of the game (columns, from 1 November): the games with a "
+            "unit that is neither present and complete nor verified empty, as observed for the plan.",
+            "",
+            f"![Missing games by date]({data.images['missing']})",
+            "",
+        ]
+    return out
+
+
 def _rank(name: str) -> int:
     return _ORDER.index(name) if name in _ORDER else len(_ORDER)
 
@@ -306,10 +334,12 @@ def render_audit(data: AuditData) -> str:
     out = [
         "# Data audit: the cbbd_etl lake",
         "",
+        *([*data.preamble, ""] if data.preamble else []),
         f"Seasons {format_seasons(seasons)}; tables {tables}. Observed {plan.created_at}, profile `{plan.profile}`.",
         "",
         *_provenance(data),
         *_summary(data, targets),
+        *(render_fill(data.fill) if data.fill is not None else []),
         "## Coverage matrix",
         "",
         "Season × table: the share of the units `fct_games` says should exist that are present (and complete),",
@@ -317,6 +347,7 @@ def render_audit(data: AuditData) -> str:
         "",
         coverage_matrix(targets, seasons, detail=2, tables=True),
         "",
+        *_images(data),
         *_record_counts(data, targets, seasons),
     ]
     by_name = {t.target: t for t in plan.targets}

@@ -54,6 +54,12 @@ class ApiSettings(_Frozen):
     timeout_seconds: float = Field(60.0, gt=0)
     retry: RetrySettings = RetrySettings()
     quota_reserve: int = Field(0, ge=0, description="stop before X-CallLimit-Remaining falls to this")
+    monthly_quota: int = Field(
+        75_000,
+        ge=1,
+        description="calls a month the key may make (the audit prices a fill against it); the default assumes "
+        "CBBD's Patreon Tier 3 (75,000 calls a month, shared with CollegeFootballData; the free tier has 1,000)",
+    )
     pacing_margin_seconds: float = Field(
         0.02, gt=0, le=1, description="added to the 1-s pacing window: a gap against network jitter"
     )

@@ -1,5 +1,8 @@
 """``make demo``: sandbox → simulator → plan → apply → plan ("No changes") → audit.
 
+The audit is written under the demo's lake (``demo-lake/reports/data_audit.md``), never over the
+committed ``reports/data_audit.md`` (the audit of the twin of the real lake).
+
 Everything runs locally: a synthetic lake with known gaps, and the CBBD simulator on a free
 loopback port. Each step is a real ``reconcile`` command, printed before it runs.
 """
@@ -25,6 +28,8 @@ from reconciler.api.pacing import busiest_window
 __all__ = ["main", "pacing"]
 
 DEMO_DIR = Path("demo-lake")
+#: The demo's audit goes under its own lake: the committed reports/data_audit.md is the twin's.
+REPORT = DEMO_DIR / "reports" / "data_audit.md"
 SEASONS = "2024-2026"
 SCALE = "0.005"
 
@@ -112,12 +117,7 @@ def main() -> int:
         _run(con, ["plan", "--config", cfg, "--seasons", SEASONS], "3. Plan: what is missing?")
         _run(con, ["apply", "--config", cfg, "--seasons", SEASONS, "--auto-approve"], "4. Apply: fill the gaps")
         _run(con, ["plan", "--config", cfg, "--seasons", SEASONS, "--detailed-exitcode"], "5. Plan again")
-        Path("reports").mkdir(exist_ok=True)
-        _run(
-            con,
-            ["audit", "--config", cfg, "--seasons", SEASONS, "--output", "reports/data_audit.md"],
-            "6. Audit the lake",
-        )
+        _run(con, ["audit", "--config", cfg, "--seasons", SEASONS, "--output", str(REPORT)], "6. Audit the lake")
     finally:
         sim.terminate()
         sim.wait(timeout=10)
@@ -127,7 +127,10 @@ def main() -> int:
         f"API requests served: {n:,}; achieved {rate:.2f} req/s against a limit of 3; "
         f"at most {worst} started in any one-second window."
     )
-    con.print(f"Audit report: reports/data_audit.md. Total time {time.monotonic() - t0:.0f} s.")
+    con.print(
+        f"Audit report: {REPORT} (with its pictures beside it; reports/data_audit.md is the twin's audit and is "
+        f"left alone). Total time {time.monotonic() - t0:.0f} s."
+    )
     return 0
 
 

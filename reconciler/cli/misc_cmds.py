@@ -104,18 +104,30 @@ def _source_problems(prof: Profile, specs: list[Spec]) -> list[str]:
 def sandbox_init_cmd(
     directory: Annotated[Path, typer.Argument(help="Where to write the sandbox (lake, config.yaml, manifest.json).")],
     seasons: Annotated[str, typer.Option("--seasons", help="Seasons to generate.")] = "2010-2026",
-    scale: Annotated[float, typer.Option("--scale", help="1.0 = real per-season counts (~101k games).")] = 0.02,
+    scale: Annotated[
+        float | None,
+        typer.Option("--scale", help="1.0 = real per-season counts (~101k games). Default 0.02; 1.0 with --twin."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same lake.")] = 7,
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the simulator the config points at.")] = 8787,
     drift: Annotated[bool, typer.Option("--drift", help="Inject partition and layout drift too.")] = False,
     writer: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--writer",
             help="default: our declared schemas and layout; pipeline: every object as cbbd_etl writes it "
-            "(per-batch types, mixed layouts, duplicates, a lagging catalog). Same universe, same gaps.",
+            "(per-batch types, mixed layouts, duplicates, a lagging catalog). Same universe, same gaps. "
+            "Default: default (pipeline with --twin).",
         ),
-    ] = "default",
+    ] = None,
+    twin: Annotated[
+        bool,
+        typer.Option(
+            "--twin",
+            help="The twin of the real lake hoops-edge: written the pipeline's way, with its audited games, "
+            "plays, substitutions (2024) and lineups (2025) per season; --scale below 1 shrinks it.",
+        ),
+    ] = False,
     into_config: Annotated[
         Path | None, typer.Option("--into-config", help="Also publish the lake into a profile of this config file.")
     ] = None,
@@ -131,8 +143,15 @@ def sandbox_init_cmd(
 
     with guarded(debug):
         seas = parse_seasons(seasons)
+        if scale is None:
+            scale = 1.0 if twin else 0.02
         if not 0 < scale <= 2:
             raise InputError(f"--scale: {scale} must be in (0, 2]")
+        if twin and scale > 1:
+            raise InputError(f"--scale: {scale} must be in (0, 1] with --twin (the twin is at most the real lake)")
+        if twin and writer == "default":
+            raise InputError("--twin: the twin is written the pipeline's way; drop --writer default")
+        writer = writer or ("pipeline" if twin else "default")
         if not 1 <= api_port <= 65535:
             raise InputError(f"--api-port: {api_port} is not a TCP port (1-65535)")
         if directory.exists() and not directory.is_dir():
@@ -144,7 +163,7 @@ def sandbox_init_cmd(
         con = console()
         t0 = time.monotonic()
         manifest = init_sandbox(
-            directory, seasons=seas, scale=scale, seed=seed, api_port=api_port, drift=drift, writer=writer
+            directory, seasons=seas, scale=scale, seed=seed, api_port=api_port, drift=drift, writer=writer, twin=twin
         )
         con.print(
             f"[green]Sandbox written[/green] to {directory} in {time.monotonic() - t0:.1f} s: "

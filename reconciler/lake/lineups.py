@@ -402,17 +402,11 @@ def derive_lineups(
         if (t := elapsed_seconds(p.get("period"), p.get("secondsRemaining"))) is not None
     )
     times = [t for t, _ in timed]
-    cache: dict[int, tuple[tuple[str, int], ...]] = {}
-
-    def effects(i: int) -> tuple[tuple[str, int], ...]:
-        """A play's contributions to a side's counters (:func:`_count`, computed once per play)."""
-        got = cache.get(i)
-        if got is None:
-            c: Counter[str] = Counter()
-            _count(c, plays[i])
-            got = cache[i] = tuple(c.items())
-        return got
-
+    effects: dict[int, tuple[tuple[str, int], ...]] = {}  # a play's contributions (_count), once per play
+    for _, i in timed:
+        c: Counter[str] = Counter()
+        _count(c, plays[i])
+        effects[i] = tuple(c.items())
     durations: Counter[str] = Counter()  # the r2 subquery: keyed by idHash alone
     groups: dict[tuple[int, str], tuple[tuple[int, ...], Counter[str], Counter[str]]] = {}
     for team_id in sorted(teams):
@@ -429,7 +423,7 @@ def derive_lineups(
                 play_team = plays[i].get("teamId")
                 if play_team is not None:
                     side = own if play_team == team_id else opp
-                    for key, inc in effects(i):
+                    for key, inc in effects[i]:
                         side[key] += inc
     records = [
         _record(team_id, teams[team_id], names, members, durations[id_hash], own, opp)

@@ -34,6 +34,7 @@ def write_config(
     api_port: int,
     waivers: bool = False,
     writer: str = "default",
+    twin: bool = False,
 ) -> Path:
     """Write ``dest/config.yaml``.
 
@@ -46,6 +47,8 @@ def write_config(
         waivers: Whether ``specs/waivers.yaml`` exists (then the profile points at it).
         writer: The lake's writer; recorded in ``sandbox:`` unless it is the default one (the
             simulator serves the same universe whichever wrote the lake).
+        twin: The sandbox is the twin of the real lake: recorded as ``twin: true`` (the simulator
+            then serves the twin's universe).
 
     Returns:
         The file written.
@@ -81,6 +84,8 @@ def write_config(
     }
     if writer != "default":
         doc["sandbox"]["writer"] = writer
+    if twin:
+        doc["sandbox"]["twin"] = True
     path = dest / "config.yaml"
     body = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
     path.write_text(_HEADER + body, encoding="utf-8")
@@ -95,7 +100,7 @@ def sandbox_settings(config_file: str | Path) -> dict[str, Any]:
 
     Returns:
         ``seed`` (int), ``scale`` (float), ``seasons`` (tuple of ints), ``api_port`` (int),
-        ``manifest`` (absolute path) and ``writer`` (``default`` or ``pipeline``).
+        ``manifest`` (absolute path), ``writer`` (``default`` or ``pipeline``) and ``twin`` (bool).
 
     Raises:
         ConfigError: If the file is missing, is not YAML, or has no valid ``sandbox:`` section.
@@ -120,9 +125,16 @@ def sandbox_settings(config_file: str | Path) -> dict[str, Any]:
             "api_port": int(sec.get("api_port", 8787)),
             "manifest": str((path.resolve().parent / str(sec.get("manifest", "manifest.json"))).resolve()),
             "writer": str(sec.get("writer", "default")),
+            "twin": _flag(sec.get("twin", False)),
         }
     except (KeyError, TypeError, ValueError, InputError) as exc:
         raise ConfigError(f"{path}: sandbox: invalid section ({exc})") from None
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"twin: {value!r} is not true or false")
+    return value
 
 
 def load_universe_from_config(profile_or_config_path: Profile | str | Path) -> Universe:
@@ -133,14 +145,17 @@ def load_universe_from_config(profile_or_config_path: Profile | str | Path) -> U
             sandbox's ``config.yaml``.
 
     Returns:
-        The universe with the sandbox's seed, scale and seasons.
+        The universe with the sandbox's seed, scale and seasons (the twin's, for a twin).
 
     Raises:
         ConfigError: If the config has no valid ``sandbox:`` section.
     """
     path = profile_or_config_path.config_file if isinstance(profile_or_config_path, Profile) else profile_or_config_path
     s = sandbox_settings(path)
-    return Universe(s["seed"], s["scale"], s["seasons"])
+    try:
+        return Universe(s["seed"], s["scale"], s["seasons"], twin=s["twin"])
+    except ValueError as exc:
+        raise ConfigError(f"{path}: sandbox: {exc}") from None
 
 
 @contextmanager

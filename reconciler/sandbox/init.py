@@ -22,7 +22,9 @@ from reconciler.sandbox.gaps import lineups_season, plan_season, plays_missing_s
 from reconciler.sandbox.manifest import Manifest, SeasonCoverage, TargetManifest, season_totals
 from reconciler.sandbox.pipeline_init import PipelineBuild, build_pipeline_lake, finish_pipeline_catalog
 from reconciler.sandbox.season_task import SeasonJob, SeasonResult, run_season
+from reconciler.sandbox.twin import TWIN_NOTES
 from reconciler.synth.scale import games_in_season, plays_per_game
+from reconciler.synth.twin import FANOUT_ROWS, derivation, outside_audit
 from reconciler.synth.universe import Universe
 
 __all__ = ["DEFAULT_SEASONS", "INGEST_DATE", "RAW_PLAYS_MAX_SCALE", "WRITERS", "init_sandbox"]
@@ -51,9 +53,16 @@ _TARGETS = {
 }
 
 
-def _check(dest: Path, seasons: tuple[int, ...], scale: float, api_port: int, writer: str) -> None:
+def _check(dest: Path, seasons: tuple[int, ...], scale: float, api_port: int, writer: str, twin: bool) -> None:
     if writer not in WRITERS:
         raise InputError(f"--writer: {writer!r} is not one of {', '.join(WRITERS)}")
+    if twin:
+        if writer != "pipeline":
+            raise InputError("--twin: the twin is written the pipeline's way; drop --writer default")
+        if not 0 < scale <= 1:
+            raise InputError(f"--scale: {scale} is outside (0, 1] (the twin is at most the real lake)")
+        if outside := outside_audit(seasons):
+            raise InputError(f"--seasons: the twin covers the audited seasons 2010-2026 only, not {outside}")
     if not seasons:
         raise InputError("--seasons: no season selected")
     if not 0 < scale <= MAX_SCALE:
@@ -85,6 +94,17 @@ def _manifest(
     universe: Universe, results: list[SeasonResult], *, ingest: str, raw_plays: bool, drift: dict[str, Any]
 ) -> Manifest:
     seasons = universe.seasons
+    wholly: dict[str, list[int]] = {
+        "plays": list(plays_missing_seasons(seasons)),
+        "substitutions": [s for s in seasons if s != subs_season(seasons)],
+        "lineups": [s for s in seasons if s != lineups_season(seasons)],
+    }
+    if universe.twin:
+        wholly = {
+            "plays": [],
+            "substitutions": [s for s in seasons if s != FANOUT_ROWS["substitutions"][0]],
+            "lineups": [s for s in seasons if s != FANOUT_ROWS["lineups"][0]],
+        }
     targets: dict[str, TargetManifest] = {}
     for name, (unit, table) in _TARGETS.items():
         per = {str(r.season): SeasonCoverage.model_validate(r.targets[name]) for r in results}
@@ -109,11 +129,7 @@ def _manifest(
         seasons=list(seasons),
         ingest_date=ingest,
         raw_plays=raw_plays,
-        wholly_missing={
-            "plays": list(plays_missing_seasons(seasons)),
-            "substitutions": [s for s in seasons if s != subs_season(seasons)],
-            "lineups": [s for s in seasons if s != lineups_season(seasons)],
-        },
+        wholly_missing=wholly,
         games={str(r.season): r.games for r in results},
         targets=targets,
         drift=drift,
@@ -135,6 +151,7 @@ def init_sandbox(
     workers: int | None = None,
     ingest_date: str = INGEST_DATE,
     writer: str = "default",
+    twin: bool = False,
 ) -> Manifest:
     """Write a sandbox: ``dest/lake`` (synthetic lake with known gaps), its catalog, ``config.yaml``, ``manifest.json``.
 
@@ -157,6 +174,9 @@ def init_sandbox(
             ``pipeline`` writer: the day of the last run; earlier runs are dated from it).
         writer: ``default``, or ``pipeline`` to write the lake as cbbd_etl does
             (:mod:`reconciler.sandbox.pipeline_init`); the universe and the gaps are the same.
+        twin: Build the twin of the real lake (:mod:`reconciler.sandbox.twin`): the pipeline
+            writer over a universe and gaps derived from the real lake's audit (``writer`` must be
+            ``pipeline``; seasons within 2010-2026; scale at most 1).
 
     Returns:
         The manifest (also written to ``dest/manifest.json``).
@@ -167,9 +187,9 @@ def init_sandbox(
     t0 = time.perf_counter()
     dest = Path(dest)
     season_tuple = tuple(sorted({int(s) for s in seasons}))
-    _check(dest, season_tuple, float(scale), int(api_port), writer)
+    _check(dest, season_tuple, float(scale), int(api_port), writer, twin)
     raw = raw_plays if raw_plays is not None else scale <= RAW_PLAYS_MAX_SCALE
-    universe = Universe(seed, scale, season_tuple)
+    universe = Universe(seed, scale, season_tuple, twin=twin)
     lake = dest / "lake"
     lake.mkdir(parents=True, exist_ok=True)
     n_workers = workers if workers is not None else _default_workers(season_tuple, scale)
@@ -203,15 +223,20 @@ def init_sandbox(
         api_port=api_port,
         waivers=(dest / "specs" / "waivers.yaml").is_file(),
         writer=writer,
+        twin=twin,
     )
     if build is not None:
         catalog = finish_pipeline_catalog(dest, build, draft["drift"] if drift else None)
         manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"])
-        notes = list(_PIPELINE_NOTES)
+        notes = list(TWIN_NOTES if twin else _PIPELINE_NOTES)
         if not raw:
             notes.append("raw/plays/game and raw/plays/date were not written (scale above the raw-plays limit).")
         pipeline = {**build.info, "catalog": catalog}
-        manifest = manifest.model_copy(update={"writer": writer, "pipeline": pipeline, "notes": notes})
+        update: dict[str, Any] = {"writer": writer, "pipeline": pipeline, "notes": notes}
+        if twin:
+            games = {s: universe.season_games(s) for s in season_tuple}
+            update["twin"] = derivation(universe.seed, universe.scale, season_tuple, games)
+        manifest = manifest.model_copy(update=update)
         manifest.save(dest / "manifest.json")
         log.info("sandbox %s (pipeline writer) written in %.1fs", dest, time.perf_counter() - t0)
         return manifest

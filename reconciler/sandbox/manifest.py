@@ -15,7 +15,8 @@ Units: ``plays`` and ``substitutions`` are counted per ``gameId`` (ints); ``line
 A lake written with ``--writer pipeline`` also has ``writer: "pipeline"`` and a ``pipeline``
 section (its layouts, pre-existing duplicates, zero-column files, ``season=unknown`` partitions
 and lagging catalog; :mod:`reconciler.sandbox.pipeline_init`). The default writer's manifest
-leaves both out.
+leaves both out. The twin of the real lake (``--twin``) adds ``twin``: how its coverage was
+derived from the real lake's audit, with the numbers per season (:mod:`reconciler.synth.twin`).
 """
 
 from __future__ import annotations
@@ -88,12 +89,13 @@ class Manifest(_Frozen):
     notes: list[str] = Field(default_factory=list)
     writer: str = "default"
     pipeline: dict[str, Any] = Field(default_factory=dict)
+    twin: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> str:
         """Serialise deterministically (sorted keys, two-space indent).
 
-        ``writer`` and ``pipeline`` are left out for the default writer, whose manifest is
-        unchanged by their addition.
+        ``writer`` and ``pipeline`` are left out for the default writer, and ``twin`` for any
+        sandbox but the twin, whose manifests are unchanged by their addition.
 
         Returns:
             The JSON text, newline-terminated.
@@ -101,6 +103,8 @@ class Manifest(_Frozen):
         data = self.model_dump(mode="json")
         if self.writer == "default" and not self.pipeline:
             del data["writer"], data["pipeline"]
+        if not self.twin:
+            del data["twin"]
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     def save(self, path: str | Path) -> None:

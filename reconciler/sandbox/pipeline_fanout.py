@@ -36,6 +36,20 @@ _KINDS = {
 }
 
 
+def _collapsed(table: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``dedupe(silver_aliases(records))``, aliasing only the first record when the key is lost.
+
+    The alias step drops (or never had) every column of the declared key, so every record's key
+    is ``(None, ...)`` and only the first survives: aliasing the others (JSON text of their
+    nested values) would be thrown away.
+    """
+    keys = PRIMARY_KEYS[table]
+    first = silver_aliases(table, records[:1])
+    if first and all(first[0].get(k) is None for k in keys):
+        return first
+    return dedupe(silver_aliases(table, records), keys)
+
+
 class PipelineFanout:
     """Writes one fan-out endpoint for successive frames of a season."""
 
@@ -92,12 +106,11 @@ class PipelineFanout:
             self.out.raw(self.raw_dir, self.day, params, self.out.lines(records), level=6)
             bronze = normalize(self.endpoint, records)
             self.out.table("bronze", self.endpoint, part, name, bronze, day=self.day, rank=rank)
-            rows = silver_aliases(self.silver, records)
             if self.kind == "lineups" and gid in self.plan.lineups_one_team:
                 home = int(self.teams.team_id[int(games.home[row])])
-                rows = [r for r in rows if r["teamid"] == home]
+                rows = [r for r in silver_aliases(self.silver, records) if r["teamid"] == home]
             else:
-                rows = dedupe(rows, PRIMARY_KEYS[self.silver])
+                rows = _collapsed(self.silver, records)
             if self.kind == "lineups":
                 self.kept_team[gid] = int(rows[0]["teamid"])
             self.out.table("silver", self.silver, part, name, normalize(self.silver, rows), day=self.day, rank=rank)

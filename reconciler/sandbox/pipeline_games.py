@@ -9,7 +9,8 @@ bare ``season=S/`` since 2026-02-23, ``season=S/asof=D/`` before. An empty slice
 
 One season (see :mod:`reconciler.sandbox.pipeline_history`) also keeps two runs of the old layout,
 as the real 2025 did (``cbbd_etl_lake.md`` §6.3): every slice under ``asof=<first day>`` and the
-second half again under ``asof=<second day>``, beside the current files.
+second half again under ``asof=<second day>``, beside the current files. The twin's 2024 lies
+only under ``asof=<second day>``, where ``normalize_fct_games_partitions.py --season 2024`` put it.
 """
 
 from __future__ import annotations
@@ -75,7 +76,11 @@ def write_pipeline_games(
         lo, hi = params["startDateRange"][:10], params["endDateRange"][:10]
         slices.append((params, [r for r in records if lo <= r["startDate"][:10] <= hi]))
     seed = universe.seed
-    current = _run(out, slices, season, hist.games, run_id(seed, f"games:{hist.games}"), old_layout=False)
+    if choices.games_asof_only is not None:  # normalized into season=S/asof=D; later runs skip the season
+        day = choices.games_asof_only
+        current = _run(out, slices, season, day, run_id(seed, f"games:{day}"), old_layout=True)
+    else:
+        current = _run(out, slices, season, hist.games, run_id(seed, f"games:{hist.games}"), old_layout=False)
     dup = None
     if choices.games_asof_duplicates:
         full = [s for s in slices if s[1]]

@@ -151,6 +151,8 @@ class SeasonChoices:
         one_call_game: The game fetched by the ``one`` call (season ``unknown`` in bronze).
         plays_date_zero: The ``plays_date`` day whose silver file has no columns.
         plays_date_full: ``plays_date`` days whose silver duplicates the fan-out's files.
+        games_asof_only: The day ``normalize_fct_games_partitions.py`` moved this season's
+            ``fct_games`` under ``season=S/asof=<day>``, where it alone lies (the twin's 2024), or None.
     """
 
     season: int
@@ -162,6 +164,7 @@ class SeasonChoices:
     one_call_game: int | None = None
     plays_date_zero: str | None = None
     plays_date_full: tuple[str, ...] = ()
+    games_asof_only: str | None = None
 
 
 def _layouts(seed: int, season: int, dates: list[str]) -> dict[str, str]:
@@ -198,13 +201,19 @@ def _batch_games(universe: Universe, season: int, day: str, present: set[int]) -
 
 
 def _plays_dates(
-    universe: Universe, season: int, layouts: dict[str, str], present: set[int]
+    universe: Universe, season: int, layouts: dict[str, str], present: set[int], *, quiet: bool = False
 ) -> tuple[str | None, tuple[str, ...]]:
-    """A zero-column day (its whole batch fanned out) and up to two duplicate days (one in Aug-Dec)."""
+    """A zero-column day (its whole batch fanned out) and up to two duplicate days (one in Aug-Dec).
+
+    ``quiet`` (the twin) takes the days with the fewest games first, so that the quirks add as few
+    rows as they can to a season whose rows are the real lake's.
+    """
     sg = universe.season_games(season)
     layout_of = {int(g): layouts.get(sg.date(i), "") for i, g in enumerate(sg.game_id.tolist())}
     batches = {d: _batch_games(universe, season, d, present) for d in layouts}
     usable = [d for d in sorted(layouts) if batches[d]]
+    if quiet:  # most games first: the picks below take the last days of this order
+        usable.sort(key=lambda d: (-len(batches[d]), d))
     zero = next(
         (d for d in reversed(usable) if all(layout_of[g] == "date" for g in batches[d])),
         None,
@@ -216,13 +225,19 @@ def _plays_dates(
     return zero, tuple(sorted(full))
 
 
-def choose(universe: Universe, plans: dict[int, SeasonPlan], hist: History) -> dict[int, SeasonChoices]:
+def choose(
+    universe: Universe, plans: dict[int, SeasonPlan], hist: History, *, games_asof_season: int | None = None
+) -> dict[int, SeasonChoices]:
     """Decide, for every season, the layouts of its plays and the pipeline quirks it carries.
 
     Args:
         universe: The universe.
         plans: The gap plan of every season.
         hist: The run days.
+        games_asof_season: The twin's: the season whose ``fct_games`` lies only under
+            ``asof=`` (normalized on the second old-layout games day); then no season keeps
+            old-layout ``fct_games`` duplicates, and the ``plays_date`` quirks take the days with
+            the fewest games. None: the pipeline writer's own choices.
 
     Returns:
         Season → choices.
@@ -230,13 +245,20 @@ def choose(universe: Universe, plans: dict[int, SeasonPlan], hist: History) -> d
     seed = universe.seed
     seasons = universe.seasons
     with_plays = [s for s in seasons if not plans[s].plays_wholly_missing]
-    dup_games_season = (
+    dup_games_season: int | None = (
         2025 if 2025 in seasons else seasons[int(uniform(seed, _S_PICK, np.array([1]))[0] * len(seasons))]
     )
+    if games_asof_season is not None:
+        dup_games_season = None
     out: dict[int, SeasonChoices] = {}
     for idx, season in enumerate(seasons):
         plan = plans[season]
-        base = SeasonChoices(season, hist.fanout(idx), games_asof_duplicates=season == dup_games_season)
+        base = SeasonChoices(
+            season,
+            hist.fanout(idx),
+            games_asof_duplicates=season == dup_games_season,
+            games_asof_only=hist.old_games[1] if season == games_asof_season else None,
+        )
         if plan.plays_wholly_missing:
             out[season] = base
             continue
@@ -248,7 +270,7 @@ def choose(universe: Universe, plans: dict[int, SeasonPlan], hist: History) -> d
         zero: str | None = None
         full: tuple[str, ...] = ()
         if season == with_plays[-1]:
-            zero, full = _plays_dates(universe, season, layouts, present)
+            zero, full = _plays_dates(universe, season, layouts, present, quiet=games_asof_season is not None)
         candidates = [d for d in dates if layouts[d] == "date" and d != zero and d not in full]
         u = uniform(seed, _S_GAP, np.arange(len(candidates)) + season * 1000)
         gap = {d for d, x in zip(candidates, u.tolist(), strict=True) if x < 0.25}
@@ -262,6 +284,7 @@ def choose(universe: Universe, plans: dict[int, SeasonPlan], hist: History) -> d
             layouts=layouts,
             gap_filled=frozenset(gap),
             games_asof_duplicates=base.games_asof_duplicates,
+            games_asof_only=base.games_asof_only,
             asof_and_date_game=_pick(seed, season * 10 + 1, asof_games) if season == with_plays[-1] else None,
             one_call_game=_pick(seed, season * 10 + 2, whole) if season == with_plays[0] else None,
             plays_date_zero=zero,

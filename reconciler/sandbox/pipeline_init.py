@@ -35,6 +35,7 @@ from reconciler.sandbox.pipeline_out import WriteLog
 from reconciler.sandbox.pipeline_season import PipelineJob, PipelineResult, run_pipeline_season
 from reconciler.sandbox.season_task import SeasonResult
 from reconciler.sandbox.sink import Sink
+from reconciler.sandbox.twin import GAMES_ASOF_SEASON, twin_plan_season
 from reconciler.synth.scale import games_in_season, plays_per_game
 from reconciler.synth.universe import Universe
 
@@ -76,7 +77,7 @@ def build_pipeline_lake(lake: Path, universe: Universe, *, ingest: str, raw: boo
 
     Args:
         lake: The lake directory.
-        universe: The universe.
+        universe: The universe (a twin universe builds the twin: :mod:`reconciler.sandbox.twin`).
         ingest: The ingest day (the last run's).
         raw: Write raw plays.
         workers: Processes.
@@ -85,11 +86,18 @@ def build_pipeline_lake(lake: Path, universe: Universe, *, ingest: str, raw: boo
         The build.
     """
     seasons = universe.seasons
-    plans = {s: plan_season(universe, s) for s in seasons}
     hist = history(universe.seed, ingest)
-    choices = choose(universe, plans, hist)
+    if universe.twin:
+        plans = {s: twin_plan_season(universe, s) for s in seasons}
+        choices = choose(universe, plans, hist, games_asof_season=GAMES_ASOF_SEASON)
+    else:
+        plans = {s: plan_season(universe, s) for s in seasons}
+        choices = choose(universe, plans, hist)
     jobs = [
-        PipelineJob(str(lake), universe.seed, universe.scale, seasons, plans[s], choices[s], hist, raw) for s in seasons
+        PipelineJob(
+            str(lake), universe.seed, universe.scale, seasons, plans[s], choices[s], hist, raw, twin=universe.twin
+        )
+        for s in seasons
     ]
     jobs.sort(key=lambda j: -games_in_season(j.plan.season, universe.scale) * plays_per_game(j.plan.season))
     done = sorted(_run(jobs, workers), key=lambda r: r.base.season)

@@ -42,7 +42,20 @@ from reconciler.synth.playrender import (
 from reconciler.synth.playsim import POINTS, PlayFrame
 from reconciler.synth.playwire import raw_lines
 
-__all__ = ["PlaySource", "bronze_batch", "json_to_repr", "play_source", "silver_batch"]
+__all__ = [
+    "BRONZE_HINTS",
+    "BRONZE_NAMES",
+    "KIND",
+    "NESTED",
+    "SILVER_HINTS",
+    "SILVER_NAMES",
+    "SILVER_SHOT_NAMES",
+    "PlaySource",
+    "bronze_batch",
+    "json_to_repr",
+    "play_source",
+    "silver_batch",
+]
 
 #: The ``PlayInfo`` wire keys and how their values look: ``int``, ``bool``, ``str``, ``float``
 #: (whole values arrive as ints) or ``nested`` (lists/dicts).
@@ -81,8 +94,8 @@ WIRE_KINDS: tuple[tuple[str, str], ...] = (
     ("onFloor", "nested"),
     ("shotInfo", "nested"),
 )
-_KIND = dict(WIRE_KINDS)
-_NESTED = ("participants", "onFloor", "shotInfo")
+KIND = dict(WIRE_KINDS)
+NESTED = ("participants", "onFloor", "shotInfo")
 _FLOOR = tuple(f"onfloor_player{k}" for k in range(1, 11))
 _SHOT = (
     "shot_shooter_id",
@@ -95,11 +108,11 @@ _SHOT = (
     "shot_loc_x",
     "shot_loc_y",
 )
-_BRONZE_NAMES = tuple(sorted(_KIND))
-_SILVER_NAMES = tuple(sorted((*_KIND, *_FLOOR, "participant_id")))
-_SILVER_SHOT_NAMES = tuple(sorted((*_SILVER_NAMES, *_SHOT)))
-_BRONZE_HINTS = type_hints("plays_game")
-_SILVER_HINTS = type_hints("fct_plays")
+BRONZE_NAMES = tuple(sorted(KIND))
+SILVER_NAMES = tuple(sorted((*KIND, *_FLOOR, "participant_id")))
+SILVER_SHOT_NAMES = tuple(sorted((*SILVER_NAMES, *_SHOT)))
+BRONZE_HINTS = type_hints("plays_game")
+SILVER_HINTS = type_hints("fct_plays")
 _STR = pa.string()
 
 
@@ -221,9 +234,11 @@ def play_source(pieces: PlayPieces, keep: NDArray[np.bool_], *, raw: bool) -> Pl
         "onFloor": on_floor_json(pieces, PYTHON),
         "shotInfo": shot_info_json(pieces, PYTHON, js_numbers=True),
     }
+    every = bool(keep.all())
     mask = pa.array(keep)
-    vals = {k: v.filter(mask) for k, v in vals.items()}
-    js = {k: v.filter(mask) for k, v in js.items()}
+    if not every:  # filtering copies every column; a twin frame holds only games in the lake
+        vals = {k: v.filter(mask) for k, v in vals.items()}
+        js = {k: v.filter(mask) for k, v in js.items()}
     gid = pieces.gid[keep]
     bounds = np.flatnonzero(np.diff(gid)) + 1 if len(gid) else np.zeros(0, dtype=np.int64)
     starts = np.concatenate([[0], bounds, [len(gid)]]).astype(np.int64)
@@ -232,7 +247,9 @@ def play_source(pieces: PlayPieces, keep: NDArray[np.bool_], *, raw: bool) -> Pl
         json=js,
         repr={k: _repr_of(v) for k, v in js.items()},
         is_shot=shot[keep],
-        lines=raw_lines(pieces, js_numbers=True).filter(mask) if raw else None,
+        lines=(raw_lines(pieces, js_numbers=True) if every else raw_lines(pieces, js_numbers=True).filter(mask))
+        if raw
+        else None,
         gid=gid,
         period=f.period[keep],
         starts=starts,
@@ -277,9 +294,9 @@ def bronze_batch(src: PlaySource, lo: int, hi: int) -> pa.Table:
         The table cbbd_etl writes to ``bronze/plays_game`` or ``bronze/plays_date``.
     """
     fields, arrays = [], []
-    for name in _BRONZE_NAMES:
-        col = src.repr[name] if name in _NESTED else src.values[name]
-        fld, arr = _typed(name, _KIND[name], col.slice(lo, hi - lo), _BRONZE_HINTS)
+    for name in BRONZE_NAMES:
+        col = src.repr[name] if name in NESTED else src.values[name]
+        fld, arr = _typed(name, KIND[name], col.slice(lo, hi - lo), BRONZE_HINTS)
         fields.append(fld)
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
@@ -296,11 +313,11 @@ def silver_batch(src: PlaySource, lo: int, hi: int) -> pa.Table:
     Returns:
         The table cbbd_etl writes to ``silver/fct_plays``.
     """
-    names = _SILVER_SHOT_NAMES if bool(src.is_shot[lo:hi].any()) else _SILVER_NAMES
+    names = SILVER_SHOT_NAMES if bool(src.is_shot[lo:hi].any()) else SILVER_NAMES
     fields, arrays = [], []
     for name in names:
-        col = src.json[name] if name in _NESTED else src.values[name]
-        fld, arr = _typed(name, _KIND.get(name, "derived"), col.slice(lo, hi - lo), _SILVER_HINTS)
+        col = src.json[name] if name in NESTED else src.values[name]
+        fld, arr = _typed(name, KIND.get(name, "derived"), col.slice(lo, hi - lo), SILVER_HINTS)
         fields.append(fld)
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))

@@ -31,6 +31,7 @@ import pyarrow as pa
 from reconciler.lake.layout import hash8
 from reconciler.sandbox.games_layer import consolidated_key
 from reconciler.sandbox.gaps import SeasonPlan
+from reconciler.sandbox.pipeline_batches import GameBatches
 from reconciler.sandbox.pipeline_history import History, SeasonChoices, _batch_games, run_id
 from reconciler.sandbox.pipeline_out import RANK, PipelineOut
 from reconciler.sandbox.pipeline_plays import PlaySource, bronze_batch, play_source, silver_batch
@@ -103,8 +104,13 @@ class PipelinePlays:
         if src.lines is not None:
             self.out.raw(raw_dir, day, params, joined_lines(src.lines.slice(lo, hi - lo)), level=RAW_GZIP_LEVEL)
 
-    def _game(self, src: PlaySource, lo: int, hi: int, gid: int, date: str, how: str) -> str:
-        """Write one game's call: ``fanout``/``incremental`` (orchestrator), ``gap_fill``, ``rebuild``, ``one``."""
+    def _game(
+        self, src: PlaySource, lo: int, hi: int, gid: int, date: str, how: str, tables: tuple[pa.Table, pa.Table]
+    ) -> str:
+        """Write one game's call: ``fanout``/``incremental`` (orchestrator), ``gap_fill``, ``rebuild``, ``one``.
+
+        ``tables`` are the game's bronze and silver batches (:class:`GameBatches`).
+        """
         season = self.choices.season
         params = {"gameId": gid}
         name = hash8(params)
@@ -128,9 +134,8 @@ class PipelinePlays:
         glue = {layer: how != "gap_fill" or layer not in self._gap_glued for layer in ("bronze", "silver")}
         if how == "gap_fill":
             self._gap_glued.update(("bronze", "silver"))
-        bronze = bronze_batch(src, lo, hi)
+        bronze, silver = tables
         self.out.table("bronze", "plays_game", b_part, name, bronze, day=day, rank=_RANK, glue=glue["bronze"])
-        silver = silver_batch(src, lo, hi)
         if how == "early":  # consolidated later: only its bronze and raw stay
             self._loose.append((date, name, silver))
             return LOOSE
@@ -145,20 +150,22 @@ class PipelinePlays:
         if len(frame) == 0:
             return
         src = self._source(frame)
+        batches = GameBatches(src)
         sg = frame.games
         ch = self.choices
         for gi, gid in enumerate(src.game_ids.tolist()):
             lo, hi = int(src.starts[gi]), int(src.starts[gi + 1])
+            tables = (batches.bronze(gi), batches.silver(gi))
             date = sg.date(int(sg.index_of(gid) or 0))
             layout = ch.layouts[date]
             how = {"loose": "early", "asof": "rebuild"}.get(layout, "gap_fill" if date in ch.gap_filled else "fanout")
-            key = self._game(src, lo, hi, gid, date, how)
+            key = self._game(src, lo, hi, gid, date, how, tables)
             self.home[gid] = key
             self.layout_games[layout] += 1
             self.rows += hi - lo
             self.games_written.add(gid)
             if gid == ch.asof_and_date_game:
-                again = self._game(src, lo, hi, gid, date, "gap_fill")
+                again = self._game(src, lo, hi, gid, date, "gap_fill", tables)
                 self.duplicates.append(
                     {
                         "table": "fct_plays",
@@ -169,7 +176,7 @@ class PipelinePlays:
                     }
                 )
             if gid == ch.one_call_game:
-                stray = self._game(src, lo, hi, gid, date, "one")
+                stray = self._game(src, lo, hi, gid, date, "one", tables)
                 bronze = (
                     f"bronze/plays_game/season=unknown/date={self.hist.one_call}/part-{hash8({'gameId': gid})}.parquet"
                 )
@@ -253,9 +260,11 @@ class PipelinePlays:
             sg = self.universe.season_games(ch.season)
             rows = np.asarray([sg.index_of(g) for g in games], dtype=np.int64)
             src = self._source(self.universe.play_frame(ch.season, rows))
+            batches = GameBatches(src)
             for gi, gid in enumerate(src.game_ids.tolist()):
                 date = sg.date(int(sg.index_of(gid) or 0))
-                self._game(src, int(src.starts[gi]), int(src.starts[gi + 1]), gid, date, "incremental")
+                lo, hi = int(src.starts[gi]), int(src.starts[gi + 1])
+                self._game(src, lo, hi, gid, date, "incremental", (batches.bronze(gi), batches.silver(gi)))
                 seen.add(gid)
             self._plays_date(ch.plays_date_zero, self.hist.incremental, seen)
         seen_skip: set[int] = set()

@@ -23,6 +23,7 @@ from reconciler.synth.playwire import raw_lines, wire_table
 from reconciler.synth.schedule import GAME_ID_BLOCK, SeasonGames, build_season
 from reconciler.synth.subs import substitution_records
 from reconciler.synth.teams import TeamTable, build_teams
+from reconciler.synth.twin import outside_audit, twin_games
 
 __all__ = ["Universe"]
 
@@ -32,16 +33,19 @@ log = logging.getLogger(__name__)
 class Universe:
     """A deterministic synthetic CBBD data set (the simulator's and the sandbox's source of truth)."""
 
-    def __init__(self, seed: int, scale: float, seasons: Sequence[int]) -> None:
+    def __init__(self, seed: int, scale: float, seasons: Sequence[int], *, twin: bool = False) -> None:
         """Create a universe (cheap: seasons are generated lazily).
 
         Args:
             seed: The seed.
             scale: Games per season relative to the real lake (1.0 ≈ 101,000 games over 17 seasons).
             seasons: The seasons (ending years) that exist.
+            twin: Shape it as the twin of the real lake (:mod:`reconciler.synth.twin`): play counts
+                calibrated on the audited rows, and the audited fan-out data in 2024 and 2025.
 
         Raises:
-            ValueError: If ``scale`` is not positive or no season is given.
+            ValueError: If ``scale`` is not positive, no season is given, or a twin season is not
+                one the audit covers.
         """
         if not scale > 0:
             raise ValueError(f"scale must be positive, got {scale}")
@@ -50,13 +54,17 @@ class Universe:
         self.seed = int(seed)
         self.scale = float(scale)
         self.seasons: tuple[int, ...] = tuple(sorted({int(s) for s in seasons}))
+        self.twin = bool(twin)
+        if self.twin and (outside := outside_audit(self.seasons)):
+            raise ValueError(f"the twin covers the audited seasons 2010-2026 only, not {outside}")
         self.team_table: TeamTable = build_teams(self.seed)
         self._season_games: dict[int, SeasonGames] = {}
         self._games: tuple[dict[str, Any], ...] | None = None
 
     def __repr__(self) -> str:
         """A short description."""
-        return f"Universe(seed={self.seed}, scale={self.scale}, seasons={self.seasons})"
+        twin = ", twin=True" if self.twin else ""
+        return f"Universe(seed={self.seed}, scale={self.scale}, seasons={self.seasons}{twin})"
 
     # ------------------------------------------------------------------ games and teams
     def season_games(self, season: int) -> SeasonGames:
@@ -76,6 +84,8 @@ class Universe:
         got = self._season_games.get(season)
         if got is None:
             got = build_season(self.seed, season, self.scale, self.team_table)
+            if self.twin:
+                got = twin_games(got, self.seed)
             self._season_games[season] = got
         return got
 
