@@ -117,9 +117,14 @@ class Session:
             state=b.state,  # type: ignore[attr-defined]
             layer_of=layer_map(self.profile),
             hidden=getattr(b, "hidden", None),
+            # A selector narrower than a target is matched against every unit's address.
+            whole=frozenset(t.split("[", 1)[0].split(".", 1)[0] for t in targets if t not in self._names()),
         )
         wanted = self._with_dependencies(targets)
         return observer.observe([s for s in self.specs if s.name in wanted], seasons, self.profile.engine.kind)
+
+    def _names(self) -> set[str]:
+        return {s.name for s in self.specs}
 
     def _with_dependencies(self, targets: Sequence[str]) -> set[str]:
         if not targets:

@@ -20,13 +20,13 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-from reconciler.adapters._batching import DDB_BATCH_WRITE, chunked
+from reconciler.adapters._batching import DDB_BATCH_GET, DDB_BATCH_WRITE, chunked
 from reconciler.adapters.aws_errors import translate_aws_errors
 from reconciler.adapters.aws_session import make_client, region_of
 from reconciler.config import StateSettings
@@ -197,6 +197,30 @@ class DynamoState:
             ):
                 yield from page.get("Items", [])
 
+    def _record(self, target: str, item: Mapping[str, Any]) -> UnitRecord:
+        """A unit item as a record.
+
+        Raises:
+            BackendError: If the item of our namespace is malformed (it is named).
+        """
+        try:
+            p = json.loads(item["payload"]["S"])
+            return UnitRecord(
+                target=target,
+                unit=p["unit"],
+                status=p["status"],
+                rows=int(p.get("rows", 0)),
+                attempts=int(p.get("attempts", 0)),
+                error=str(p.get("error", "")),
+                updated_at=float(p.get("updated_at", 0.0)),
+                season=None if p.get("season") is None else int(p["season"]),
+                extra=dict(p.get("extra") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            key = item.get("parameter_hash", {}).get("S", "?")
+            what = f"{UNIT_ENDPOINT_PREFIX}{target}/{key}"
+            raise BackendError(f"{self._what}: item {what} is malformed ({exc!r})") from None
+
     def load_units(self, target: str) -> dict[str, UnitRecord]:
         """Every recorded unit of a target (Query on its partition, paginated).
 
@@ -211,25 +235,48 @@ class DynamoState:
         """
         out: dict[str, UnitRecord] = {}
         for item in self._query(_unit_endpoint(target)):
-            try:
-                p = json.loads(item["payload"]["S"])
-                rec = UnitRecord(
-                    target=target,
-                    unit=p["unit"],
-                    status=p["status"],
-                    rows=int(p.get("rows", 0)),
-                    attempts=int(p.get("attempts", 0)),
-                    error=str(p.get("error", "")),
-                    updated_at=float(p.get("updated_at", 0.0)),
-                    season=None if p.get("season") is None else int(p["season"]),
-                    extra=dict(p.get("extra") or {}),
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                key = item.get("parameter_hash", {}).get("S", "?")
-                raise BackendError(
-                    f"{self._what}: item {UNIT_ENDPOINT_PREFIX}{target}/{key} is malformed ({exc!r})"
-                ) from None
+            rec = self._record(target, item)
             out[rec.unit] = rec
+        return out
+
+    def load_units_for(self, target: str, units: Iterable[str]) -> dict[str, UnitRecord]:
+        """The recorded units among some keys (BatchGetItem, 100 keys a call, consistent reads).
+
+        Args:
+            target: The spec name.
+            units: Unit keys.
+
+        Returns:
+            Unit key → record, for the keys that have one.
+
+        Raises:
+            BackendError: If an item is malformed, or keys stay unprocessed after
+                ``max_batch_attempts`` attempts with backoff.
+        """
+        endpoint = _s(_unit_endpoint(target))
+        keys = [{"endpoint": endpoint, "parameter_hash": _s(param_hash({"unit": u}))} for u in sorted(set(units))]
+        out: dict[str, UnitRecord] = {}
+        for chunk in chunked(keys, DDB_BATCH_GET):
+            pending: list[dict[str, Any]] = list(chunk)
+            for attempt in range(1, self.max_batch_attempts + 1):
+                with translate_aws_errors(self._what):
+                    resp = self.client.batch_get_item(
+                        RequestItems={self.table: {"Keys": pending, "ConsistentRead": True}}
+                    )
+                for item in resp.get("Responses", {}).get(self.table, []):
+                    rec = self._record(target, item)
+                    out[rec.unit] = rec
+                pending = resp.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                if not pending:
+                    break
+                if attempt < self.max_batch_attempts:
+                    self._sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+            if pending:
+                raise BackendError(
+                    f"{self._what}: {len(pending)} checkpoint read(s) still unprocessed after "
+                    f"{self.max_batch_attempts} BatchGetItem attempts with backoff (throttled): the table's "
+                    "read capacity is spent; wait a minute and run again"
+                )
         return out
 
     def record_units(self, records: Iterable[UnitRecord]) -> None:

@@ -17,6 +17,7 @@ from sqlglot import exp
 from reconciler.adapters.athena_engine import AthenaEngine
 from reconciler.lake.keys import key_parts, key_sql
 from reconciler.observe.counts import audit_counts_query
+from reconciler.observe.gap import gap_query
 from reconciler.observe.queries import coverage_query, duplicate_seasons_query, duplicates_query, quote_ident
 from reconciler.spec.loader import load_specs
 from reconciler.sql import bind_params
@@ -53,6 +54,7 @@ def _observation_queries() -> list[tuple[str, str]]:
                 ),
             )
         )
+        out.append((f"{spec.name}.gap", gap_query(spec, [2015, 2016], database=silver.database, table=silver.table)))
         keys = key_sql(key_parts(silver.table, silver.key))
         out.append(
             (f"{spec.name}.audit_counts", audit_counts_query(silver.database, silver.table, silver.unit_columns, keys))
