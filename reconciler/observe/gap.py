@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconciler.core.observed import ExpectedUnit, PresentUnit
 from reconciler.core.requests import is_per_unit, request_index
@@ -197,32 +198,33 @@ def gap_result(spec: Spec, table: pa.Table) -> GapResult | None:
     names = table.column_names
     if any(c not in names or not _key_type_ok(table.schema.field(c).type) for c in spec.unit):
         return None
-    rows = table.to_pylist()
-    source_cols = [n for n in names if not n.startswith(_PREFIX)]
     counts: dict[int, tuple[int, int]] = {}
     rows_mean: float | None = None
-    units: list[ExpectedUnit] = []
-    present: dict[str, PresentUnit] = {}
-    touch: dict[int, dict[str, Counter[Params]]] = {}
-    strategies = touch_strategies(spec)
-    for r in rows:
+    head = table.select(["rc_rows_sum", "rc_rows_units", "rc_cseason", "rc_expected", "rc_present"]).to_pylist()
+    for r in head:
         if r["rc_rows_units"]:
             rows_mean = int(r["rc_rows_sum"]) / int(r["rc_rows_units"])
         if r["rc_cseason"] is not None:
             counts[int(r["rc_cseason"])] = (int(r["rc_expected"]), int(r["rc_present"] or 0))
-        if r["rc_key"] is None:
-            continue
-        season = int(r["rc_season"])
-        cols = {n: r[n] for n in source_cols}
-        unit = ExpectedUnit(key=str(r["rc_key"]), season=season, date=str(cols["date"])[:10], cols=cols)
-        units.append(unit)
-        if r["rc_n"] is not None:
-            present[unit.key] = PresentUnit(int(r["rc_n"]), bool(r["rc_ok"]))
-        for j, strategy in enumerate(strategies):
-            counter = touch.setdefault(season, {}).setdefault(strategy.name, Counter())
-            reqs = [p for p, _ in request_index(strategy, [unit], 1)[0]]
-            got = [r[f"rc_t{j}_{i}"] for i in range(len(_alternatives(strategy)))]
-            for params, n in zip(reqs, [g for g in got if g is not None], strict=False):
+    gap = table.filter(pc.is_valid(table.column("rc_key")))
+    source_cols = [n for n in names if not n.startswith(_PREFIX)]
+    keys = [str(k) for k in gap.column("rc_key").to_pylist()]
+    seasons = [int(x) for x in gap.column("rc_season").to_pylist()]
+    rows_n = gap.column("rc_n").to_pylist()
+    oks = gap.column("rc_ok").to_pylist()
+    units = [
+        ExpectedUnit(key=k, season=season, date=str(cols["date"])[:10], cols=cols)
+        for k, season, cols in zip(keys, seasons, gap.select(source_cols).to_pylist(), strict=True)
+    ]
+    present = {k: PresentUnit(int(n), bool(ok)) for k, n, ok in zip(keys, rows_n, oks, strict=True) if n is not None}
+    touch: dict[int, dict[str, Counter[Params]]] = {}
+    for j, strategy in enumerate(touch_strategies(spec)):
+        alts = len(_alternatives(strategy))
+        got = [gap.column(f"rc_t{j}_{i}").to_pylist() for i in range(alts)]
+        for u, reqs, *ns in zip(units, request_index(strategy, units, 1), *got, strict=True):
+            counter = touch.setdefault(u.season, {}).setdefault(strategy.name, Counter())
+            # A request is made for an alternative whose values are all known, as its count is.
+            for (params, _), n in zip(reqs, [n for n in ns if n is not None], strict=False):
                 counter[params] = int(n)
     units.sort(key=lambda u: (u.season, u.date, u.key))
-    return GapResult(tuple(units), present, counts, rows_mean, touch, len(rows))
+    return GapResult(tuple(units), present, counts, rows_mean, touch, table.num_rows)
