@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import pyarrow as pa
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -149,7 +150,7 @@ class _RecordingConnection:
     def __call__(self, **kwargs):
         return self
 
-    def cursor(self, on_poll):
+    def cursor(self, on_poll, **options):
         conn = self
 
         class Cursor:
@@ -163,6 +164,9 @@ class _RecordingConnection:
 
             def fetchall(self):
                 return []
+
+            def as_arrow(self):
+                return pa.table({"x": pa.array([], pa.int32())})
 
         return Cursor()
 
