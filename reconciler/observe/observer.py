@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -12,12 +10,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit, UnitState
+from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit
 from reconciler.errors import QueryError
 from reconciler.lake.layout import is_data_object
 from reconciler.lake.promote import unify_tables
+from reconciler.observe.fingerprints import fingerprints, states_of, whole_fingerprints
 from reconciler.observe.gap import GapResult, gap_query, gap_result, key_expr
 from reconciler.observe.queries import coverage_query
+from reconciler.observe.runner import QueryRunner
 from reconciler.observe.sources import missing_columns
 from reconciler.ports import ObjectStore, QueryEngine, StateStore
 from reconciler.spec.models import Spec
@@ -85,63 +85,8 @@ def _expected_units(table: pa.Table, unit: Sequence[str], seasons: Sequence[int]
     return tuple(out.values())
 
 
-def _states(records: Mapping[str, Any]) -> dict[str, UnitState]:
-    """State records as the planner reads them."""
-    return {
-        k: UnitState(status=r.status, rows=r.rows, attempts=r.attempts, error=r.error, updated_at=r.updated_at)
-        for k, r in records.items()
-    }
-
-
-def _digest(items: Any) -> str:
-    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _fingerprints(
-    counts: Mapping[int, tuple[int, int]],
-    gap: Sequence[str],
-    present: Mapping[str, PresentUnit],
-    states: Mapping[str, UnitState],
-    rows_mean: float | None,
-) -> tuple[str, str]:
-    """The digests of an observation (expected; observed), from what a gap observation holds.
-
-    A saved plan is checked against a new observation, which may be made the other way (whole,
-    or by the gap), so both ways digest the same things: the expected and complete units per
-    season, the gap's keys, and the gap's rows, completeness and states.
-    """
-    fp_exp = _digest({"counts": sorted(counts.items()), "gap": list(gap)})
-    fp_obs = _digest(
-        {
-            "present": sorted((k, p.rows, p.complete) for k, p in present.items()),
-            "states": sorted((k, s.status, s.attempts) for k, s in states.items()),
-            "rows_mean": rows_mean,
-        }
-    )
-    return fp_exp, fp_obs
-
-
-def _whole_fingerprints(
-    expected: Sequence[ExpectedUnit] | None, present: Mapping[str, PresentUnit], states: Mapping[str, UnitState]
-) -> tuple[str, str]:
-    """:func:`_fingerprints` of a whole observation ("unknown" expected set when it is None)."""
-    units = expected or ()
-    gap = [u.key for u in units if not ((p := present.get(u.key)) is not None and p.complete)]
-    counts: dict[int, tuple[int, int]] = {}
-    for u in units:
-        n, ok = counts.get(u.season, (0, 0))
-        p = present.get(u.key)
-        counts[u.season] = (n + 1, ok + int(p is not None and p.complete))
-    keys = set(gap)
-    rows = [p.rows for p in present.values() if p.complete]
-    fp_exp, fp_obs = _fingerprints(
-        counts,
-        gap,
-        {k: p for k, p in present.items() if k in keys},
-        {k: s for k, s in states.items() if k in keys},
-        sum(rows) / len(rows) if rows else None,
-    )
-    return (fp_exp if expected is not None else "unknown"), fp_obs
+def _params(seasons: Sequence[int]) -> dict[str, int]:
+    return {"season_start": min(seasons), "season_end": max(seasons)}
 
 
 @dataclass
@@ -170,6 +115,7 @@ class Observer:
     hidden: QueryEngine | None = None
     whole: frozenset[str] = field(default_factory=frozenset)
     rows_returned: int = 0
+    runner: QueryRunner = field(default_factory=QueryRunner)
 
     def _has_data(self, database: str, table: str) -> bool:
         prefix = f"{self.layer_of.get(database, database)}/{table}/"
@@ -177,14 +123,10 @@ class Observer:
 
     def _query(self, sql: str, seasons: Sequence[int]) -> list[pa.Table]:
         """The query's rows from the engine, and from the files it misses (when it reads the catalog)."""
-        params = {"season_start": min(seasons), "season_end": max(seasons)}
-        res = self.engine.query(sql, params)
-        self.bytes_scanned += res.bytes_scanned
-        self.rows_returned += res.table.num_rows
-        out = [res.table]
+        params = _params(seasons)
+        out = [self.runner.run(self.engine, sql, params).table]
         if self.hidden is not None:
-            extra = self.hidden.query(sql, params).table
-            self.rows_returned += extra.num_rows
+            extra = self.runner.run(self.hidden, sql, params).table
             if extra.num_rows:
                 out.append(extra)
         return out
@@ -276,28 +218,32 @@ class Observer:
         )
         try:
             for sql in (spec.source.query, table):
-                if self.hidden.query(sql, params).table.num_rows:
+                if self.runner.run(self.hidden, sql, params).table.num_rows:
                     return True
         except QueryError:
             return True
         return False
 
-    def _gap(self, spec: Spec, seasons: Sequence[int]) -> GapResult | None:
-        """The target's gap, computed by the engine; None when it must be observed whole."""
+    def _gap_sql(self, spec: Spec, seasons: Sequence[int]) -> str | None:
+        """The target's gap query, or None when it must be observed whole."""
         silver = spec.target.silver
         if spec.name in self.whole or not self._has_data(silver.database, silver.table):
             return None
         if self._hidden_rows(spec, seasons):
             return None
-        sql = gap_query(spec, seasons, database=silver.database, table=silver.table)
+        return gap_query(spec, seasons, database=silver.database, table=silver.table)
+
+    def _gap(self, spec: Spec, seasons: Sequence[int]) -> GapResult | None:
+        """The target's gap, computed by the engine; None when it must be observed whole."""
+        sql = self._gap_sql(spec, seasons)
+        if sql is None:
+            return None
         try:
-            res = self.engine.query(sql, {"season_start": min(seasons), "season_end": max(seasons)})
+            res = self.runner.run(self.engine, sql, _params(seasons))
         except QueryError as exc:
             # The whole observation runs the two queries apart and says which one failed.
             log.debug("%s: gap query failed (%s); observing whole", spec.name, exc)
             return None
-        self.bytes_scanned += res.bytes_scanned
-        self.rows_returned += res.table.num_rows
         if missing_columns(spec, [c for c in res.table.column_names if not c.startswith("rc_")]):
             return None
         return gap_result(spec, res.table)
@@ -340,8 +286,8 @@ class Observer:
         if gap is None:
             return None
         keys = [u.key for u in gap.units]
-        states = _states(self.state.load_units_for(spec.name, keys) if keys else {})
-        fp_exp, fp_obs = _fingerprints(gap.counts, keys, gap.present, states, gap.rows_mean)
+        states = states_of(self.state.load_units_for(spec.name, keys) if keys else {})
+        fp_exp, fp_obs = fingerprints(gap.counts, keys, gap.present, states, gap.rows_mean)
         return ObservedTarget(
             name=spec.name,
             expected=gap.units,
@@ -379,8 +325,8 @@ class Observer:
             min_rows=comp.min_rows,
             expression=comp.expression,
         )
-        states = _states(self.state.load_units(spec.name))
-        fp_exp, fp_obs = _whole_fingerprints(expected, present, states)
+        states = states_of(self.state.load_units(spec.name))
+        fp_exp, fp_obs = whole_fingerprints(expected, present, states)
         return ObservedTarget(
             name=spec.name,
             expected=expected,
@@ -432,7 +378,7 @@ class Observer:
                     keys=sorted(needed),
                 )
                 found = {k: p for k, p in found.items() if k in needed}
-                states = _states(self.state.load_units_for(name, needed))
+                states = states_of(self.state.load_units_for(name, needed))
                 targets[name] = replace(t, present={**t.present, **found}, states={**t.states, **states})
 
     def observe(self, specs: Sequence[Spec], seasons: Sequence[int], engine_name: str) -> ObservedState:
@@ -448,9 +394,20 @@ class Observer:
         """
         targets: dict[str, ObservedTarget] = {}
         by_name = {s.name: s for s in specs}
-        for spec in specs:
-            targets[spec.name] = obs = self.observe_target(spec, seasons)
-            self._with_inputs(spec, obs, targets, by_name)
+        try:
+            # The targets' gap queries are independent: started together, they run side by side
+            # on an engine that runs several queries at once.
+            for spec in specs:
+                sql = self._gap_sql(spec, seasons)
+                if sql is not None:
+                    self.runner.start(self.engine, sql, _params(seasons))
+            for spec in specs:
+                targets[spec.name] = obs = self.observe_target(spec, seasons)
+                self._with_inputs(spec, obs, targets, by_name)
+        finally:
+            self.runner.close()
+        self.bytes_scanned += self.runner.bytes_scanned
+        self.rows_returned += self.runner.rows_returned
         quota = self.state.get_meta(QUOTA_META_KEY)
         return ObservedState(
             seasons=tuple(seasons),
