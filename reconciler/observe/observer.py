@@ -116,10 +116,14 @@ class Observer:
     whole: frozenset[str] = field(default_factory=frozenset)
     rows_returned: int = 0
     runner: QueryRunner = field(default_factory=QueryRunner)
+    _tables: dict[str, bool] = field(default_factory=dict)
 
     def _has_data(self, database: str, table: str) -> bool:
         prefix = f"{self.layer_of.get(database, database)}/{table}/"
-        return any(is_data_object(o.key) for o in self.store.list_objects(prefix))
+        got = self._tables.get(prefix)
+        if got is None:
+            got = self._tables[prefix] = any(is_data_object(o.key) for o in self.store.list_objects(prefix))
+        return got
 
     def _query(self, sql: str, seasons: Sequence[int]) -> list[pa.Table]:
         """The query's rows from the engine, and from the files it misses (when it reads the catalog)."""
