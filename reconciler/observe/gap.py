@@ -32,8 +32,9 @@ from reconciler.core.observed import ExpectedUnit, PresentUnit
 from reconciler.core.requests import is_per_unit, request_index
 from reconciler.observe.queries import coverage_query, quote_ident
 from reconciler.spec.models import FetchStrategy, Spec
+from reconciler.sql import sql_literal
 
-__all__ = ["GapResult", "gap_query", "gap_result", "key_expr", "touch_strategies"]
+__all__ = ["GapResult", "gap_query", "gap_result", "key_expr", "keys_filter", "touch_strategies"]
 
 Params = tuple[tuple[str, Any], ...]
 
@@ -53,6 +54,22 @@ def key_expr(columns: Sequence[str], qualifier: str = "") -> str:
     q = f"{qualifier}." if qualifier else ""
     parts = [f"COALESCE(CAST({q}{quote_ident(c)} AS varchar), 'None')" for c in columns]
     return " || ':' || ".join(parts)
+
+
+def keys_filter(columns: Sequence[str], keys: Sequence[str]) -> str:
+    """A condition keeping the rows of some units: a semi-join on a ``VALUES`` list.
+
+    Engines hash the list once; a long ``IN (...)`` list is tested row by row.
+
+    Args:
+        columns: The unit's columns.
+        keys: The unit keys (``1234`` or ``1234:72``).
+
+    Returns:
+        The condition.
+    """
+    listed = ", ".join(f"({sql_literal('key', k)})" for k in sorted(set(keys)))
+    return f"{key_expr(columns)} IN (SELECT k FROM (VALUES {listed}) AS wanted(k))"
 
 
 def touch_strategies(spec: Spec) -> list[FetchStrategy]:

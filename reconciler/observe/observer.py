@@ -15,13 +15,12 @@ from reconciler.errors import QueryError
 from reconciler.lake.layout import is_data_object
 from reconciler.lake.promote import unify_tables
 from reconciler.observe.fingerprints import fingerprints, states_of, whole_fingerprints
-from reconciler.observe.gap import GapResult, gap_query, gap_result, key_expr
+from reconciler.observe.gap import GapResult, gap_query, gap_result, keys_filter
 from reconciler.observe.queries import coverage_query
 from reconciler.observe.runner import QueryRunner
 from reconciler.observe.sources import missing_columns
 from reconciler.ports import ObjectStore, QueryEngine, StateStore
 from reconciler.spec.models import Spec
-from reconciler.sql import sql_literal
 
 __all__ = ["Observer", "unit_key"]
 
@@ -186,8 +185,7 @@ class Observer:
             return {}
         where = ""
         if keys is not None and len(keys) <= MAX_IN_KEYS:
-            listed = ", ".join(sql_literal("key", k) for k in sorted(set(keys)))
-            where = f"{key_expr(unit_columns)} IN ({listed})"
+            where = keys_filter(unit_columns, keys)
         sql = coverage_query(database, table, unit_columns, min_rows=min_rows, expression=expression, where=where)
         out: dict[str, PresentUnit] = {}
         for result in self._query(sql, seasons):

@@ -14,7 +14,7 @@ from reconciler.adapters.sqlite_state import SqliteState
 from reconciler.config import load_profile
 from reconciler.core.observed import ObservedState
 from reconciler.core.planner import build_plan
-from reconciler.observe.gap import gap_query, gap_result
+from reconciler.observe.gap import gap_query, gap_result, keys_filter
 from reconciler.observe.observer import Observer
 from reconciler.ports import UnitRecord
 from reconciler.seasons import parse_seasons
@@ -101,3 +101,14 @@ def test_the_gap_query_names_the_selected_seasons_only():
     tree = sqlglot.parse_one(bind_params(sql, {"season_start": 2015, "season_end": 2017}), read="athena")
     # One touch count per request shape: the date, and each team of the team-season request.
     assert [s.alias_or_name for s in tree.selects][-3:] == ["rc_t0_0", "rc_t1_0", "rc_t1_1"]
+
+
+def test_a_few_units_are_read_through_a_values_semi_join_in_athena_sql():
+    from reconciler.observe.queries import coverage_query
+
+    where = keys_filter(["gameId", "teamId"], ["1:72", "2:it's", "1:72"])
+    sql = coverage_query("cbbd_bronze", "lineups_game", ["gameId", "teamId"], min_rows=3, where=where)
+    tree = sqlglot.parse_one(bind_params(sql, {"season_start": 2015, "season_end": 2016}), read="athena")
+    values = tree.find(sqlglot.exp.Values)
+    assert values is not None and len(values.expressions) == 2  # each key once
+    assert "('2:it''s')" in sql
