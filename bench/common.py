@@ -54,9 +54,13 @@ def version_tag() -> str:
     return f"{version('cbbd-reconciler')}-m{MANIFEST_VERSION}"
 
 
-def sandbox(seasons: str, scale: float, seed: int = 7, drift: bool = False) -> Path:
-    """A sandbox under .bench/, built once and reused when seed/scale/seasons/version match."""
-    name = f"sandbox-{seasons}-s{scale}-seed{seed}{'-drift' if drift else ''}-{version_tag()}"
+def sandbox(seasons: str, scale: float, seed: int = 7, drift: bool = False, complete: bool = False) -> Path:
+    """A sandbox under .bench/, built once and reused when seed/scale/seasons/version match.
+
+    ``complete``: no injected gaps (``sandbox init --complete``), the steady state.
+    """
+    kind = ("-drift" if drift else "") + ("-complete" if complete else "")
+    name = f"sandbox-{seasons}-s{scale}-seed{seed}{kind}-{version_tag()}"
     dest = WORK / name
     if (dest / "manifest.json").exists() and (dest / ".complete").exists():
         log(f"reusing {dest.name}")
@@ -69,6 +73,8 @@ def sandbox(seasons: str, scale: float, seed: int = 7, drift: bool = False) -> P
     cmd = [RECONCILE, "sandbox", "init", str(tmp), "--seasons", seasons, "--scale", str(scale), "--seed", str(seed)]
     if drift:
         cmd.append("--drift")
+    if complete:
+        cmd.append("--complete")
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     (tmp / ".complete").write_text(f"{time.perf_counter() - t:.1f}\n")
     shutil.rmtree(dest, ignore_errors=True)

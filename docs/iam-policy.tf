@@ -117,8 +117,9 @@ data "aws_iam_policy_document" "reconciler_plan" {
   statement {
     sid       = "PlanDynamoDBOwnItems"
     actions   = [
-      "dynamodb:GetItem",  # the remaining API quota noted by the last apply
-      "dynamodb:Query",    # this tool's unit checkpoints and rewrite records
+      "dynamodb:BatchGetItem",  # the checkpoints of the units a plan finds lacking
+      "dynamodb:GetItem",       # the remaining API quota noted by the last apply
+      "dynamodb:Query",         # this tool's unit checkpoints and rewrite records
     ]
     resources = [
       "arn:aws:dynamodb:${var.region}:${data.aws_caller_identity.current.account_id}:table/${var.checkpoint_table}",

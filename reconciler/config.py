@@ -107,6 +107,15 @@ class EngineSettings(_Frozen):
     region: str = "us-east-1"
     threads: int | None = None
     query_timeout_seconds: float = 600.0
+    #: Athena only: how results are read. ``arrow`` reads the result file from S3 in one go
+    #: (pyathena's ArrowCursor); ``unload`` has Athena write Parquet (large results); ``pages``
+    #: pages through GetQueryResults, 1,000 rows a call.
+    results: Literal["arrow", "unload", "pages"] = "arrow"
+    #: Athena only: queries run at once (a plan's independent queries run side by side).
+    concurrency: int = Field(4, ge=1, le=64)
+    #: Athena only: reuse a result of the same query text up to this old (0: never), where the
+    #: workgroup allows it (engine version 3).
+    result_reuse_minutes: int = Field(60, ge=0, le=10080)
 
 
 class CatalogSettings(_Frozen):

@@ -227,6 +227,10 @@ class StateStore(Protocol):
         """Every recorded unit of a target, by unit key."""
         ...
 
+    def load_units_for(self, target: str, units: Iterable[str]) -> dict[str, UnitRecord]:
+        """The recorded units of a target among some unit keys, by unit key."""
+        ...
+
     def record_units(self, records: Iterable[UnitRecord]) -> None:
         """Durably record unit states (called only after the data is written)."""
         ...

@@ -100,12 +100,13 @@ class Session:
         """Close the backends."""
         self.backends.close()  # type: ignore[attr-defined]
 
-    def observe(self, seasons: Sequence[int], targets: Sequence[str] = ()) -> ObservedState:
+    def observe(self, seasons: Sequence[int], targets: Sequence[str] = (), *, whole: bool = False) -> ObservedState:
         """Observe the lake for the selected targets (and what they depend on).
 
         Args:
             seasons: Selected seasons.
             targets: ``--target`` selectors (empty: all).
+            whole: Observe every expected and present unit, not only the gap (the plan is the same).
 
         Returns:
             The observation.
@@ -117,9 +118,18 @@ class Session:
             state=b.state,  # type: ignore[attr-defined]
             layer_of=layer_map(self.profile),
             hidden=getattr(b, "hidden", None),
+            # A selector narrower than a target is matched against every unit's address.
+            whole=frozenset(
+                self._names()
+                if whole
+                else (t.split("[", 1)[0].split(".", 1)[0] for t in targets if t not in self._names())
+            ),
         )
         wanted = self._with_dependencies(targets)
         return observer.observe([s for s in self.specs if s.name in wanted], seasons, self.profile.engine.kind)
+
+    def _names(self) -> set[str]:
+        return {s.name for s in self.specs}
 
     def _with_dependencies(self, targets: Sequence[str]) -> set[str]:
         if not targets:

@@ -24,3 +24,19 @@ def test_floor_queries_cover_the_fact_targets_in_athena_sql():
 def test_table_marks_unmet_goals():
     md = table([(1, Row("x", "2 s", "1 s", "2.00×", "cmd", "≤1.5×", False))])
     assert "**no**" in md and "`cmd`" in md
+
+
+def test_the_athena_model_accounts_a_plan(tmp_path):
+    from bench.athena_model import PAGE_ROWS, Query, measure
+    from tests.e2e_helpers import make_sandbox
+
+    cfg, _, _ = make_sandbox(tmp_path / "sb", seasons="2015-2016")
+    got = measure(cfg, "2015-2016")
+    assert got["actions"] > 0
+    # Results come back through the Arrow cursor: one result file per query, no pages.
+    assert got["queries"] == got["result_files"] > 0 and got["pages"] == 0
+    assert got["rows_returned"] == sum(q["rows"] for q in got["per_query"])
+    assert got["modelled_seconds"] > 0
+    # Paged results cost a call per 1,000 rows, the header included.
+    assert Query(rows=PAGE_ROWS, bytes=0, mode="pages", ahead=False).pages == 2
+    assert Query(rows=10, bytes=0, mode="arrow", ahead=False).pages == 0

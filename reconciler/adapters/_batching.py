@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-__all__ = ["DDB_BATCH_WRITE", "GLUE_CREATE_BATCH", "GLUE_DELETE_BATCH", "S3_DELETE_BATCH", "chunked"]
+__all__ = ["DDB_BATCH_GET", "DDB_BATCH_WRITE", "GLUE_CREATE_BATCH", "GLUE_DELETE_BATCH", "S3_DELETE_BATCH", "chunked"]
 
 T = TypeVar("T")
 
@@ -17,6 +17,8 @@ GLUE_DELETE_BATCH = 25
 S3_DELETE_BATCH = 1000
 #: BatchWriteItem accepts at most 25 items per call.
 DDB_BATCH_WRITE = 25
+#: BatchGetItem accepts at most 100 keys per call.
+DDB_BATCH_GET = 100
 
 
 def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

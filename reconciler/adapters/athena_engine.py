@@ -2,9 +2,17 @@
 
 Queries run as written (the tables are real Glue tables there), after the same ``:name``
 binding as the DuckDB engine (:func:`reconciler.sql.bind_params`) and a sqlglot parse that
-refuses malformed or non-``SELECT`` SQL before it costs a round trip. pyathena's cursor pages
-through GetQueryResults; the bytes Athena scanned (what it bills) come back in
-:attr:`QueryResult.bytes_scanned`. A query running longer than the timeout is cancelled.
+refuses malformed or non-``SELECT`` SQL before it costs a round trip.
+
+Results are read as Athena's users read them: pyathena's Arrow cursor reads the result file
+from S3 in one go (``engine.results: arrow``, the default), or Athena ``UNLOAD``s Parquet
+(``unload``); ``pages`` keeps the DB-API cursor, which pages GetQueryResults 1,000 rows a call.
+Up to ``engine.concurrency`` queries run at once (the observer sends a plan's independent
+queries together); where the workgroup runs engine version 3, a result of the same query text
+younger than ``engine.result_reuse_minutes`` is reused instead of scanned again. The bytes
+Athena scanned (what it bills) come back in :attr:`QueryResult.bytes_scanned`, and
+:attr:`AthenaEngine.stats` counts queries, rows, bytes and reuses. A query running longer than
+the timeout is cancelled.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -120,6 +129,9 @@ class AthenaEngine:
         connect: Callable[..., Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         session: Any = None,
+        results: str = "arrow",
+        concurrency: int = 4,
+        result_reuse_minutes: int = 60,
     ) -> None:
         """Configure the engine; the connection opens on the first query.
 
@@ -133,6 +145,9 @@ class AthenaEngine:
             connect: A ``pyathena.connect``-compatible factory (tests inject a fake).
             clock: A monotonic clock (tests inject one).
             session: A boto3 session for pyathena (None: pyathena makes its own).
+            results: ``arrow``, ``unload`` or ``pages`` (see the module docstring).
+            concurrency: Queries that may run at once.
+            result_reuse_minutes: Reuse results up to this old where the workgroup allows (0: never).
         """
         self.workgroup = workgroup
         self.output_location = output_location
@@ -146,6 +161,14 @@ class AthenaEngine:
         self._conn: Any = None
         self._lock = threading.Lock()
         self._client: Any = None
+        self.results = results
+        self.concurrency = concurrency
+        self.result_reuse_minutes = result_reuse_minutes
+        # Result reuse needs engine version 3; :meth:`check` learns the workgroup's.
+        self.reuse_allowed = False
+        self._slots = threading.BoundedSemaphore(concurrency)
+        #: Queries run, rows returned, bytes scanned, results reused (for the plan and the bench).
+        self.stats: Counter[str] = Counter()
         quiet_pyathena()
 
     @classmethod
@@ -168,6 +191,9 @@ class AthenaEngine:
             database=catalog.silver_database,
             timeout_seconds=engine.query_timeout_seconds,
             session=session,
+            results=engine.results,
+            concurrency=engine.concurrency,
+            result_reuse_minutes=engine.result_reuse_minutes,
         )
 
     def check(self) -> None:
@@ -181,7 +207,7 @@ class AthenaEngine:
             self._client = make_client(self._session, "athena", region=self.region, endpoint_url=None, what=what)
         with translate_aws_errors(what):
             try:
-                self._client.get_work_group(WorkGroup=self.workgroup)
+                got = self._client.get_work_group(WorkGroup=self.workgroup)
             except ClientError as exc:
                 message = str(exc.response.get("Error", {}).get("Message", "")).lower()
                 if exc.response.get("Error", {}).get("Code") != "InvalidRequestException" or "not found" not in message:
@@ -190,8 +216,15 @@ class AthenaEngine:
                     f"{what} does not exist in {self.region}: create it (the pipeline's terraform does), or fix "
                     "engine.workgroup or engine.region"
                 ) from None
+        version = got.get("WorkGroup", {}).get("Configuration", {}).get("EngineVersion", {})
+        effective = str(version.get("EffectiveEngineVersion") or version.get("SelectedEngineVersion") or "")
+        self.reuse_allowed = self.result_reuse_minutes > 0 and effective.strip().endswith("3")
 
     def _connection(self) -> Any:
+        with self._lock:
+            return self._open()
+
+    def _open(self) -> Any:
         if self._conn is None:
             extra: dict[str, Any] = {"session": self._session} if self._session is not None else {}
             with translate_aws_errors(f"Athena workgroup {self.workgroup}"):
@@ -232,8 +265,8 @@ class AthenaEngine:
         """
         bound = bind_params(sql, params)
         parse_query(bound)
-        started = self._clock()
-        with self._lock:
+        with self._slots:
+            started = self._clock()
             conn = self._connection()
             cursor_box: list[Any] = []
 
@@ -243,13 +276,16 @@ class AthenaEngine:
 
             try:
                 with translate_aws_errors(f"Athena workgroup {self.workgroup}"):
-                    cursor = conn.cursor(on_poll=watchdog)
+                    cursor = conn.cursor(**self._cursor_options(watchdog))
                     cursor_box.append(cursor)
                     cursor.execute(bound)
-                    rows = cursor.fetchall()
-                    description = cursor.description
+                    if self.results == "pages":
+                        table = rows_to_table(cursor.description, cursor.fetchall())
+                    else:
+                        table = cursor.as_arrow()
                     scanned = int(cursor.data_scanned_in_bytes or 0)
                     query_id = getattr(cursor, "query_id", None)
+                    reused = bool(getattr(cursor, "reused_previous_result", False))
             except _TimedOut as timed_out:
                 if cursor_box:
                     try:
@@ -262,9 +298,24 @@ class AthenaEngine:
                 ) from None
             except PyAthenaError as exc:
                 raise self._fail(exc) from None
-        table = rows_to_table(description, rows)
-        log.debug("athena %s: %d row(s), %d bytes scanned", query_id, table.num_rows, scanned)
+        with self._lock:
+            self.stats.update(queries=1, rows=table.num_rows, bytes_scanned=scanned, reused=int(reused))
+        log.debug("athena %s: %d row(s), %d bytes scanned%s", query_id, table.num_rows, scanned, reused * " (reused)")
         return QueryResult(table=table, bytes_scanned=scanned, engine="athena")
+
+    def _cursor_options(self, watchdog: Callable[[Any], None]) -> dict[str, Any]:
+        """The cursor's class and options: the Arrow cursor (or UNLOAD), and result reuse where allowed."""
+        out: dict[str, Any] = {"on_poll": watchdog}
+        if self.results != "pages":
+            from pyathena.arrow.cursor import ArrowCursor
+
+            out["cursor"] = ArrowCursor
+            if self.results == "unload":
+                out["unload"] = True
+        if self.reuse_allowed:
+            out["result_reuse_enable"] = True
+            out["result_reuse_minutes"] = self.result_reuse_minutes
+        return out
 
     def close(self) -> None:
         """Close the pyathena connection."""

@@ -110,7 +110,8 @@ _SERVICE_OF = {
         "glue",
     ),
     **dict.fromkeys(
-        ("Query", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "DescribeTable"), "dynamodb"
+        ("Query", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "BatchGetItem", "DescribeTable"),
+        "dynamodb",
     ),
     **dict.fromkeys(
         (

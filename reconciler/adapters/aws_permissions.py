@@ -110,6 +110,9 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission(
         "dynamodb:Query", "checkpoints", "plan", "this tool's unit checkpoints and rewrite records", own_items=True
     ),
+    Permission(
+        "dynamodb:BatchGetItem", "checkpoints", "plan", "the checkpoints of the units a plan finds lacking", True
+    ),
     Permission("dynamodb:GetItem", "checkpoints", "plan", "the remaining API quota noted by the last apply", True),
     Permission("s3:GetObject", "locks", "plan", "reading the apply locks (`locks list`; apply, before taking one)"),
     # athena: the engine, when the profile chooses it.

@@ -91,6 +91,7 @@ def _calls(perm: Permission, clients: Clients, names: Names, table: tuple[str, s
             Limit=1,
         ),
         "dynamodb:GetItem": lambda: ddb.get_item(TableName=tbl, Key=PROBE_ITEM),
+        "dynamodb:BatchGetItem": lambda: ddb.batch_get_item(RequestItems={tbl: {"Keys": [PROBE_ITEM]}}),
         "dynamodb:PutItem": lambda: ddb.put_item(TableName=tbl, Item=PROBE_ITEM, **never),
         "dynamodb:BatchWriteItem": lambda: ddb.batch_write_item(
             RequestItems={tbl: [{"DeleteRequest": {"Key": PROBE_ITEM}}]}

@@ -28,10 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from reconciler.adapters.arrow_errors import store_read_error
 from reconciler.adapters.duckdb_sources import LakeFile
+from reconciler.lake.footers import read_footer
 from reconciler.ports import ObjectStore
 from reconciler.sql import TableRef
 
@@ -152,8 +152,7 @@ class BadFiles:
         if got is None:
             fs, root = store.arrow()
             try:
-                with fs.open_input_file(f"{root.rstrip('/')}/{f.key}") as fh:
-                    got = pq.read_schema(fh)
+                got = read_footer(fs, f"{root.rstrip('/')}/{f.key}", f.size).schema.to_arrow_schema()
             except (OSError, pa.ArrowException) as exc:
                 failed = store_read_error(exc, store.uri(f.key))
                 if failed is not None:  # the store refused or failed the read: an error, never a left-out file

@@ -33,9 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from reconciler.errors import QueryError
+from reconciler.lake.footers import read_footer
 from reconciler.lake.layout import is_data_object, partition_pairs
 from reconciler.ports import ObjectStore
 from reconciler.sql import quote_ident
@@ -82,12 +82,11 @@ class LakeFile:
 SMALL_OBJECT_BYTES = 2048
 
 
-def _no_columns(store: ObjectStore, key: str) -> bool:
+def _no_columns(store: ObjectStore, key: str, size: int) -> bool:
     """Whether a (small) Parquet object has no columns at all: it holds no data."""
     fs, root = store.arrow()
     try:
-        with fs.open_input_file(f"{root.rstrip('/')}/{key}") as fh:
-            columns: int = pq.read_metadata(fh).num_columns
+        columns: int = read_footer(fs, f"{root.rstrip('/')}/{key}", size).num_columns
     except (OSError, pa.ArrowException):
         return False  # unreadable: left in, so the query names it
     return columns == 0
@@ -111,7 +110,7 @@ def lake_files(store: ObjectStore, prefix: str) -> list[LakeFile]:
     for obj in store.list_objects(prefix):
         if not is_data_object(obj.key):
             continue
-        if obj.size <= SMALL_OBJECT_BYTES and _no_columns(store, obj.key):
+        if obj.size <= SMALL_OBJECT_BYTES and _no_columns(store, obj.key, obj.size):
             log.info("%s: a Parquet object with no columns; not read", obj.key)
             continue
         out.append(LakeFile(obj.key, obj.size, obj.mtime, partition_pairs(prefix, obj.key), obj.etag))

@@ -26,9 +26,21 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from reconciler.adapters._batching import DDB_BATCH_WRITE, chunked
+from reconciler.adapters._batching import DDB_BATCH_GET, DDB_BATCH_WRITE, chunked
 from reconciler.adapters.aws_errors import translate_aws_errors
 from reconciler.adapters.aws_session import make_client, region_of
+from reconciler.adapters.dynamo_items import (
+    LOCK_ENDPOINT,
+    META_ENDPOINT,
+    UNIT_ENDPOINT_PREFIX,
+    lock_item,
+    lock_of,
+    num_attr,
+    str_attr,
+    unit_endpoint,
+    unit_item,
+    unit_record,
+)
 from reconciler.config import StateSettings
 from reconciler.errors import BackendError
 from reconciler.lake.layout import param_hash
@@ -37,80 +49,6 @@ from reconciler.ports import LockInfo, UnitRecord
 __all__ = ["LOCK_ENDPOINT", "META_ENDPOINT", "UNIT_ENDPOINT_PREFIX", "DynamoState"]
 
 log = logging.getLogger(__name__)
-
-UNIT_ENDPOINT_PREFIX = "reconcile:"
-META_ENDPOINT = "reconcile:meta"
-LOCK_ENDPOINT = "reconcile:lock"
-
-
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _n(value: float) -> dict[str, str]:
-    return {"N": f"{value:.6f}"}
-
-
-def _unit_endpoint(target: str) -> str:
-    endpoint = UNIT_ENDPOINT_PREFIX + target
-    if endpoint in (META_ENDPOINT, LOCK_ENDPOINT) or not target:
-        raise BackendError(f"target name {target!r} is reserved in the checkpoint table; rename the spec")
-    return endpoint
-
-
-def _unit_item(r: UnitRecord) -> dict[str, Any]:
-    payload = {
-        "target": r.target,
-        "unit": r.unit,
-        "status": r.status,
-        "rows": r.rows,
-        "attempts": r.attempts,
-        "error": r.error,
-        "updated_at": r.updated_at,
-        "season": r.season,
-        "extra": dict(r.extra),
-    }
-    return {
-        "endpoint": _s(_unit_endpoint(r.target)),
-        "parameter_hash": _s(param_hash({"unit": r.unit})),
-        "unit": _s(r.unit),
-        "payload": _s(json.dumps(payload, sort_keys=True, default=str)),
-    }
-
-
-def _lock_item(lock: LockInfo) -> dict[str, Any]:
-    described = {
-        "lock_id": lock.lock_id,
-        "owner": lock.owner,
-        "host": lock.host,
-        "pid": lock.pid,
-        "command": lock.command,
-        "created_at": lock.created_at,
-    }
-    return {
-        "endpoint": _s(LOCK_ENDPOINT),
-        "parameter_hash": _s(param_hash({"lock_id": lock.lock_id})),
-        "lock_id": _s(lock.lock_id),
-        "owner": _s(lock.owner),
-        "host": _s(lock.host),
-        "pid": _n(lock.pid),
-        "command": _s(lock.command),
-        "created_at": _n(lock.created_at),
-        "expires_at": _n(lock.expires_at),
-        "payload": _s(json.dumps(described, sort_keys=True)),
-    }
-
-
-def _lock(item: dict[str, Any]) -> LockInfo:
-    return LockInfo(
-        lock_id=item["lock_id"]["S"],
-        owner=item["owner"]["S"],
-        host=item["host"]["S"],
-        pid=int(float(item["pid"]["N"])),
-        command=item["command"]["S"],
-        created_at=float(item["created_at"]["N"]),
-        expires_at=float(item["expires_at"]["N"]),
-    )
 
 
 class DynamoState:
@@ -192,7 +130,7 @@ class DynamoState:
             for page in paginator.paginate(
                 TableName=self.table,
                 KeyConditionExpression="endpoint = :e",
-                ExpressionAttributeValues={":e": _s(endpoint)},
+                ExpressionAttributeValues={":e": str_attr(endpoint)},
                 ConsistentRead=True,
             ):
                 yield from page.get("Items", [])
@@ -210,26 +148,49 @@ class DynamoState:
             BackendError: If an item of our namespace is malformed (it is named).
         """
         out: dict[str, UnitRecord] = {}
-        for item in self._query(_unit_endpoint(target)):
-            try:
-                p = json.loads(item["payload"]["S"])
-                rec = UnitRecord(
-                    target=target,
-                    unit=p["unit"],
-                    status=p["status"],
-                    rows=int(p.get("rows", 0)),
-                    attempts=int(p.get("attempts", 0)),
-                    error=str(p.get("error", "")),
-                    updated_at=float(p.get("updated_at", 0.0)),
-                    season=None if p.get("season") is None else int(p["season"]),
-                    extra=dict(p.get("extra") or {}),
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                key = item.get("parameter_hash", {}).get("S", "?")
-                raise BackendError(
-                    f"{self._what}: item {UNIT_ENDPOINT_PREFIX}{target}/{key} is malformed ({exc!r})"
-                ) from None
+        for item in self._query(unit_endpoint(target)):
+            rec = unit_record(target, item, self._what)
             out[rec.unit] = rec
+        return out
+
+    def load_units_for(self, target: str, units: Iterable[str]) -> dict[str, UnitRecord]:
+        """The recorded units among some keys (BatchGetItem, 100 keys a call, consistent reads).
+
+        Args:
+            target: The spec name.
+            units: Unit keys.
+
+        Returns:
+            Unit key → record, for the keys that have one.
+
+        Raises:
+            BackendError: If an item is malformed, or keys stay unprocessed after
+                ``max_batch_attempts`` attempts with backoff.
+        """
+        endpoint = str_attr(unit_endpoint(target))
+        keys = [{"endpoint": endpoint, "parameter_hash": str_attr(param_hash({"unit": u}))} for u in sorted(set(units))]
+        out: dict[str, UnitRecord] = {}
+        for chunk in chunked(keys, DDB_BATCH_GET):
+            pending: list[dict[str, Any]] = list(chunk)
+            for attempt in range(1, self.max_batch_attempts + 1):
+                with translate_aws_errors(self._what):
+                    resp = self.client.batch_get_item(
+                        RequestItems={self.table: {"Keys": pending, "ConsistentRead": True}}
+                    )
+                for item in resp.get("Responses", {}).get(self.table, []):
+                    rec = unit_record(target, item, self._what)
+                    out[rec.unit] = rec
+                pending = resp.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                if not pending:
+                    break
+                if attempt < self.max_batch_attempts:
+                    self._sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+            if pending:
+                raise BackendError(
+                    f"{self._what}: {len(pending)} checkpoint read(s) still unprocessed after "
+                    f"{self.max_batch_attempts} BatchGetItem attempts with backoff (throttled): the table's "
+                    "read capacity is spent; wait a minute and run again"
+                )
         return out
 
     def record_units(self, records: Iterable[UnitRecord]) -> None:
@@ -246,7 +207,7 @@ class DynamoState:
             BackendError: If items stay unprocessed after ``max_batch_attempts`` attempts.
         """
         latest = {(r.target, r.unit): r for r in records}  # one batch may not name a key twice
-        items = [_unit_item(r) for r in latest.values()]
+        items = [unit_item(r) for r in latest.values()]
         for chunk in chunked(items, DDB_BATCH_WRITE):
             pending: list[dict[str, Any]] = [{"PutRequest": {"Item": it}} for it in chunk]
             for attempt in range(1, self.max_batch_attempts + 1):
@@ -268,7 +229,7 @@ class DynamoState:
                 )
 
     def _meta_key(self, key: str) -> dict[str, Any]:
-        return {"endpoint": _s(META_ENDPOINT), "parameter_hash": _s(param_hash({"key": key}))}
+        return {"endpoint": str_attr(META_ENDPOINT), "parameter_hash": str_attr(param_hash({"key": key}))}
 
     def get_meta(self, key: str) -> str | None:
         """A metadata value.
@@ -294,14 +255,14 @@ class DynamoState:
         """
         item = {
             **self._meta_key(key),
-            "meta_key": _s(key),
-            "payload": _s(json.dumps({"key": key, "value": value})),
+            "meta_key": str_attr(key),
+            "payload": str_attr(json.dumps({"key": key, "value": value})),
         }
         with translate_aws_errors(self._what):
             self.client.put_item(TableName=self.table, Item=item)
 
     def _lock_key(self, lock_id: str) -> dict[str, Any]:
-        return {"endpoint": _s(LOCK_ENDPOINT), "parameter_hash": _s(param_hash({"lock_id": lock_id}))}
+        return {"endpoint": str_attr(LOCK_ENDPOINT), "parameter_hash": str_attr(param_hash({"lock_id": lock_id}))}
 
     def _code(self, exc: ClientError) -> str:
         return str(exc.response.get("Error", {}).get("Code", ""))
@@ -321,10 +282,10 @@ class DynamoState:
                 try:
                     self.client.put_item(
                         TableName=self.table,
-                        Item=_lock_item(lock),
+                        Item=lock_item(lock),
                         ConditionExpression="attribute_not_exists(endpoint) OR expires_at < :now OR #o = :me",
                         ExpressionAttributeNames={"#o": "owner"},
-                        ExpressionAttributeValues={":now": _n(now), ":me": _s(lock.owner)},
+                        ExpressionAttributeValues={":now": num_attr(now), ":me": str_attr(lock.owner)},
                     )
                     return None
                 except ClientError as exc:
@@ -334,7 +295,7 @@ class DynamoState:
                     TableName=self.table, Key=self._lock_key(lock.lock_id), ConsistentRead=True
                 ).get("Item")
             if item is not None:
-                return _lock(item)
+                return lock_of(item)
             # Released between our PutItem and GetItem: try again.
         raise BackendError(f"{self._what}: lock {lock.lock_id} keeps changing hands; retry")
 
@@ -357,7 +318,7 @@ class DynamoState:
                     UpdateExpression="SET expires_at = :e",
                     ConditionExpression="#o = :me",
                     ExpressionAttributeNames={"#o": "owner"},
-                    ExpressionAttributeValues={":e": _n(expires_at), ":me": _s(owner)},
+                    ExpressionAttributeValues={":e": num_attr(expires_at), ":me": str_attr(owner)},
                 )
             except ClientError as exc:
                 if self._code(exc) == "ConditionalCheckFailedException":
@@ -384,7 +345,7 @@ class DynamoState:
             kwargs.update(
                 ConditionExpression="#o = :me",
                 ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":me": _s(owner)},
+                ExpressionAttributeValues={":me": str_attr(owner)},
             )
         with translate_aws_errors(self._what):
             try:
@@ -401,7 +362,7 @@ class DynamoState:
         Returns:
             The locks.
         """
-        return sorted((_lock(item) for item in self._query(LOCK_ENDPOINT)), key=lambda lk: lk.lock_id)
+        return sorted((lock_of(item) for item in self._query(LOCK_ENDPOINT)), key=lambda lk: lk.lock_id)
 
     def close(self) -> None:
         """Nothing to release (boto3 clients need no closing)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -95,6 +96,9 @@ class S3Store:
         self.client: Any = make_client(self._session, "s3", region=region, endpoint_url=endpoint_url, what=what)
         self._conditional_put = True
         self._sleep: Callable[[float], None] = time.sleep
+        # One pyarrow filesystem for the store, kept while the credentials it holds are current.
+        self._fs: tuple[tuple[str, str, str | None], pafs.S3FileSystem] | None = None
+        self._fs_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: StoreSettings, *, session: boto3.session.Session | None = None) -> S3Store:
@@ -344,11 +348,12 @@ class S3Store:
         return deleted
 
     def arrow(self) -> tuple[pafs.FileSystem, str]:
-        """A pyarrow S3 filesystem for this bucket and the root under which keys live.
+        """The store's pyarrow S3 filesystem and the root under which keys live.
 
         Credentials are resolved by boto3 (profiles, SSO, roles) and handed to pyarrow, so both
-        see the same identity. Temporary credentials are a snapshot: a filesystem kept for
-        longer than their lifetime must be re-created.
+        see the same identity. Temporary credentials are a snapshot: boto3 refreshes them before
+        they expire, and a refresh makes a new filesystem; until then the one filesystem (its
+        connection pool) is shared by every read of the store.
 
         Returns:
             ``(S3FileSystem, "bucket[/prefix]")``.
@@ -364,6 +369,15 @@ class S3Store:
                     "and AWS_SECRET_ACCESS_KEY"
                 )
             frozen = creds.get_frozen_credentials()
+        root = f"{self.bucket}/{self.prefix}".rstrip("/")
+        ident = (frozen.access_key, frozen.secret_key, frozen.token)
+        with self._fs_lock:
+            if self._fs is None or self._fs[0] != ident:
+                self._fs = (ident, self._filesystem(frozen))
+            return self._fs[1], root
+
+    def _filesystem(self, frozen: Any) -> pafs.S3FileSystem:
+        """A new pyarrow filesystem holding one set of frozen credentials."""
         kwargs: dict[str, Any] = {
             "region": self.region,
             "access_key": frozen.access_key,
@@ -376,8 +390,7 @@ class S3Store:
             parts = urlsplit(self.endpoint_url)
             kwargs["endpoint_override"] = parts.netloc or parts.path
             kwargs["scheme"] = parts.scheme or "https"
-        root = f"{self.bucket}/{self.prefix}".rstrip("/")
-        return pafs.S3FileSystem(**kwargs), root
+        return pafs.S3FileSystem(**kwargs)
 
     def uri(self, key: str) -> str:
         """The ``s3://`` URI of a key.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,21 @@ def _lock(row: sqlite3.Row | tuple[Any, ...]) -> LockInfo:
     )
 
 
+def _record(target: str, r: Sequence[Any]) -> UnitRecord:
+    """A ``units`` row (unit, status, rows, attempts, error, updated_at, season, extra) as a record."""
+    return UnitRecord(
+        target=target,
+        unit=r[0],
+        status=r[1],
+        rows=int(r[2]),
+        attempts=int(r[3]),
+        error=r[4],
+        updated_at=float(r[5]),
+        season=None if r[6] is None else int(r[6]),
+        extra=json.loads(r[7]),
+    )
+
+
 class SqliteState:
     """:class:`~reconciler.ports.StateStore` on a SQLite file."""
 
@@ -115,20 +130,32 @@ class SqliteState:
                 "SELECT unit, status, rows, attempts, error, updated_at, season, extra FROM units WHERE target = ?",
                 (target,),
             ).fetchall()
-        return {
-            r[0]: UnitRecord(
-                target=target,
-                unit=r[0],
-                status=r[1],
-                rows=int(r[2]),
-                attempts=int(r[3]),
-                error=r[4],
-                updated_at=float(r[5]),
-                season=None if r[6] is None else int(r[6]),
-                extra=json.loads(r[7]),
-            )
-            for r in rows
-        }
+        return {r[0]: _record(target, r) for r in rows}
+
+    def load_units_for(self, target: str, units: Iterable[str]) -> dict[str, UnitRecord]:
+        """The recorded units among some keys (``IN`` lists of at most 500 keys).
+
+        Args:
+            target: The spec name.
+            units: Unit keys.
+
+        Returns:
+            Unit key → record, for the keys that have one.
+        """
+        keys = sorted(set(units))
+        rows: list[Any] = []
+        with self._db.errors(f"loading units of {target}"), self._db.reading() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows.extend(
+                    conn.execute(
+                        "SELECT unit, status, rows, attempts, error, updated_at, season, extra FROM units "
+                        f"WHERE target = ? AND unit IN ({marks})",
+                        (target, *chunk),
+                    ).fetchall()
+                )
+        return {r[0]: _record(target, r) for r in rows}
 
     def record_units(self, records: Iterable[UnitRecord]) -> None:
         """Durably record unit states, all in one transaction (one fsync).

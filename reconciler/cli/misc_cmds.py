@@ -111,6 +111,9 @@ def sandbox_init_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same lake.")] = 7,
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the simulator the config points at.")] = 8787,
     drift: Annotated[bool, typer.Option("--drift", help="Inject partition and layout drift too.")] = False,
+    complete: Annotated[
+        bool, typer.Option("--complete", help="Inject no gaps: a filled lake, the steady state a nightly plan sees.")
+    ] = False,
     writer: Annotated[
         str | None,
         typer.Option(
@@ -163,7 +166,15 @@ def sandbox_init_cmd(
         con = console()
         t0 = time.monotonic()
         manifest = init_sandbox(
-            directory, seasons=seas, scale=scale, seed=seed, api_port=api_port, drift=drift, writer=writer, twin=twin
+            directory,
+            seasons=seas,
+            scale=scale,
+            seed=seed,
+            api_port=api_port,
+            drift=drift,
+            writer=writer,
+            complete=complete,
+            twin=twin,
         )
         con.print(
             f"[green]Sandbox written[/green] to {directory} in {time.monotonic() - t0:.1f} s: "

@@ -69,11 +69,21 @@ def is_joint(strategy: FetchStrategy) -> bool:
     return strategy.match == "all" and any(len(c) > 1 for c in strategy.param_columns().values())
 
 
+def _touch(
+    strategy: FetchStrategy, all_units: Sequence[ExpectedUnit], nparts: int, obs: ObservedTarget | None, season: int
+) -> Mapping[Params, int]:
+    """How many units each request of a strategy touches: counted by the engine, or here over ``all_units``."""
+    if obs is not None and obs.counts is not None:
+        return obs.touch.get(season, {}).get(strategy.name, {})
+    return touch_counts(strategy, all_units, nparts)
+
+
 def _whole_unit_candidates(
     strategies: Sequence[tuple[int, FetchStrategy]],
     units: Sequence[ExpectedUnit],
     all_units: Sequence[ExpectedUnit],
     rows_mean: float,
+    obs: ObservedTarget | None = None,
 ) -> list[Candidate]:
     """Candidates of the strategies whose every request returns its units whole."""
     out: list[Candidate] = []
@@ -84,7 +94,7 @@ def _whole_unit_candidates(
                 cands.setdefault(params, set()).add(u.key)
         if not cands:
             continue
-        touch = touch_counts(strategy, all_units, 1)
+        touch = _touch(strategy, all_units, 1, obs, units[0].season)
         per = rows_per_unit(strategy, rows_mean)
         calls = calls_of(strategy)
         out.extend(
@@ -101,6 +111,7 @@ def _joint_picks(
     unit_calls: int | None,
     rows_mean: float,
     nparts: int,
+    obs: ObservedTarget | None = None,
 ) -> tuple[list[Pick], set[str]]:
     """The joint requests of one ``match: all`` strategy worth making, and the units they fill."""
     needs: dict[str, list[Params]] = {}
@@ -116,7 +127,7 @@ def _joint_picks(
     for key in sorted(filled):
         for params in needs[key]:
             serves.setdefault(params, []).append(key)
-    touch = touch_counts(strategy, all_units, nparts)
+    touch = _touch(strategy, all_units, nparts, obs, units[0].season) if units else {}
     per = rows_per_unit(strategy, rows_mean) / nparts
     picks = [
         Pick(strategy, params, tuple(keys), calls, touch.get(params, len(keys)) * per, joint=True)
@@ -153,7 +164,7 @@ def cover_units(
     whole = [(i, s) for i, s in enumerate(api) if s is not per_unit and not is_joint(s)]
     joint = [s for s in api if is_joint(s)]
     units = list(todo.values())
-    candidates = _whole_unit_candidates(whole, units, all_units, rows_mean)
+    candidates = _whole_unit_candidates(whole, units, all_units, rows_mean, obs)
     # Take shared requests only while each fills more units than a one-unit call per unit would cost.
     chosen, uncovered_h = greedy_cover(todo, candidates, floor=1 / unit_calls if unit_calls else 0.0)
     left = {str(e) for e in uncovered_h}
@@ -169,7 +180,7 @@ def cover_units(
     nparts = max((len(c) for s in joint for c in s.param_columns().values()), default=1)
     for strategy in joint:
         rest = [todo[k] for k in sorted(left)]
-        joint_picks, filled = _joint_picks(strategy, rest, all_units, unit_calls, rows_mean, nparts)
+        joint_picks, filled = _joint_picks(strategy, rest, all_units, unit_calls, rows_mean, nparts, obs)
         picks.extend(joint_picks)
         left -= filled
     if per_unit is None:

@@ -109,6 +109,12 @@ def classify(
     quarantined: list[dict[str, Any]] = []
     if waivers is None and opts.waivers:
         waivers = WaiverSet(opts.waivers, now.date())
+    if obs.counts is not None:
+        # The engine computed the gap: complete units are counted, the others listed.
+        listed = Counter(u.season for u in obs.expected or ())
+        for season, (expected, complete) in obs.counts.items():
+            cov[season]["expected"] += expected - listed.get(season, 0)
+            cov[season]["present"] += complete
     for u in obs.expected or ():
         c = cov[u.season]
         c["expected"] += 1
@@ -158,6 +164,8 @@ def mean_rows(obs: ObservedTarget) -> float:
     Returns:
         Rows per unit.
     """
+    if obs.counts is not None:
+        return obs.rows_mean if obs.rows_mean is not None else _DEFAULT_ROWS
     rows = [p.rows for p in obs.present.values() if p.complete]
     return sum(rows) / len(rows) if rows else _DEFAULT_ROWS
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
@@ -72,6 +73,12 @@ class ObservedTarget:
         source_error: Why the expected set could not be read, if it could not.
         fingerprint_expected: Digest of the expected set.
         fingerprint_observed: Digest of what is present and recorded.
+        counts: When the engine computed the gap (``expected`` then holds only the units that
+            are not complete, ``present`` and ``states`` only theirs): season → (expected units,
+            complete units). None when ``expected`` is the whole expected set.
+        rows_mean: With ``counts``: the mean rows of the table's complete units (None: none).
+        touch: With ``counts``: season → strategy name → request parameters → expected units
+            of the season the request touches (for the requests of the gap's units).
     """
 
     name: str
@@ -82,6 +89,14 @@ class ObservedTarget:
     source_error: str = ""
     fingerprint_expected: str = ""
     fingerprint_observed: str = ""
+    counts: Mapping[int, tuple[int, int]] | None = None
+    rows_mean: float | None = None
+    touch: Mapping[int, Mapping[str, Counter[tuple[tuple[str, Any], ...]]]] = field(default_factory=dict)
+
+    @property
+    def gap_only(self) -> bool:
+        """Whether ``expected`` holds only the units that are not complete (see ``counts``)."""
+        return self.counts is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +109,7 @@ class ObservedState:
         quota_remaining: The last ``X-CallLimit-Remaining`` seen, if any.
         engine: The query engine used.
         bytes_scanned: Bytes the queries scanned (Athena bills by them).
+        rows_returned: Rows the engines returned to observation (what crossed into Python).
         extra: Observations of other kinds (partition layouts, duplicates), by name.
         warnings: What observation had to leave out, one line each (an unreadable object and
             its table), for the plan's warnings.
@@ -104,5 +120,6 @@ class ObservedState:
     quota_remaining: int | None = None
     engine: str = "duckdb"
     bytes_scanned: int = 0
+    rows_returned: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()

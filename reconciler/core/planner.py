@@ -337,7 +337,11 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
         targets=targets,
         summary=summary,
         fingerprints=fps,
-        observation={"engine": observed.engine, "bytes_scanned": observed.bytes_scanned},
+        observation={
+            "engine": observed.engine,
+            "bytes_scanned": observed.bytes_scanned,
+            "rows_returned": observed.rows_returned,
+        },
         retry_failed=opts.retry_failed,
         warnings=warnings,
     )

@@ -17,6 +17,7 @@ from reconciler.adapters.arrow_errors import store_read_error
 from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
 from reconciler.core.layout_observed import FileObs, TableDecl
 from reconciler.errors import BackendError, LakeError
+from reconciler.lake.footers import read_footer
 from reconciler.lake.keys import KeyPart, key_tuples, source_columns
 from reconciler.lake.layout import is_data_object, partition_pairs
 from reconciler.ports import ObjectInfo, ObjectStore
@@ -135,10 +136,9 @@ def read_footers(
     def one(f: FileObs) -> CachedFooter:
         fs, path = _path(store, f.key)
         try:
-            with fs.open_input_file(path) as fh:
-                md = pq.read_metadata(fh)
-                schema = md.schema.to_arrow_schema()
-                ranges = _ranges(md)
+            md = read_footer(fs, path, f.size)
+            schema = md.schema.to_arrow_schema()
+            ranges = _ranges(md)
         except (OSError, pa.ArrowException) as exc:
             failed = store_read_error(exc, store.uri(f.key))
             if failed is not None:

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit, UnitState
+from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit
 from reconciler.errors import QueryError
 from reconciler.lake.layout import is_data_object
 from reconciler.lake.promote import unify_tables
+from reconciler.observe.fingerprints import fingerprints, states_of, whole_fingerprints
+from reconciler.observe.gap import GapResult, gap_query, gap_result, keys_filter
 from reconciler.observe.queries import coverage_query
+from reconciler.observe.runner import QueryRunner
 from reconciler.observe.sources import missing_columns
+from reconciler.observe.units import expected_units, unit_key
 from reconciler.ports import ObjectStore, QueryEngine, StateStore
 from reconciler.spec.models import Spec
 
@@ -27,60 +27,13 @@ log = logging.getLogger(__name__)
 
 QUOTA_META_KEY = "api.calllimit_remaining"
 
-
-def unit_key(values: Sequence[Any]) -> str:
-    """The text key of a unit from its column values (``1234`` or ``1234:72``).
-
-    Args:
-        values: The unit's column values in spec order.
-
-    Returns:
-        The key.
-    """
-    return ":".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in values)
+#: Most unit keys a query names in an ``IN`` list (about 60 kB of SQL; Athena takes 256 kB);
+#: past it the units' seasons are read whole.
+MAX_IN_KEYS = 5000
 
 
-def _key_column(table: pa.Table, columns: Sequence[str]) -> list[str]:
-    """Every row's unit key, as :func:`unit_key` would give it (integer and text columns fast)."""
-    parts: list[list[str]] = []
-    for c in columns:
-        col = table.column(c)
-        if pa.types.is_integer(col.type) or pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            parts.append([str(v) for v in col.to_pylist()])
-        else:
-            parts.append([unit_key([v]) for v in col.to_pylist()])
-    if len(parts) == 1:
-        return parts[0]
-    return [":".join(p) for p in zip(*parts, strict=True)]
-
-
-def _expected_units(table: pa.Table, unit: Sequence[str], seasons: Sequence[int]) -> tuple[ExpectedUnit, ...]:
-    """The source rows of the selected seasons as units, one per key, ordered by season, date, key."""
-    season = pc.cast(table.column("season"), pa.int64())
-    wanted = pc.is_in(season, value_set=pa.array(sorted(set(seasons)), pa.int64()))
-    table, season = table.filter(wanted), season.filter(wanted)
-    if table.num_rows == 0:
-        return ()
-    keys = _key_column(table, unit)
-    dates = [str(d)[:10] for d in table.column("date").to_pylist()]
-    # Sort like the plan reads (season, date, key) in Arrow; the first row of a key then wins.
-    idx = pc.sort_indices(
-        pa.table({"s": season, "d": pa.array(dates), "k": pa.array(keys)}),
-        sort_keys=[("s", "ascending"), ("d", "ascending"), ("k", "ascending")],
-    )
-    table = table.take(idx)
-    perm = idx.to_pylist()
-    seasons_col = season.take(idx).to_pylist()
-    out: dict[str, ExpectedUnit] = {}
-    for i, season_no, row in zip(perm, seasons_col, table.to_pylist(), strict=True):
-        key = keys[i]
-        if key not in out:
-            out[key] = ExpectedUnit(key=key, season=season_no, date=dates[i], cols=row)
-    return tuple(out.values())
-
-
-def _digest(items: Any) -> str:
-    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def _params(seasons: Sequence[int]) -> dict[str, int]:
+    return {"season_start": min(seasons), "season_end": max(seasons)}
 
 
 @dataclass
@@ -96,6 +49,9 @@ class Observer:
         hidden: When the engine reads through the catalog, an embedded engine over the files it
             misses: every query runs on both, so that data in partitions the catalog lacks counts
             as present (to register), never as missing (to fetch again).
+        whole: Targets to observe whole (every expected and present unit), not by their gap:
+            those a ``--target`` unit address names (its warning needs every unit's address).
+        rows_returned: Rows the engines returned (what crossed into Python).
     """
 
     store: ObjectStore
@@ -104,19 +60,24 @@ class Observer:
     layer_of: Mapping[str, str]
     bytes_scanned: int = 0
     hidden: QueryEngine | None = None
+    whole: frozenset[str] = field(default_factory=frozenset)
+    rows_returned: int = 0
+    runner: QueryRunner = field(default_factory=QueryRunner)
+    _tables: dict[str, bool] = field(default_factory=dict)
 
     def _has_data(self, database: str, table: str) -> bool:
         prefix = f"{self.layer_of.get(database, database)}/{table}/"
-        return any(is_data_object(o.key) for o in self.store.list_objects(prefix))
+        got = self._tables.get(prefix)
+        if got is None:
+            got = self._tables[prefix] = any(is_data_object(o.key) for o in self.store.list_objects(prefix))
+        return got
 
     def _query(self, sql: str, seasons: Sequence[int]) -> list[pa.Table]:
         """The query's rows from the engine, and from the files it misses (when it reads the catalog)."""
-        params = {"season_start": min(seasons), "season_end": max(seasons)}
-        res = self.engine.query(sql, params)
-        self.bytes_scanned += res.bytes_scanned
-        out = [res.table]
+        params = _params(seasons)
+        out = [self.runner.run(self.engine, sql, params).table]
         if self.hidden is not None:
-            extra = self.hidden.query(sql, params).table
+            extra = self.runner.run(self.hidden, sql, params).table
             if extra.num_rows:
                 out.append(extra)
         return out
@@ -139,7 +100,7 @@ class Observer:
         why = missing_columns(spec, table.column_names)
         if why:
             return None, why
-        return _expected_units(table, spec.unit, seasons), ""
+        return expected_units(table, spec.unit, seasons), ""
 
     def present(
         self,
@@ -150,6 +111,7 @@ class Observer:
         *,
         min_rows: int,
         expression: str | None,
+        keys: Sequence[str] | None = None,
     ) -> dict[str, PresentUnit]:
         """Units present in a table with their row counts and completeness.
 
@@ -160,13 +122,19 @@ class Observer:
             seasons: Selected seasons.
             min_rows: Completeness: minimum rows.
             expression: Completeness: extra boolean aggregate.
+            keys: Only these units (read whole when there are more than :data:`MAX_IN_KEYS`).
 
         Returns:
             Present units by key.
         """
+        if keys is not None and not keys:
+            return {}
         if not self._has_data(database, table):
             return {}
-        sql = coverage_query(database, table, unit_columns, min_rows=min_rows, expression=expression)
+        where = ""
+        if keys is not None and len(keys) <= MAX_IN_KEYS:
+            where = keys_filter(unit_columns, keys)
+        sql = coverage_query(database, table, unit_columns, min_rows=min_rows, expression=expression, where=where)
         out: dict[str, PresentUnit] = {}
         for result in self._query(sql, seasons):
             parts = [[str(v) for v in result.column(f"u{i}").to_pylist()] for i in range(len(unit_columns))]
@@ -184,8 +152,107 @@ class Observer:
                 )
         return out
 
+    def _hidden_rows(self, spec: Spec, seasons: Sequence[int]) -> bool:
+        """Whether the files the catalog misses hold rows of the target's source or table.
+
+        Such rows are merged with the engine's in Python (:meth:`present`), so the engine
+        cannot compute the gap alone; a query the embedded engine cannot run counts as rows.
+        """
+        if self.hidden is None:
+            return False
+        params = {"season_start": min(seasons), "season_end": max(seasons)}
+        silver = spec.target.silver
+        comp = spec.expect.complete
+        table = coverage_query(
+            silver.database, silver.table, silver.unit_columns, min_rows=comp.min_rows, expression=comp.expression
+        )
+        try:
+            for sql in (spec.source.query, table):
+                if self.runner.run(self.hidden, sql, params).table.num_rows:
+                    return True
+        except QueryError:
+            return True
+        return False
+
+    def _gap_sql(self, spec: Spec, seasons: Sequence[int]) -> str | None:
+        """The target's gap query, or None when it must be observed whole."""
+        silver = spec.target.silver
+        if spec.name in self.whole or not self._has_data(silver.database, silver.table):
+            return None
+        if self._hidden_rows(spec, seasons):
+            return None
+        return gap_query(spec, seasons, database=silver.database, table=silver.table)
+
+    def _gap(self, spec: Spec, seasons: Sequence[int]) -> GapResult | None:
+        """The target's gap, computed by the engine; None when it must be observed whole."""
+        sql = self._gap_sql(spec, seasons)
+        if sql is None:
+            return None
+        try:
+            res = self.runner.run(self.engine, sql, _params(seasons))
+        except QueryError as exc:
+            # The whole observation runs the two queries apart and says which one failed.
+            log.debug("%s: gap query failed (%s); observing whole", spec.name, exc)
+            return None
+        if missing_columns(spec, [c for c in res.table.column_names if not c.startswith("rc_")]):
+            return None
+        return gap_result(spec, res.table)
+
+    def _lake_sources(
+        self, spec: Spec, lacking: Sequence[ExpectedUnit], present: Mapping[str, PresentUnit]
+    ) -> dict[str, frozenset[str]]:
+        """For each bronze strategy, the units lacking in silver that bronze holds completely.
+
+        Bronze matters only for units silver lacks: it is read for those units (or their
+        seasons, when they are many), or not at all.
+        """
+        silver = spec.target.silver
+        comp = spec.expect.complete
+        bronze_db = next((db for db, layer in self.layer_of.items() if layer == "bronze"), "cbbd_bronze")
+        units = [u for u in lacking if not ((p := present.get(u.key)) is not None and p.complete)]
+        seasons = sorted({u.season for u in units})
+        lake: dict[str, frozenset[str]] = {}
+        for strat in spec.fetch:
+            if strat.source != "bronze" or not strat.bronze:
+                continue
+            if not units:
+                lake[strat.name] = frozenset()
+                continue
+            found = self.present(
+                bronze_db,
+                strat.bronze,
+                strat.unit_columns or silver.unit_columns,
+                seasons,
+                min_rows=comp.min_rows,
+                expression=strat.complete_expression,
+                keys=[u.key for u in units],
+            )
+            lake[strat.name] = frozenset(k for k, p in found.items() if p.complete)
+        return lake
+
+    def _observe_gap(self, spec: Spec, seasons: Sequence[int]) -> ObservedTarget | None:
+        """Observe a target by its gap (see :mod:`reconciler.observe.gap`), or None."""
+        gap = self._gap(spec, seasons)
+        if gap is None:
+            return None
+        keys = [u.key for u in gap.units]
+        states = states_of(self.state.load_units_for(spec.name, keys) if keys else {})
+        fp_exp, fp_obs = fingerprints(gap.counts, keys, gap.present, states, gap.rows_mean)
+        return ObservedTarget(
+            name=spec.name,
+            expected=gap.units,
+            present=gap.present,
+            lake_sources=self._lake_sources(spec, gap.units, gap.present),
+            states=states,
+            fingerprint_expected=fp_exp,
+            fingerprint_observed=fp_obs,
+            counts=gap.counts,
+            rows_mean=gap.rows_mean,
+            touch=gap.touch,
+        )
+
     def observe_target(self, spec: Spec, seasons: Sequence[int]) -> ObservedTarget:
-        """Observe one target.
+        """Observe one target: by its gap when the engine can compute it, else whole.
 
         Args:
             spec: The spec.
@@ -194,6 +261,9 @@ class Observer:
         Returns:
             The observation.
         """
+        got = self._observe_gap(spec, seasons)
+        if got is not None:
+            return got
         expected, err = self.expected(spec, seasons)
         silver = spec.target.silver
         comp = spec.expect.complete
@@ -205,48 +275,61 @@ class Observer:
             min_rows=comp.min_rows,
             expression=comp.expression,
         )
-        lake: dict[str, frozenset[str]] = {}
-        bronze_db = next((db for db, layer in self.layer_of.items() if layer == "bronze"), "cbbd_bronze")
-        # Bronze matters only for units silver lacks: read it for their seasons, or not at all.
-        lacking = sorted(
-            {u.season for u in expected or () if not ((p := present.get(u.key)) is not None and p.complete)}
-        )
-        for strat in spec.fetch:
-            if strat.source != "bronze" or not strat.bronze:
-                continue
-            if not lacking:
-                lake[strat.name] = frozenset()
-                continue
-            found = self.present(
-                bronze_db,
-                strat.bronze,
-                strat.unit_columns or silver.unit_columns,
-                lacking,
-                min_rows=comp.min_rows,
-                expression=strat.complete_expression,
-            )
-            lake[strat.name] = frozenset(k for k, p in found.items() if p.complete)
-        states = {
-            k: UnitState(status=r.status, rows=r.rows, attempts=r.attempts, error=r.error, updated_at=r.updated_at)
-            for k, r in self.state.load_units(spec.name).items()
-        }
-        fp_exp = _digest(sorted(u.key for u in expected)) if expected is not None else "unknown"
-        fp_obs = _digest(
-            {
-                "present": sorted((k, p.rows, p.complete) for k, p in present.items()),
-                "states": sorted((k, s.status, s.attempts) for k, s in states.items()),
-            }
-        )
+        states = states_of(self.state.load_units(spec.name))
+        fp_exp, fp_obs = whole_fingerprints(expected, present, states)
         return ObservedTarget(
             name=spec.name,
             expected=expected,
             present=present,
-            lake_sources=lake,
+            lake_sources=self._lake_sources(spec, expected or (), present),
             states=states,
             source_error=err,
             fingerprint_expected=fp_exp,
             fingerprint_observed=fp_obs,
         )
+
+    def _with_inputs(
+        self, spec: Spec, obs: ObservedTarget, targets: dict[str, ObservedTarget], by_name: Mapping[str, Spec]
+    ) -> None:
+        """Add to each gap-observed input of a derivation its units the derivation's gap needs.
+
+        A derived unit waits for its inputs' units: the planner asks whether they are complete
+        (present, or recorded done or empty), and apply reads them through the input's index of
+        units present at observation. A gap observation lists only an input's incomplete units,
+        so its complete units that the derivation's gap names are read here, with their state.
+        """
+        lacking = [u for u in obs.expected or () if not ((p := obs.present.get(u.key)) is not None and p.complete)]
+        for strat in spec.fetch:
+            if strat.source != "derive":
+                continue
+            for name in strat.inputs:
+                t, ispec = targets.get(name), by_name.get(name)
+                if t is None or ispec is None or not t.gap_only:
+                    continue
+                listed = {u.key for u in t.expected or ()}
+                needed: set[str] = set()
+                for u in lacking:
+                    try:
+                        key = ":".join([str(u.cols[c]) for c in ispec.unit])
+                    except KeyError:
+                        continue
+                    if key not in listed and key not in t.present:
+                        needed.add(key)
+                if not needed:
+                    continue
+                silver, comp = ispec.target.silver, ispec.expect.complete
+                found = self.present(
+                    silver.database,
+                    silver.table,
+                    silver.unit_columns,
+                    sorted({u.season for u in lacking}),
+                    min_rows=comp.min_rows,
+                    expression=comp.expression,
+                    keys=sorted(needed),
+                )
+                found = {k: p for k, p in found.items() if k in needed}
+                states = states_of(self.state.load_units_for(name, needed))
+                targets[name] = replace(t, present={**t.present, **found}, states={**t.states, **states})
 
     def observe(self, specs: Sequence[Spec], seasons: Sequence[int], engine_name: str) -> ObservedState:
         """Observe every target.
@@ -259,7 +342,22 @@ class Observer:
         Returns:
             The observed state.
         """
-        targets = {s.name: self.observe_target(s, seasons) for s in specs}
+        targets: dict[str, ObservedTarget] = {}
+        by_name = {s.name: s for s in specs}
+        try:
+            # The targets' gap queries are independent: started together, they run side by side
+            # on an engine that runs several queries at once.
+            for spec in specs:
+                sql = self._gap_sql(spec, seasons)
+                if sql is not None:
+                    self.runner.start(self.engine, sql, _params(seasons))
+            for spec in specs:
+                targets[spec.name] = obs = self.observe_target(spec, seasons)
+                self._with_inputs(spec, obs, targets, by_name)
+        finally:
+            self.runner.close()
+        self.bytes_scanned += self.runner.bytes_scanned
+        self.rows_returned += self.runner.rows_returned
         quota = self.state.get_meta(QUOTA_META_KEY)
         return ObservedState(
             seasons=tuple(seasons),
@@ -267,4 +365,5 @@ class Observer:
             quota_remaining=int(quota) if quota else None,
             engine=engine_name,
             bytes_scanned=self.bytes_scanned,
+            rows_returned=self.rows_returned,
         )

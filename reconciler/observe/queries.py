@@ -48,6 +48,7 @@ def coverage_query(
     min_rows: int = 1,
     expression: str | None = None,
     season_column: str = "season",
+    where: str = "",
 ) -> str:
     """Rows per unit and whether each unit is complete, for the selected seasons.
 
@@ -61,6 +62,7 @@ def coverage_query(
         min_rows: A complete unit has at least this many rows.
         expression: An extra Athena boolean aggregate a complete unit satisfies.
         season_column: The season column or partition key.
+        where: An extra condition on the rows read (e.g. the units of interest).
 
     Returns:
         A query with columns ``u0..uN`` (unit parts as text), ``n`` and ``ok``;
@@ -74,7 +76,7 @@ def coverage_query(
     return (
         f"SELECT {units}, count(*) AS n, ({ok}) AS ok\n"
         f"FROM {database}.{table}\n"
-        f"WHERE {season_filter(season_column)}\n"
+        f"WHERE {season_filter(season_column)}{f' AND ({where})' if where else ''}\n"
         f"GROUP BY {group}"
     )
 

@@ -72,15 +72,19 @@ def substitutions_coverage(universe: Universe, plan: SeasonPlan, silver_rows: in
     final = sg.status == FINAL
     finals = sorted(sg.game_id[final].tolist())
     api_empty = sorted(sg.game_id[final & ~sg.has_subs].tolist())
-    if plan.substitutions:
+    whole: list[int] = []
+    if plan.substitutions and plan.whole_silver:
+        collapsed, missing, dead = [], api_empty, api_empty
+        whole = sorted(sg.game_id[final & sg.has_subs].tolist())
+    elif plan.substitutions:
         collapsed = sorted(sg.game_id[final & sg.has_subs].tolist())
         missing, dead = api_empty, api_empty
     else:
         collapsed, missing, dead = [], finals, []
     return SeasonCoverage(
         expected=len(finals),
-        present=len(collapsed),
-        complete=0,
+        present=len(collapsed) + len(whole),
+        complete=len(whole),
         silver_rows=silver_rows,
         wholly_missing=not plan.substitutions,
         missing=list(missing),
@@ -122,14 +126,16 @@ def lineups_coverage(
     if plan.lineups:
         with_subs = [int(g) for g in sg.game_id[final][sg.has_subs[final]].tolist()]
         for g in with_subs:
-            if g in plan.lineups_one_team:
+            if plan.whole_silver:
+                complete.extend(f"{gid}:{t}" for gid, t, ok in units if gid == g and ok)
+            elif g in plan.lineups_one_team:
                 complete.append(f"{g}:{home_tid[g]}")
             else:
                 collapsed.append(f"{g}:{(kept_team or {}).get(g, home_tid[g])}")
         dead = sorted(int(g) for g in sg.game_id[final][~sg.has_subs[final]].tolist())
     present = set(collapsed) | set(complete)
     missing = [f"{g}:{t}" for g, t, _ in units if f"{g}:{t}" not in present]
-    one_team = sorted(int(u.split(":")[0]) for u in complete)
+    one_team = [] if plan.whole_silver else sorted(int(u.split(":")[0]) for u in complete)
     return SeasonCoverage(
         expected=len(units),
         present=len(present),

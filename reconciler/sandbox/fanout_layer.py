@@ -82,7 +82,9 @@ class FanoutWriter:
             self.sink.put_parquet(table_key("bronze", self.endpoint, part, params), bronze)
             body = "".join(json.dumps(r) + "\n" for r in records).encode("utf-8")
             self.sink.put_raw_text(raw_key(self.raw_dir, self.ingest, params), body, level=6)
-            if self.kind == "lineups":
+            if self.plan.whole_silver:
+                kept = records
+            elif self.kind == "lineups":
                 # The collapsed row is the home team's first unit, so the away unit is wholly missing.
                 home = int(self.teams.team_id[int(games.home[row])])
                 home_recs = [r for r in records if r["teamId"] == home]

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from reconciler.synth.rng import uniform
 from reconciler.synth.schedule import FINAL
 from reconciler.synth.universe import Universe
 
-__all__ = ["SeasonPlan", "lineups_season", "plan_season", "plays_missing_seasons", "subs_season"]
+__all__ = ["SeasonPlan", "complete_plan", "lineups_season", "plan_season", "plays_missing_seasons", "subs_season"]
 
 SCATTERED_SHARE = 0.03
 PARTIAL_SHARE = 0.004
@@ -41,6 +41,7 @@ class SeasonPlan:
         substitutions: This is the season with substitutions in the lake.
         lineups: This is the season with lineups in the lake.
         lineups_one_team: Games whose silver lineups hold only the home team (complete).
+        whole_silver: Substitutions and lineups silver hold every record (no collapsed batch).
     """
 
     season: int
@@ -50,6 +51,7 @@ class SeasonPlan:
     substitutions: bool
     lineups: bool
     lineups_one_team: frozenset[int]
+    whole_silver: bool = False
 
 
 def plays_missing_seasons(seasons: tuple[int, ...]) -> tuple[int, ...]:
@@ -131,4 +133,28 @@ def plan_season(universe: Universe, season: int) -> SeasonPlan:
         substitutions=season == subs_season(universe.seasons),
         lineups=is_lineups,
         lineups_one_team=one_team,
+    )
+
+
+def complete_plan(plan: SeasonPlan) -> SeasonPlan:
+    """A season with no injected gap: every layer of every target holds every unit.
+
+    What the API itself lacks (games without plays or substitutions) stays absent, as in a lake
+    the pipeline has filled: the steady state a nightly plan runs against.
+
+    Args:
+        plan: The season's plan with its gaps.
+
+    Returns:
+        The same season without them.
+    """
+    return replace(
+        plan,
+        plays_wholly_missing=False,
+        plays_missing=frozenset(),
+        plays_partial=frozenset(),
+        substitutions=True,
+        lineups=True,
+        lineups_one_team=frozenset(),
+        whole_silver=True,
     )

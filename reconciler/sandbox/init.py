@@ -18,7 +18,7 @@ from reconciler.errors import InputError
 from reconciler.sandbox.catalog import catalog_sandbox
 from reconciler.sandbox.config_file import write_config
 from reconciler.sandbox.drift import inject_drift
-from reconciler.sandbox.gaps import lineups_season, plan_season, plays_missing_seasons, subs_season
+from reconciler.sandbox.gaps import complete_plan, lineups_season, plan_season, plays_missing_seasons, subs_season
 from reconciler.sandbox.manifest import Manifest, SeasonCoverage, TargetManifest, season_totals
 from reconciler.sandbox.pipeline_init import PipelineBuild, build_pipeline_lake, finish_pipeline_catalog
 from reconciler.sandbox.season_task import SeasonJob, SeasonResult, run_season
@@ -91,7 +91,13 @@ def _run_jobs(jobs: list[SeasonJob], workers: int) -> list[SeasonResult]:
 
 
 def _manifest(
-    universe: Universe, results: list[SeasonResult], *, ingest: str, raw_plays: bool, drift: dict[str, Any]
+    universe: Universe,
+    results: list[SeasonResult],
+    *,
+    ingest: str,
+    raw_plays: bool,
+    drift: dict[str, Any],
+    complete: bool = False,
 ) -> Manifest:
     seasons = universe.seasons
     wholly: dict[str, list[int]] = {
@@ -105,6 +111,8 @@ def _manifest(
             "substitutions": [s for s in seasons if s != FANOUT_ROWS["substitutions"][0]],
             "lineups": [s for s in seasons if s != FANOUT_ROWS["lineups"][0]],
         }
+    if complete:
+        wholly = {"plays": [], "substitutions": [], "lineups": []}
     targets: dict[str, TargetManifest] = {}
     for name, (unit, table) in _TARGETS.items():
         per = {str(r.season): SeasonCoverage.model_validate(r.targets[name]) for r in results}
@@ -121,6 +129,8 @@ def _manifest(
         "fct_plays, fct_substitutions and fct_lineups silver files are consolidated per date partition "
         "(named like deduplicate_silver.py: hash8 of table, season, date, rows).",
     ]
+    if complete:
+        notes.append("complete: no gaps injected; only what the API itself lacks is absent.")
     if not raw_plays:
         notes.append("raw/plays/date was not written (scale above the raw-plays limit); bronze and silver were.")
     return Manifest(
@@ -152,6 +162,7 @@ def init_sandbox(
     ingest_date: str = INGEST_DATE,
     writer: str = "default",
     twin: bool = False,
+    complete: bool = False,
 ) -> Manifest:
     """Write a sandbox: ``dest/lake`` (synthetic lake with known gaps), its catalog, ``config.yaml``, ``manifest.json``.
 
@@ -177,6 +188,8 @@ def init_sandbox(
         twin: Build the twin of the real lake (:mod:`reconciler.sandbox.twin`): the pipeline
             writer over a universe and gaps derived from the real lake's audit (``writer`` must be
             ``pipeline``; seasons within 2010-2026; scale at most 1).
+        complete: Inject no gap (:func:`reconciler.sandbox.gaps.complete_plan`): the steady state
+            of a filled lake. The default writer only, without drift.
 
     Returns:
         The manifest (also written to ``dest/manifest.json``).
@@ -188,6 +201,8 @@ def init_sandbox(
     dest = Path(dest)
     season_tuple = tuple(sorted({int(s) for s in seasons}))
     _check(dest, season_tuple, float(scale), int(api_port), writer, twin)
+    if complete and (drift or writer != "default"):
+        raise InputError("--complete: a lake with no gaps is written by the default writer, without --drift")
     raw = raw_plays if raw_plays is not None else scale <= RAW_PLAYS_MAX_SCALE
     universe = Universe(seed, scale, season_tuple, twin=twin)
     lake = dest / "lake"
@@ -200,7 +215,13 @@ def init_sandbox(
     else:
         jobs = [
             SeasonJob(
-                str(lake), universe.seed, universe.scale, season_tuple, plan_season(universe, s), ingest_date, raw
+                str(lake),
+                universe.seed,
+                universe.scale,
+                season_tuple,
+                complete_plan(plan_season(universe, s)) if complete else plan_season(universe, s),
+                ingest_date,
+                raw,
             )
             for s in season_tuple
         ]
@@ -241,7 +262,7 @@ def init_sandbox(
         log.info("sandbox %s (pipeline writer) written in %.1fs", dest, time.perf_counter() - t0)
         return manifest
     catalogued = catalog_sandbox(dest, store, list(season_tuple), draft["drift"] if drift else None)
-    manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"])
+    manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"], complete=complete)
     manifest = manifest.model_copy(
         update={
             "notes": [

@@ -46,8 +46,9 @@ def test_end_to_end_with_moto(moto_athena):
     moto_athena.query_results_queue.append(
         QueryResults(rows=[header, *rows], column_info=[_column("game_id", "bigint"), _column("date", "varchar")])
     )
+    # moto keeps results in its own process: they are paged (the Arrow cursor reads S3 through pyarrow).
     engine = AthenaEngine.from_settings(
-        EngineSettings(kind="athena", output_location="s3://hoops-edge/athena/"), CatalogSettings()
+        EngineSettings(kind="athena", output_location="s3://hoops-edge/athena/", results="pages"), CatalogSettings()
     )
     engine.poll_interval = 0.01
     res = engine.query(SQL, {"season": 2025, "status": "final"})
@@ -82,7 +83,12 @@ class FakeCursor:
         return self
 
     def fetchall(self):
+        self.conn.fetched.append("pages")
         return [(1, "a"), (2, None)]
+
+    def as_arrow(self):
+        self.conn.fetched.append("arrow")
+        return rows_to_table(self.description, [(1, "a"), (2, None)])
 
     @property
     def description(self):
@@ -105,12 +111,15 @@ class FakeConnection:
         self.executed = []
         self.cancelled = []
         self.kwargs = None
+        self.cursor_options = []
+        self.fetched = []
 
     def __call__(self, **kwargs):  # acts as pyathena.connect
         self.kwargs = kwargs
         return self
 
-    def cursor(self, on_poll):
+    def cursor(self, on_poll, **options):
+        self.cursor_options.append(options)
         return FakeCursor(self, on_poll)
 
     def close(self):
@@ -187,7 +196,9 @@ def test_athena_calls_go_through_the_shared_counted_session(moto_athena):
     session = boto3.session.Session(region_name="us-east-1")
     calls = AwsCallCounter().attach(session)
     engine = AthenaEngine.from_settings(
-        EngineSettings(kind="athena", output_location="s3://hoops-edge/athena/"), CatalogSettings(), session=session
+        EngineSettings(kind="athena", output_location="s3://hoops-edge/athena/", results="pages"),
+        CatalogSettings(),
+        session=session,
     )
     engine.poll_interval = 0.01
     assert engine.query("SELECT count(*) AS n FROM cbbd_silver.fct_games").table.to_pylist() == [{"n": 1}]
@@ -195,3 +206,86 @@ def test_athena_calls_go_through_the_shared_counted_session(moto_athena):
     counts = calls.counts()
     assert counts["athena.StartQueryExecution"] == 1
     assert counts["athena.GetQueryExecution"] >= 1 and counts["athena.GetQueryResults"] >= 1
+
+
+def test_results_are_read_by_the_arrow_cursor_by_default_or_paged_or_unloaded():
+    from pyathena.arrow.cursor import ArrowCursor
+
+    conn = FakeConnection()
+    engine = AthenaEngine(connect=conn)
+    assert engine.query("SELECT 1").table.to_pylist() == [{"game_id": 1, "d": "a"}, {"game_id": 2, "d": None}]
+    assert conn.cursor_options == [{"cursor": ArrowCursor}] and conn.fetched == ["arrow"]
+    AthenaEngine(connect=conn, results="unload").query("SELECT 1")
+    assert conn.cursor_options[-1] == {"cursor": ArrowCursor, "unload": True}
+    AthenaEngine(connect=conn, results="pages").query("SELECT 1")
+    assert conn.cursor_options[-1] == {} and conn.fetched[-1] == "pages"
+    assert engine.stats == {"queries": 1, "rows": 2, "bytes_scanned": 123_456, "reused": 0}
+
+
+class _WorkGroups:
+    def __init__(self, version):
+        self.version = version
+
+    def get_work_group(self, WorkGroup):
+        return {"WorkGroup": {"Name": WorkGroup, "Configuration": {"EngineVersion": self.version}}}
+
+
+@pytest.mark.parametrize(
+    ("version", "minutes", "reuse"),
+    [
+        ({"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"}, 60, True),
+        (
+            {"SelectedEngineVersion": "Athena engine version 2", "EffectiveEngineVersion": "Athena engine version 2"},
+            60,
+            False,
+        ),
+        ({"EffectiveEngineVersion": "Athena engine version 3"}, 0, False),
+    ],
+)
+def test_result_reuse_only_where_the_workgroup_allows_it(version, minutes, reuse):
+    conn = FakeConnection()
+    engine = AthenaEngine(connect=conn, result_reuse_minutes=minutes)
+    engine._client = _WorkGroups(version)
+    engine.check()
+    engine.query("SELECT 1")
+    opts = conn.cursor_options[-1]
+    assert opts.get("result_reuse_enable", False) is reuse
+    assert ("result_reuse_minutes" in opts) is reuse
+
+
+def test_queries_run_side_by_side_up_to_the_concurrency():
+    import threading
+
+    lock = threading.Lock()
+    running, peak = [0], [0]
+    both = threading.Barrier(2, timeout=60)
+
+    class Conn(FakeConnection):
+        def cursor(self, on_poll, **options):
+            cur = FakeCursor(self, on_poll)
+            inner = cur.execute
+
+            def execute(sql):
+                with lock:
+                    running[0] += 1
+                    peak[0] = max(peak[0], running[0])
+                if sql == "SELECT 2":
+                    both.wait()  # two queries are in flight at once, or this never passes
+                out = inner(sql)
+                with lock:
+                    running[0] -= 1
+                return out
+
+            cur.execute = execute
+            return cur
+
+    engine = AthenaEngine(connect=Conn(states=("SUCCEEDED",)), concurrency=2)
+    threads = [
+        threading.Thread(target=engine.query, args=(q,)) for q in ("SELECT 2", "SELECT 2", "SELECT 1", "SELECT 1")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert engine.stats["queries"] == 4
+    assert peak[0] == 2  # never more than the concurrency

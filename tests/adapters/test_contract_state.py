@@ -82,6 +82,18 @@ def test_many_units_in_one_call(state):
     assert state.load_units("plays") == {r.unit: r for r in recs}
 
 
+def test_load_units_for_reads_only_the_named_units(state):
+    recs = [UnitRecord("plays", str(i), "done", rows=i, season=2010 + i % 17) for i in range(1200)]
+    recs.append(UnitRecord("lineups", "5:72", "empty"))
+    state.record_units(recs)
+    # More keys than one IN list or one BatchGetItem takes; unknown keys and other targets left out.
+    wanted = [str(i) for i in range(0, 1200, 2)] + ["nope", "5:72"]
+    got = state.load_units_for("plays", wanted)
+    assert got == {r.unit: r for r in recs if r.target == "plays" and int(r.unit) % 2 == 0}
+    assert state.load_units_for("lineups", ["5:72", "5:72"]) == {"5:72": recs[-1]}
+    assert state.load_units_for("plays", []) == {}
+
+
 def test_meta(state):
     assert state.get_meta("x_calllimit_remaining") is None
     state.set_meta("x_calllimit_remaining", "2999")

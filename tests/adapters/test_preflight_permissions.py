@@ -39,7 +39,7 @@ def test_plan_uses_reads_only_and_athenas_with_athena():
     reads = {p.action for p in plan_permissions(_profile())}
     assert reads == {
         "s3:ListBucket", "s3:GetObject", "glue:GetDatabase", "glue:GetTable", "glue:GetPartitions",
-        "dynamodb:DescribeTable", "dynamodb:Query", "dynamodb:GetItem",
+        "dynamodb:DescribeTable", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem",
     }  # fmt: skip
     athena = {p.action for p in plan_permissions(_profile(kind="athena"))} - reads
     assert "athena:StartQueryExecution" in athena and "athena:StopQueryExecution" in athena

@@ -115,3 +115,45 @@ def test_missing_bucket_says_what_to_fix(moto_url, boto_session):
         list(store.list_objects(""))
     with pytest.raises(BackendError, match="does not exist"):
         store.put("k", b"x")
+
+
+class _Creds:
+    """Credentials whose frozen snapshot changes when ``token`` does (a refresh)."""
+
+    def __init__(self) -> None:
+        self.token = "t1"
+
+    def get_frozen_credentials(self):
+        from botocore.credentials import ReadOnlyCredentials
+
+        return ReadOnlyCredentials("AKIDEXAMPLE", "secret", self.token)
+
+
+def test_one_filesystem_per_store_until_the_credentials_refresh(s3, monkeypatch):
+    creds = _Creds()
+    monkeypatch.setattr(s3._session, "get_credentials", lambda: creds)
+    first, _ = s3.arrow()
+    assert s3.arrow()[0] is first
+    creds.token = "t2"  # boto3 refreshed temporary credentials
+    second, _ = s3.arrow()
+    assert second is not first
+    assert s3.arrow()[0] is second
+
+
+def test_footer_read_uses_the_listed_size(s3):
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from reconciler.lake.footers import read_footer
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"a": [1, 2, 3]}), buf)
+    s3.put("silver/t/x.parquet", buf.getvalue())
+    (info,) = s3.list_objects("silver/t/")
+    fs, root = s3.arrow()
+    assert read_footer(fs, f"{root}/silver/t/x.parquet", info.size).num_rows == 3
+    # The size is taken as given (no HEAD asks for it): a wrong one reads the wrong tail.
+    with pytest.raises((OSError, pa.ArrowException)):
+        read_footer(fs, f"{root}/silver/t/x.parquet", info.size - 4)

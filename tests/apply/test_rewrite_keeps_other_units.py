@@ -39,7 +39,7 @@ def _rows_by_unit(lake: Path, table: str, unit_col: str) -> dict[str, int]:
 def setup(tmp_path):
     cfg, _, _ = make_sandbox(tmp_path / "sb", seasons="2016", scale=0.005)
     session = Session.open(load_profile(cfg, None))
-    _, observed = session.plan((2016,))
+    observed = session.observe((2016,), whole=True)  # every expected unit, complete ones too
     yield cfg, session, observed, SimApp(load_universe_from_config(cfg))
     session.close()
 

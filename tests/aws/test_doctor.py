@@ -88,7 +88,7 @@ def test_doctor_names_each_missing_permission_and_the_command_that_needs_it(rest
     assert r.exit_code == 1, r.output
     lines = [" ".join(ln.split()) for ln in r.output.strip().splitlines()]
     assert lines[0] == "Identity: arn:aws:iam::123456789012:user/reconciler (account 123456789012)"
-    assert lines[1].startswith("Checked 20 permission(s) by probes (iam:SimulatePrincipalPolicy is not allowed")
+    assert lines[1].startswith("Checked 21 permission(s) by probes (iam:SimulatePrincipalPolicy is not allowed")
     missing = [ln for ln in lines if ln.startswith("missing ")]
     assert [ln.split()[1] for ln in missing] == [
         "glue:GetPartitions",
@@ -132,7 +132,7 @@ def test_a_complete_policy_passes(restricted):
     r = cli(["doctor", "--config", str(cfg)])
     assert r.exit_code == 0, r.output
     assert r.output.strip().splitlines()[-1] == (
-        "All 20 permission(s) present (2 not checked: see above); resources exist."
+        "All 21 permission(s) present (2 not checked: see above); resources exist."
     )
 
 

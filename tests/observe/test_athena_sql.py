@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import pyarrow as pa
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -17,6 +18,7 @@ from sqlglot import exp
 from reconciler.adapters.athena_engine import AthenaEngine
 from reconciler.lake.keys import key_parts, key_sql
 from reconciler.observe.counts import audit_counts_query
+from reconciler.observe.gap import gap_query
 from reconciler.observe.queries import coverage_query, duplicate_seasons_query, duplicates_query, quote_ident
 from reconciler.spec.loader import load_specs
 from reconciler.sql import bind_params
@@ -53,6 +55,7 @@ def _observation_queries() -> list[tuple[str, str]]:
                 ),
             )
         )
+        out.append((f"{spec.name}.gap", gap_query(spec, [2015, 2016], database=silver.database, table=silver.table)))
         keys = key_sql(key_parts(silver.table, silver.key))
         out.append(
             (f"{spec.name}.audit_counts", audit_counts_query(silver.database, silver.table, silver.unit_columns, keys))
@@ -147,7 +150,7 @@ class _RecordingConnection:
     def __call__(self, **kwargs):
         return self
 
-    def cursor(self, on_poll):
+    def cursor(self, on_poll, **options):
         conn = self
 
         class Cursor:
@@ -161,6 +164,9 @@ class _RecordingConnection:
 
             def fetchall(self):
                 return []
+
+            def as_arrow(self):
+                return pa.table({"x": pa.array([], pa.int32())})
 
         return Cursor()
 

@@ -52,7 +52,7 @@ class DuckBackedAthena:
     def __call__(self, **kwargs):
         return self
 
-    def cursor(self, on_poll):
+    def cursor(self, on_poll, **options):
         outer = self
 
         class Cursor:
@@ -63,6 +63,9 @@ class DuckBackedAthena:
                 outer.queries.append(sql)
                 self._table = outer.duck.query(sql).table
                 self.data_scanned_in_bytes = SCANNED_PER_QUERY
+
+            def as_arrow(self):
+                return self._table
 
             def fetchall(self):
                 cols = [c.to_pylist() for c in self._table.columns]

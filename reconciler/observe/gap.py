@@ -1,0 +1,247 @@
+"""The gap query: the engine joins a spec's expected units with its table's present units.
+
+One Athena-dialect query per target returns, instead of every expected and every present
+unit, only what the plan needs:
+
+* per season, the expected units (the source query's rows of the selected seasons, one per
+  unit key, the first by season and date) and how many of them are complete in the table;
+* the sum and count of rows of the table's complete units (the planner's rows-per-unit mean);
+* every expected unit that is not complete (missing, or present but incomplete), with every
+  column of its source row, its rows in the table (NULL when absent) and completeness;
+* for each API strategy whose request can serve several units, how many expected units of the
+  unit's season each of its requests touches (the planner's rows estimate, which breaks ties
+  between requests).
+
+So rows crossing into Python are the gap plus one per season. Unit keys are compared as text,
+exactly as observation in Python does (``CAST(x AS varchar)``, a NULL part as ``None``); that is
+exact for integer and text unit columns, and :func:`gap_result` refuses any other type (the
+observer then reads the two sides whole, as before).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from reconciler.core.observed import ExpectedUnit, PresentUnit
+from reconciler.core.requests import is_per_unit, request_index
+from reconciler.observe.queries import coverage_query, quote_ident
+from reconciler.spec.models import FetchStrategy, Spec
+from reconciler.sql import sql_literal
+
+__all__ = ["GapResult", "gap_query", "gap_result", "key_expr", "keys_filter", "touch_strategies"]
+
+Params = tuple[tuple[str, Any], ...]
+
+_PREFIX = "rc_"
+
+
+def key_expr(columns: Sequence[str], qualifier: str = "") -> str:
+    """A unit's text key in SQL, as Python observation writes it (``1234`` or ``1234:72``).
+
+    Args:
+        columns: The unit's columns, in key order.
+        qualifier: A table alias to qualify the columns with (``e``), or none.
+
+    Returns:
+        The expression (a NULL part reads ``None``, as ``str(None)`` does).
+    """
+    q = f"{qualifier}." if qualifier else ""
+    parts = [f"COALESCE(CAST({q}{quote_ident(c)} AS varchar), 'None')" for c in columns]
+    return " || ':' || ".join(parts)
+
+
+def keys_filter(columns: Sequence[str], keys: Sequence[str]) -> str:
+    """A condition keeping the rows of some units: a semi-join on a ``VALUES`` list.
+
+    Engines hash the list once; a long ``IN (...)`` list is tested row by row.
+
+    Args:
+        columns: The unit's columns.
+        keys: The unit keys (``1234`` or ``1234:72``).
+
+    Returns:
+        The condition.
+    """
+    listed = ", ".join(f"({sql_literal('key', k)})" for k in sorted(set(keys)))
+    return f"{key_expr(columns)} IN (SELECT k FROM (VALUES {listed}) AS wanted(k))"
+
+
+def touch_strategies(spec: Spec) -> list[FetchStrategy]:
+    """The strategies whose requests' rows the planner estimates from the units they touch.
+
+    Args:
+        spec: The spec.
+
+    Returns:
+        API strategies, not aggregated, whose request is not one unit's, in spec order.
+    """
+    return [s for s in spec.fetch if s.source == "api" and not s.aggregated and not is_per_unit(spec, s)]
+
+
+def _alternatives(strategy: FetchStrategy) -> list[list[tuple[str, str]]]:
+    """Each alternative request shape as (parameter, source column) pairs, parameters sorted.
+
+    A strategy has at most one list-valued parameter (validated); each of its columns is one
+    alternative, the other parameters fixed.
+    """
+    cols = strategy.param_columns()
+    names = sorted(cols)
+    multi = next((n for n in names if len(cols[n]) > 1), None)
+    if multi is None:
+        return [[(n, cols[n][0]) for n in names]]
+    return [[(n, c if n == multi else cols[n][0]) for n in names] for c in cols[multi]]
+
+
+def _touch_cte(j: int, strategy: FetchStrategy) -> str:
+    alts = _alternatives(strategy)
+    n = len(alts[0])
+    branches = []
+    for alt in alts:
+        cols = ", ".join(f"{quote_ident(c)} AS p{i}" for i, (_, c) in enumerate(alt))
+        branches.append(f"SELECT {_PREFIX}season AS t_season, {cols} FROM e")
+    union = "\n    UNION ALL\n    ".join(branches)
+    group = ", ".join(str(i + 1) for i in range(n + 1))
+    ps = ", ".join(f"p{i}" for i in range(n))
+    return f"t{j} AS (\n  SELECT t_season, {ps}, count(*) AS t_n FROM (\n    {union}\n  ) AS a\n  GROUP BY {group}\n)"
+
+
+def gap_query(
+    spec: Spec,
+    seasons: Sequence[int],
+    *,
+    database: str,
+    table: str,
+) -> str:
+    """The gap query of a spec (see the module docstring).
+
+    Args:
+        spec: The spec (its source query, unit, completeness rule and strategies).
+        seasons: The selected seasons (the source's rows of other seasons are left out).
+        database: The silver database.
+        table: The silver table.
+
+    Returns:
+        Athena SQL with ``:season_start``/``:season_end`` placeholders. Columns: ``rc_rows_sum``,
+        ``rc_rows_units``, ``rc_cseason``, ``rc_expected``, ``rc_present``, then the gap unit's
+        source columns with ``rc_key``, ``rc_season``, ``rc_date``, ``rc_rn``, ``rc_n``,
+        ``rc_ok``, then ``rc_t<j>_<i>`` per touch strategy ``j`` and alternative ``i``.
+    """
+    silver = spec.target.silver
+    comp = spec.expect.complete
+    source = spec.source.query.strip().rstrip(";").strip()
+    present = coverage_query(database, table, silver.unit_columns, min_rows=comp.min_rows, expression=comp.expression)
+    pkey = key_expr([f"u{i}" for i in range(len(silver.unit_columns))])
+    season_list = ", ".join(str(int(s)) for s in sorted(set(seasons)))
+    season = 'TRY_CAST("season" AS bigint)'
+    ctes = [
+        f"src AS (\n{source}\n)",
+        f"s AS (\n  SELECT src.*, {key_expr(spec.unit)} AS rc_key, {season} AS rc_season,\n"
+        f'         substr(CAST("date" AS varchar), 1, 10) AS rc_date\n'
+        f"  FROM src\n  WHERE {season} IN ({season_list})\n)",
+        "e AS (\n  SELECT * FROM (\n"
+        "    SELECT s.*, row_number() OVER (PARTITION BY rc_key ORDER BY rc_season, rc_date) AS rc_rn FROM s\n"
+        "  ) AS r\n  WHERE rc_rn = 1\n)",
+        f"p AS (\n  SELECT {pkey} AS rc_pkey, n AS rc_n, ok AS rc_ok FROM (\n{present}\n  ) AS c\n)",
+        "j AS (\n  SELECT e.*, p.rc_n, p.rc_ok FROM e LEFT JOIN p ON p.rc_pkey = e.rc_key\n)",
+        "c AS (\n  SELECT rc_season AS rc_cseason, count(*) AS rc_expected,\n"
+        "         sum(CASE WHEN rc_ok THEN 1 ELSE 0 END) AS rc_present\n  FROM j\n  GROUP BY rc_season\n)",
+        "m AS (SELECT sum(rc_n) AS rc_rows_sum, count(*) AS rc_rows_units FROM p WHERE rc_ok)",
+        "g AS (SELECT * FROM j WHERE rc_ok IS NULL OR NOT rc_ok)",
+    ]
+    touch = touch_strategies(spec)
+    joins, cols = [], []
+    for j, strategy in enumerate(touch):
+        ctes.append(_touch_cte(j, strategy))
+        for i, alt in enumerate(_alternatives(strategy)):
+            alias = f"t{j}_{i}"
+            on = " AND ".join(
+                [f"{alias}.t_season = g.rc_season"]
+                + [f"{alias}.p{k} = g.{quote_ident(c)}" for k, (_, c) in enumerate(alt)]
+            )
+            joins.append(f"LEFT JOIN t{j} AS {alias} ON {on}")
+            cols.append(f"{alias}.t_n AS {_PREFIX}t{j}_{i}")
+    select = ", ".join(["m.*", "c.*", "g.*", *cols])
+    return (
+        "WITH "
+        + ",\n".join(ctes)
+        + f"\nSELECT {select}\nFROM m\nLEFT JOIN c ON TRUE\nLEFT JOIN g ON g.rc_season = c.rc_cseason\n"
+        + "".join(f"{x}\n" for x in joins)
+    ).rstrip("\n")
+
+
+@dataclass(frozen=True, slots=True)
+class GapResult:
+    """What the gap query returned, as the planner reads it.
+
+    Attributes:
+        units: The expected units that are not complete, ordered by season, date and key.
+        present: The present (incomplete) ones among them, by key.
+        counts: Season → (expected units, complete units).
+        rows_mean: Mean rows of the table's complete units (None when none is complete).
+        touch: Season → strategy name → request parameters → expected units it touches (only
+            the requests of the gap's units).
+        rows: Rows the query returned.
+    """
+
+    units: tuple[ExpectedUnit, ...]
+    present: Mapping[str, PresentUnit]
+    counts: Mapping[int, tuple[int, int]]
+    rows_mean: float | None
+    touch: Mapping[int, Mapping[str, Counter[Params]]] = field(default_factory=dict)
+    rows: int = 0
+
+
+def _key_type_ok(t: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(t)) or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)
+
+
+def gap_result(spec: Spec, table: pa.Table) -> GapResult | None:
+    """Read the gap query's rows.
+
+    Args:
+        spec: The spec the query was built from.
+        table: Its result.
+
+    Returns:
+        The result, or None when a unit column is neither integer nor text (its key in SQL could
+        differ from the key Python gives it, so the caller reads the sides whole).
+    """
+    names = table.column_names
+    if any(c not in names or not _key_type_ok(table.schema.field(c).type) for c in spec.unit):
+        return None
+    counts: dict[int, tuple[int, int]] = {}
+    rows_mean: float | None = None
+    head = table.select(["rc_rows_sum", "rc_rows_units", "rc_cseason", "rc_expected", "rc_present"]).to_pylist()
+    for r in head:
+        if r["rc_rows_units"]:
+            rows_mean = int(r["rc_rows_sum"]) / int(r["rc_rows_units"])
+        if r["rc_cseason"] is not None:
+            counts[int(r["rc_cseason"])] = (int(r["rc_expected"]), int(r["rc_present"] or 0))
+    gap = table.filter(pc.is_valid(table.column("rc_key")))
+    source_cols = [n for n in names if not n.startswith(_PREFIX)]
+    keys = [str(k) for k in gap.column("rc_key").to_pylist()]
+    seasons = [int(x) for x in gap.column("rc_season").to_pylist()]
+    rows_n = gap.column("rc_n").to_pylist()
+    oks = gap.column("rc_ok").to_pylist()
+    units = [
+        ExpectedUnit(key=k, season=season, date=str(cols["date"])[:10], cols=cols)
+        for k, season, cols in zip(keys, seasons, gap.select(source_cols).to_pylist(), strict=True)
+    ]
+    present = {k: PresentUnit(int(n), bool(ok)) for k, n, ok in zip(keys, rows_n, oks, strict=True) if n is not None}
+    touch: dict[int, dict[str, Counter[Params]]] = {}
+    for j, strategy in enumerate(touch_strategies(spec)):
+        alts = len(_alternatives(strategy))
+        got = [gap.column(f"rc_t{j}_{i}").to_pylist() for i in range(alts)]
+        for u, reqs, *ns in zip(units, request_index(strategy, units, 1), *got, strict=True):
+            counter = touch.setdefault(u.season, {}).setdefault(strategy.name, Counter())
+            # A request is made for an alternative whose values are all known, as its count is.
+            for (params, _), n in zip(reqs, [n for n in ns if n is not None], strict=False):
+                counter[params] = int(n)
+    units.sort(key=lambda u: (u.season, u.date, u.key))
+    return GapResult(tuple(units), present, counts, rows_mean, touch, table.num_rows)
