@@ -71,9 +71,17 @@ class Query:
 
 @dataclass
 class ModelAthena:
-    """Acts as ``pyathena.connect``: DuckDB answers, the queries are recorded."""
+    """Acts as ``pyathena.connect``: DuckDB answers, the queries are recorded.
+
+    Attributes:
+        duck: The engine that answers.
+        scanned: The bytes each query reports as scanned (scanning is not modelled: 0 by default).
+        queries: The queries answered, as the model accounts them.
+        lock: Guards ``queries`` (the observer queries from worker threads).
+    """
 
     duck: Any
+    scanned: int = 0
     queries: list[Query] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -86,7 +94,7 @@ class ModelAthena:
 
         class Cursor:
             query_id = "model"
-            data_scanned_in_bytes = 0
+            data_scanned_in_bytes = model.scanned
 
             def execute(self, sql: str) -> Cursor:
                 if on_poll is not None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import io
 import json
-from types import SimpleNamespace
 
-import pyarrow as pa
 import pytest
 from rich.console import Console
 
+from bench.athena_model import ModelAthena
 from reconciler.adapters.athena_engine import AthenaEngine
 from reconciler.adapters.duckdb_engine import DuckDBEngine
 from reconciler.adapters.factory import Backends
@@ -30,64 +29,13 @@ from tests.e2e_helpers import make_sandbox
 SCANNED_PER_QUERY = 7_340_032  # 7 MiB
 
 
-def _athena_type(t: pa.DataType) -> str:
-    if pa.types.is_int64(t):
-        return "bigint"
-    if pa.types.is_integer(t):
-        return "integer"
-    if pa.types.is_floating(t):
-        return "double"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    return "varchar"
-
-
-class DuckBackedAthena:
-    """Acts as ``pyathena.connect``: each query is answered by DuckDB and "scans" a fixed amount."""
-
-    def __init__(self, duck: DuckDBEngine):
-        self.duck = duck
-        self.queries: list[str] = []
-
-    def __call__(self, **kwargs):
-        return self
-
-    def cursor(self, on_poll, **options):
-        outer = self
-
-        class Cursor:
-            query_id = "q"
-
-            def execute(self, sql):
-                on_poll(SimpleNamespace(query_id="q", state="SUCCEEDED"))
-                outer.queries.append(sql)
-                self._table = outer.duck.query(sql).table
-                self.data_scanned_in_bytes = SCANNED_PER_QUERY
-
-            def as_arrow(self):
-                return self._table
-
-            def fetchall(self):
-                cols = [c.to_pylist() for c in self._table.columns]
-                return list(zip(*cols, strict=True))
-
-            @property
-            def description(self):
-                return [(f.name, _athena_type(f.type), None, None, 0, 0, "UNKNOWN") for f in self._table.schema]
-
-        return Cursor()
-
-    def close(self):
-        pass
-
-
 @pytest.fixture
 def athena_session(tmp_path):
     cfg, _, _ = make_sandbox(tmp_path / "sb", seasons="2016", scale=0.005)
     # The profile names Athena (over a local copy of the lake, which only this injection allows).
     profile = load_profile(cfg).model_copy(update={"engine": EngineSettings(kind="athena")})
     store = LocalStore(profile.store.path)
-    fake = DuckBackedAthena(DuckDBEngine(store))
+    fake = ModelAthena(DuckDBEngine(store), scanned=SCANNED_PER_QUERY)
     engine = AthenaEngine(workgroup="cbbd", output_location="s3://hoops-edge/athena/", connect=fake)
     backends = Backends(
         store=store,
