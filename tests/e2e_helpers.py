@@ -53,6 +53,23 @@ def fast_config(cfg: Path, rate: int = 20) -> None:
     cfg.write_text(text)
 
 
+def see_through_catalog(cfg: Path) -> None:
+    """Make a sandbox's DuckDB engine read registered partitions only, as Athena does (``sees: catalog``)."""
+    text = cfg.read_text()
+    new, n = re.subn(r"(\n( *)engine:\n\2  kind: duckdb\n)", r"\1\2  sees: catalog\n", text)
+    assert n == 1, text
+    cfg.write_text(new)
+
+
+def plays_units(engine: Any, season: int) -> dict[str, int]:
+    """The fct_plays units an engine sees in one season, with their row counts (the observer's coverage query)."""
+    from reconciler.observe.queries import coverage_query
+
+    sql = coverage_query("cbbd_silver", "fct_plays", ["gameId"])
+    t = engine.query(sql, {"season_start": season, "season_end": season}).table
+    return dict(zip(t.column("u0").to_pylist(), t.column("n").to_pylist(), strict=True))
+
+
 @contextmanager
 def simulator(cfg: Path, port: int, data: Any = None, **kw: Any) -> Iterator[Any]:
     """The simulator in a thread of this process, serving the sandbox's universe."""

@@ -10,7 +10,6 @@ hold. On Glue, the table's Parameters and SerDe survive.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +22,13 @@ from reconciler.adapters.glue_catalog import GlueCatalog
 from reconciler.adapters.local_catalog import LocalCatalog
 from reconciler.adapters.local_store import LocalStore
 from reconciler.adapters.s3_store import S3Store
-from reconciler.observe.queries import coverage_query
 from reconciler.ports import Catalog, CatalogTable, ObjectStore, PartitionSpec
 from reconciler.sandbox.publish import lake_tables, publish_catalog
-from tests.e2e_helpers import cli, make_sandbox, plan_json
+from tests.e2e_helpers import cli, make_sandbox, plan_json, plays_units, see_through_catalog
 
 SEASONS = "2025"
 ASOF = (("season", "string"), ("asof", "string"))
 STRAY = PartitionSpec(("2025", "2025-02-21"), "silver/fct_plays/season=2025/asof=2025-02-21/")
-
-
-def _athena_like(cfg: Path) -> None:
-    text = cfg.read_text()
-    new, n = re.subn(r"(\n( *)engine:\n\2  kind: duckdb\n)", r"\1\2  sees: catalog\n", text)
-    assert n == 1, text
-    cfg.write_text(new)
-
-
-def _units(engine: DuckDBEngine) -> dict[str, int]:
-    sql = coverage_query("cbbd_silver", "fct_plays", ["gameId"])
-    t = engine.query(sql, {"season_start": 2025, "season_end": 2025}).table
-    return dict(zip(t.column("u0").to_pylist(), t.column("n").to_pylist(), strict=True))
 
 
 def _rekeyed_by_the_pipeline(catalog: Catalog) -> int:
@@ -79,7 +64,8 @@ def _check_rekeyed(cfg: Path, catalog: Catalog, store: ObjectStore, registered: 
     athena = DuckDBEngine(store, files_filter=catalog_filter(catalog, "registered"))
     files = DuckDBEngine(store)
     try:
-        assert _units(athena) == _units(files)  # readable, and it sees every unit the files hold
+        # readable, and it sees every unit the files hold
+        assert plays_units(athena, int(SEASONS)) == plays_units(files, int(SEASONS))
     finally:
         athena.close()
         files.close()
@@ -89,7 +75,7 @@ def _check_rekeyed(cfg: Path, catalog: Catalog, store: ObjectStore, registered: 
 
 def test_rekey_season_asof_to_season_date_locally(tmp_path: Path) -> None:
     cfg, _, _ = make_sandbox(tmp_path / "sb", seasons=SEASONS, scale=0.005, seed=3)
-    _athena_like(cfg)
+    see_through_catalog(cfg)
     catalog = LocalCatalog(cfg.parent / ".reconcile" / "catalog.sqlite")
     try:
         registered = _rekeyed_by_the_pipeline(catalog)

@@ -8,7 +8,6 @@ register), never missing (to fetch again, which would spend quota and write dupl
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,31 +17,17 @@ from reconciler.adapters.catalog_files import catalog_filter
 from reconciler.adapters.duckdb_engine import DuckDBEngine
 from reconciler.adapters.local_catalog import LocalCatalog
 from reconciler.adapters.local_store import LocalStore
-from reconciler.observe.queries import coverage_query
-from tests.e2e_helpers import cli, make_sandbox, plan_json, simulator
+from tests.e2e_helpers import cli, make_sandbox, plan_json, plays_units, see_through_catalog, simulator
 from tests.invariant import check_apply, lake_keys
 
 SEASONS = "2025"
-
-
-def _athena_like(cfg: Path) -> None:
-    text = cfg.read_text()
-    new, n = re.subn(r"(\n( *)engine:\n\2  kind: duckdb\n)", r"\1\2  sees: catalog\n", text)
-    assert n == 1, text
-    cfg.write_text(new)
-
-
-def _units(engine: DuckDBEngine) -> dict[str, int]:
-    sql = coverage_query("cbbd_silver", "fct_plays", ["gameId"])
-    t = engine.query(sql, {"season_start": 2025, "season_end": 2025}).table
-    return dict(zip(t.column("u0").to_pylist(), t.column("n").to_pylist(), strict=True))
 
 
 @pytest.fixture
 def lagging(tmp_path: Path) -> Any:
     """A sandbox whose catalog lacks the newest third of fct_plays' partitions."""
     cfg, port, manifest = make_sandbox(tmp_path / "sb", seasons=SEASONS, scale=0.005, seed=3)
-    _athena_like(cfg)
+    see_through_catalog(cfg)
     catalog = LocalCatalog(cfg.parent / ".reconcile" / "catalog.sqlite")
     parts = sorted(catalog.list_partitions("cbbd_silver", "fct_plays"), key=lambda p: p.values)
     newest = parts[-max(1, len(parts) // 3) :]
@@ -59,7 +44,7 @@ def test_units_in_unregistered_partitions_are_registered_not_fetched(lagging):
     athena = DuckDBEngine(store, files_filter=catalog_filter(catalog, "registered"))
     files = DuckDBEngine(store)
     try:
-        hidden_units = set(_units(files)) - set(_units(athena))
+        hidden_units = set(plays_units(files, int(SEASONS))) - set(plays_units(athena, int(SEASONS)))
         assert hidden_units  # the engine alone would call them missing
 
         plan = plan_json(cfg, SEASONS)
@@ -80,7 +65,7 @@ def test_units_in_unregistered_partitions_are_registered_not_fetched(lagging):
         assert r.exit_code == 0, r.output[-3000:]
         assert check_apply(before, lake_keys(lake)) == []
         # Athena's view and the files agree: every unit, every row.
-        assert _units(athena) == _units(files)
+        assert plays_units(athena, int(SEASONS)) == plays_units(files, int(SEASONS))
         r = cli(["plan", "--config", str(cfg), "--seasons", SEASONS])
         assert r.exit_code == 0 and "No changes" in r.output, r.output[-3000:]
     finally:
