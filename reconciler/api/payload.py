@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
 from reconciler.errors import TerminalApiError
 
-__all__ = ["int_or_none", "json_array", "server_message"]
+__all__ = ["int_or_none", "iter_json_array", "json_array", "server_message"]
 
 _PRE = re.compile(r"<pre>(.*?)</pre>", re.DOTALL | re.IGNORECASE)
 _TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL | re.IGNORECASE)
+_DECODER = json.JSONDecoder()
 
 
 def int_or_none(raw: str | None) -> int | None:
@@ -90,3 +93,121 @@ def json_array(content: bytes, where: str) -> list[dict[str, Any]]:
                 path=where,
             )
     return body
+
+
+def _fail(content: bytes, where: str) -> TerminalApiError:
+    """The contract error for a body that is not a JSON array of objects (the one :func:`json_array` raises)."""
+    try:
+        json_array(content, where)
+    except TerminalApiError as exc:
+        return exc
+    return TerminalApiError(
+        f"contract error: GET {where} returned a body that does not read as a JSON array of objects",
+        status=200,
+        path=where,
+    )
+
+
+#: Bytes of a body decoded to text at a time by :func:`iter_json_array`.
+TEXT_CHUNK = 1 << 20
+
+
+class _Text:
+    """A body's text, decoded a chunk at a time: the text kept runs from the element being read."""
+
+    def __init__(self, content: bytes, chunk: int) -> None:
+        self._content = memoryview(content)
+        self._chunk = chunk
+        self._next = 0
+        self._decoder = codecs.getincrementaldecoder(json.detect_encoding(content))("surrogatepass")
+        self.buf = ""
+        self.pos = 0
+
+    def more(self) -> bool:
+        """Decode the next chunk onto the text (dropping what was read); False at the end."""
+        if self._next > len(self._content):
+            return False
+        piece = self._content[self._next : self._next + self._chunk]
+        self._next += self._chunk
+        final = self._next >= len(self._content)
+        if final:
+            self._next = len(self._content) + 1
+        self.buf = self.buf[self.pos :] + self._decoder.decode(piece, final)
+        self.pos = 0
+        return True
+
+    def skip(self) -> str:
+        """Skip JSON whitespace, decoding more as needed; the next character, or "" at the end."""
+        while True:
+            buf, pos = self.buf, self.pos
+            while pos < len(buf) and buf[pos] in " \t\n\r":
+                pos += 1
+            self.pos = pos
+            if pos < len(buf):
+                return buf[pos]
+            if not self.more():
+                return ""
+
+
+def iter_json_array(content: bytes, where: str, chunk: int = TEXT_CHUNK) -> Iterator[dict[str, Any]]:
+    """The elements of a 2xx body that must be a JSON array of objects, decoded one at a time.
+
+    A day of plays is 10-20 MB of JSON; decoded whole it is several times that in Python
+    objects. Here only a chunk of the text and the element being read are alive: each element
+    is decoded by the same decoder as :func:`json_array` (so values, duplicate keys and
+    non-finite numbers read exactly as they do there) and handed over before the next is read.
+
+    Args:
+        content: The body.
+        where: The request (``/path?query``), for the message.
+        chunk: Bytes decoded to text at a time.
+
+    Yields:
+        The array's elements, in order.
+
+    Raises:
+        TerminalApiError: If the body is not a JSON array of objects, with the message
+            :func:`json_array` gives (elements before the fault may have been yielded already).
+    """
+    try:
+        yield from _elements(_Text(content, max(1, chunk)))
+    except (ValueError, _NotAnArray):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise _fail(content, where) from None
+
+
+class _NotAnArray(Exception):
+    """The body read so far is not a JSON array of objects."""
+
+
+def _elements(text: _Text) -> Iterator[dict[str, Any]]:
+    if text.skip() != "[":
+        raise _NotAnArray
+    text.pos += 1
+    if text.skip() == "]":
+        text.pos += 1
+        if text.skip():
+            raise _NotAnArray
+        return
+    while True:
+        while True:
+            try:
+                item, end = _DECODER.raw_decode(text.buf, text.pos)
+                break
+            except json.JSONDecodeError:
+                if not text.more():  # an element cut by the chunk's end reads whole with more text
+                    raise
+        if not isinstance(item, dict):
+            raise _NotAnArray
+        text.pos = end
+        yield item
+        c = text.skip()
+        if c == ",":
+            text.pos += 1
+            text.skip()
+            continue
+        if c != "]":
+            raise _NotAnArray
+        text.pos += 1
+        if text.skip():
+            raise _NotAnArray
+        return

@@ -17,6 +17,7 @@ import pyarrow as pa
 __all__ = [
     "BRONZE_TABLES",
     "SILVER_TABLES",
+    "TableBuilder",
     "TableSchema",
     "bronze_schema",
     "records_to_table",
@@ -395,6 +396,69 @@ def bronze_schema(table: str) -> TableSchema:
     return BRONZE_TABLES[table]
 
 
+class TableBuilder:
+    """Flatten API records into a table with exactly the declared schema, a batch at a time.
+
+    Rows are flattened one at a time into per-column lists, which become Arrow arrays every
+    ``batch_rows`` rows: at most one batch of Python values is alive, however many records
+    pass (a day of plays is 10-20 MB of JSON, several times that as Python objects).
+    """
+
+    def __init__(self, schema: TableSchema, ctx: Mapping[str, Any] | None = None, batch_rows: int = 2048) -> None:
+        """Start an empty table.
+
+        Args:
+            schema: The target table schema.
+            ctx: Context injected into rows (e.g. ``season``, ``date``, ``gameId``).
+            batch_rows: Rows flattened before they are converted to Arrow.
+        """
+        self._schema = schema
+        self._ctx: Mapping[str, Any] = ctx or {}
+        self._names = schema.schema.names
+        self._batch_rows = max(1, batch_rows)
+        self._cols: list[list[Any]] = [[] for _ in self._names]
+        self._batches: list[pa.RecordBatch] = []
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Flatten one API record (wire shape) into the table.
+
+        Args:
+            record: The record.
+
+        Raises:
+            pyarrow.ArrowInvalid: If a value of the batch it completes cannot be cast to its type.
+        """
+        row = self._schema.flatten(record, self._ctx)
+        for col, name in zip(self._cols, self._names, strict=True):
+            col.append(row.get(name))
+        if len(self._cols[0]) >= self._batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._cols or not self._cols[0]:
+            return
+        arrays = [
+            pa.array(col, type=f.type, from_pandas=False)
+            for col, f in zip(self._cols, self._schema.schema, strict=True)
+        ]
+        self._batches.append(pa.RecordBatch.from_arrays(arrays, schema=self._schema.schema))
+        self._cols = [[] for _ in self._names]
+
+    def finish(self) -> pa.Table:
+        """The table of every record added (one contiguous chunk per column).
+
+        Returns:
+            A table whose schema equals the declared schema.
+
+        Raises:
+            pyarrow.ArrowInvalid: If a value of the last batch cannot be cast to its type.
+        """
+        self._flush()
+        table = pa.Table.from_batches(self._batches, schema=self._schema.schema).combine_chunks()
+        self._batches = []
+        return table
+
+
 def records_to_table(
     schema: TableSchema, records: Iterable[Mapping[str, Any]], ctx: Mapping[str, Any] | None = None
 ) -> pa.Table:
@@ -411,14 +475,7 @@ def records_to_table(
     Raises:
         pyarrow.ArrowInvalid: If a value cannot be cast to its declared type.
     """
-    context = ctx or {}
-    names = schema.schema.names
-    cols: dict[str, list[Any]] = {n: [] for n in names}
-    for r in records:  # one flattened row alive at a time (a day of plays is ~10k wide rows)
-        row = schema.flatten(r, context)
-        for n in names:
-            cols[n].append(row.get(n))
-    return pa.table(
-        {f.name: pa.array(cols[f.name], type=f.type, from_pandas=False) for f in schema.schema},
-        schema=schema.schema,
-    )
+    builder = TableBuilder(schema, ctx)
+    for r in records:
+        builder.add(r)
+    return builder.finish()

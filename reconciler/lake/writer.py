@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import struct
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -14,7 +16,49 @@ import pyarrow.parquet as pq
 from reconciler.errors import LakeError
 from reconciler.ports import ObjectStore
 
-__all__ = ["decode_parquet", "decode_raw", "encode_parquet", "encode_raw", "put_objects"]
+__all__ = ["RawEncoder", "decode_parquet", "decode_raw", "encode_parquet", "encode_raw", "put_objects"]
+
+
+# gzip.compress's own header at level 9 without a timestamp (its OS byte varies by Python version).
+_GZIP_HEADER = gzip.compress(b"", mtime=0)[:10]
+
+
+class RawEncoder:
+    """Raw gzip JSON Lines, encoded as records come (one record's text alive at a time).
+
+    The bytes equal ``gzip.compress(text, mtime=0)`` of the whole text: the same header
+    (compression level 9, no name, no timestamp), deflate stream and trailer.
+    """
+
+    def __init__(self) -> None:
+        """Start an empty object."""
+        self._deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+        self._parts: list[bytes] = [_GZIP_HEADER]
+        self._crc = 0
+        self._size = 0
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Append one record as a line (Python's default separators and ASCII escaping, keys in API order).
+
+        Args:
+            record: An API record.
+        """
+        line = (json.dumps(record) + "\n").encode("utf-8")
+        self._crc = zlib.crc32(line, self._crc)
+        self._size += len(line)
+        out = self._deflate.compress(line)
+        if out:
+            self._parts.append(out)
+
+    def finish(self) -> bytes:
+        """The gzip bytes of every record added.
+
+        Returns:
+            The object's bytes.
+        """
+        self._parts.append(self._deflate.flush())
+        self._parts.append(struct.pack("<LL", self._crc, self._size & 0xFFFFFFFF))
+        return b"".join(self._parts)
 
 
 def encode_raw(records: Iterable[Mapping[str, Any]]) -> bytes:
@@ -29,8 +73,10 @@ def encode_raw(records: Iterable[Mapping[str, Any]]) -> bytes:
     Returns:
         The gzip bytes.
     """
-    body = "".join(json.dumps(r) + "\n" for r in records).encode("utf-8")
-    return gzip.compress(body, mtime=0)
+    encoder = RawEncoder()
+    for r in records:
+        encoder.add(r)
+    return encoder.finish()
 
 
 def decode_raw(data: bytes, *, key: str = "") -> list[dict[str, Any]]:

@@ -61,8 +61,14 @@ def test_a_raw_body_writes_the_same_objects_as_its_records(tmp_path):
     two = materialize_fetch(
         b, SPECS["plays"], action, [raw], units, TableIndex.for_spec(b, SPECS["plays"], set()), "2026-11-25"
     )
-    assert one == two
-    assert _lake(a) == _lake(b) and _lake(a)
+    c = LocalStore(tmp_path / "c", create=True)
+    packed = Response.pack({"date": date}, body, "/plays/date")
+    assert packed.body is not None and len(packed.body) < len(body) / 4
+    three = materialize_fetch(
+        c, SPECS["plays"], action, [packed], units, TableIndex.for_spec(c, SPECS["plays"], set()), "2026-11-25"
+    )
+    assert one == two == three
+    assert _lake(a) == _lake(b) == _lake(c) and _lake(a)
 
 
 def test_a_malformed_raw_body_writes_nothing(tmp_path):
@@ -74,3 +80,22 @@ def test_a_malformed_raw_body_writes_nothing(tmp_path):
             store, SPECS["plays"], action, [bad], units, TableIndex.for_spec(store, SPECS["plays"], set()), "2026-11-25"
         )
     assert _lake(store) == {}
+
+
+@pytest.mark.parametrize("target", ["plays", "substitutions"])
+def test_bronze_read_off_silver_equals_bronze_flattened_on_its_own(target):
+    from reconciler.apply.materialize import convert_response
+    from reconciler.lake.schemas import BRONZE_TABLES, records_to_table
+
+    date, units, records, action = _setup()
+    u = Universe(7, 0.01, (2016,))
+    if target == "substitutions":
+        records = [r for k in units for r in u.substitutions(int(k))]
+        action = action.model_copy(
+            update={"target": "substitutions", "details": {**action.details, "bronze": "substitutions_game"}}
+        )
+    assert records
+    got = convert_response(SPECS[target], action, Response({"date": date}, body=json.dumps(records).encode()), units)
+    bronze = BRONZE_TABLES[str(action.details["bronze"])]
+    assert got.bronze is not None and got.bronze.equals(records_to_table(bronze, records, got.ctx))
+    assert got.bronze.schema == bronze.schema
