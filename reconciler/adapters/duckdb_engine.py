@@ -144,13 +144,38 @@ class DuckDBEngine:
         self._cache_context = f"{store.uri('')}|duckdb {duckdb.__version__}|reconciler {_version()}"
         # Views defined so far: table → (listing fingerprint, Arrow relations registered for it).
         self._views: dict[TableRef, tuple[str, list[str]]] = {}
-        self._con = duckdb.connect(":memory:")
-        if threads:
-            self._con.execute(f"SET threads = {int(threads)}")
-        self._con.execute("SET enable_progress_bar = false")
-        # Footers are re-read only when a file changes (DuckDB checks its modification time):
-        # union_by_name needs every footer at bind time, so this halves a repeated query's cost.
-        self._con.execute("SET parquet_metadata_cache = true")
+        self._threads = threads
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._closed = False
+
+    @property
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, opened on first use (again after :meth:`idle`)."""
+        if self._connection is None:
+            if self._closed:
+                raise QueryError("the DuckDB engine is closed")
+            con = duckdb.connect(":memory:")
+            if self._threads:
+                con.execute(f"SET threads = {int(self._threads)}")
+            con.execute("SET enable_progress_bar = false")
+            # Footers are re-read only when a file changes (DuckDB checks its modification time):
+            # union_by_name needs every footer at bind time, so this halves a repeated query's cost.
+            con.execute("SET parquet_metadata_cache = true")
+            self._connection = con
+        return self._connection
+
+    def idle(self) -> None:
+        """Give back the memory of the queries run so far, until the next query.
+
+        Closes the connection (its views, footer cache and allocator pools go with it); the next
+        query opens a new one and defines its views again. Apply calls this once planning is
+        done, so that the responses it holds do not come on top of the planner's memory.
+        """
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+            self._views.clear()
 
     @classmethod
     def from_settings(
@@ -333,4 +358,7 @@ class DuckDBEngine:
     def close(self) -> None:
         """Close the DuckDB connection."""
         with self._lock:
-            self._con.close()
+            self._closed = True
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None

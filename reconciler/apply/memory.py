@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
-__all__ = ["release_freed_memory"]
+__all__ = ["release_freed_memory", "use_system_arrow_pool"]
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +45,16 @@ def release_freed_memory() -> None:
     pa.default_memory_pool().release_unused()
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
+
+
+def use_system_arrow_pool() -> None:
+    """Make Arrow allocate from the C library's malloc instead of its default pool (mimalloc).
+
+    Building a day of plays' columns grows and frees Arrow buffers batch after batch; mimalloc
+    keeps the freed pages for reuse until asked, so they add to the peak (measured: a 21.6 MB
+    ``/plays/date`` body peaks 26 MB higher with mimalloc than with malloc). With malloc, freed
+    buffers go back to the heap that :func:`release_freed_memory` trims. Tables already
+    allocated stay valid (each buffer remembers its pool).
+    """
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())

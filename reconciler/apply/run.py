@@ -22,6 +22,7 @@ from reconciler.apply.executor import ApplyResult, Executor
 from reconciler.apply.interrupts import Interrupted, Stopper, interruptible
 from reconciler.apply.lake_lock import LakeLocks
 from reconciler.apply.locks import LAKE_LOCK, describe_holder, hold_lock
+from reconciler.apply.memory import release_freed_memory, use_system_arrow_pool
 from reconciler.apply.report import Leftovers, print_result, print_summary
 from reconciler.config import Profile
 from reconciler.core.layout_planner import LAYOUT_TARGET
@@ -145,6 +146,12 @@ async def _execute(
     b = session.backends
     specs = {s.name: s for s in session.specs}
     layout = _layout_apply(session, plan)
+    # What planning used (the engine's connection, query results) goes back to the OS before
+    # responses arrive; a replan opens the engine again.
+    idle = getattr(getattr(b, "engine", None), "idle", None)
+    if callable(idle):
+        idle()
+    release_freed_memory()
     with RichProgress(con) as progress:
         ex = Executor(
             specs=specs,
@@ -373,6 +380,7 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
 
     # A saved plan is read and its digest checked before anything is opened or locked.
     saved = load_plan_file(opts.plan_file) if opts.plan_file else None
+    use_system_arrow_pool()
     session = Session.open(profile)
     try:
         locks = LakeLocks(session.backends.store)  # type: ignore[attr-defined]

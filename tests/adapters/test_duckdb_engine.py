@@ -137,3 +137,22 @@ def test_lake_files_ignore_non_parquet_and_parse_partitions(lake):
     assert [(f.key, f.partitions) for f in files] == [
         ("silver/fct_games/season=2025/part-a.parquet", (("season", "2025"),))
     ]
+
+
+def test_idle_frees_the_connection_and_the_next_query_sees_the_lake_as_it_is_then(lake):
+    engine = DuckDBEngine(lake)
+    n = "SELECT count(*) AS n FROM cbbd_silver.fct_games"
+    assert engine.query(n).table.to_pylist() == [{"n": 2}]
+    engine.idle()
+    assert engine._connection is None and engine._views == {}
+    lake.put(
+        "silver/fct_games/season=2025/part-c.parquet",
+        encode_parquet(pa.table({"gameId": pa.array([4], pa.int64())})),
+    )
+    assert engine.query(n).table.to_pylist() == [{"n": 3}]
+    assert _views(engine) == ["__lake__cbbd_silver__fct_games"]
+    engine.idle()
+    engine.idle()  # twice is harmless
+    engine.close()
+    with pytest.raises(QueryError, match="closed"):
+        engine.query(n)
