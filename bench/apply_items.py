@@ -6,11 +6,14 @@ thread here; the simulator's request log is the source of truth for what reached
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -113,19 +116,56 @@ def resume(src: Path, seasons: str, target: str) -> dict[str, Any]:
     return out
 
 
-def memory(src: Path, seasons: str, target: str, rate: int) -> dict[str, Any]:
-    """Peak RSS (process + children, sampled every 50 ms) of applying one season of a target."""
-    port = free_port()
-    dest = WORK / "run-memory"
-    cfg = fresh_copy(src, dest, port, rate=rate)
-    # a /plays/date body at scale 1.0 is 10-16 MB: give the simulator time to render it on a busy machine
-    cfg.write_text(re.sub(r"timeout_seconds: [\d.]+", "timeout_seconds: 60", cfg.read_text()))
-    reqlog = dest / "requests.jsonl"
-    with simulator(cfg, port, request_log=str(reqlog)):
-        t = time.perf_counter()
-        proc = subprocess.Popen(
-            apply_cmd(cfg, seasons, "--target", target), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
+LIMIT_BYTES = 1 << 30  # the pipeline's ECS task: 1 GB
+
+
+def _cgroup_v1(limit: int) -> tuple[Path, str] | None:
+    root = Path("/sys/fs/cgroup/memory")
+    try:
+        group = root / f"reconcile-bench-{os.getpid()}"
+        group.mkdir(exist_ok=True)
+        (group / "memory.limit_in_bytes").write_text(str(limit))
+        return group, f"cgroup v1 memory.limit_in_bytes = {limit >> 20} MiB"
+    except OSError:
+        return None
+
+
+def _cgroup_v2(limit: int) -> tuple[Path, str] | None:
+    root = Path("/sys/fs/cgroup")
+    try:
+        if "memory" not in (root / "cgroup.controllers").read_text().split():
+            return None
+        group = root / f"reconcile-bench-{os.getpid()}"
+        group.mkdir(exist_ok=True)
+        (group / "memory.max").write_text(str(limit))
+        return group, f"cgroup v2 memory.max = {limit >> 20} MiB"
+    except OSError:
+        return None
+
+
+def limited(limit: int = LIMIT_BYTES) -> tuple[Any, str, Path | None]:
+    """A preexec_fn putting the child under a memory limit: a cgroup where this machine lets us make
+    one (as ECS does), else RLIMIT_AS (address space: stricter than RSS)."""
+    got = _cgroup_v2(limit) or _cgroup_v1(limit)
+    if got is not None:
+        group, how = got
+
+        def enter() -> None:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+
+        return enter, how, group
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return cap, f"RLIMIT_AS = {limit >> 20} MiB (no writable cgroup here)", None
+
+
+def _peak_of(cmd: list[str], limit: int) -> dict[str, Any]:
+    """Run CMD under the memory limit; its peak RSS (process + children, sampled every 20 ms)."""
+    enter, how, group = limited(limit)
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=enter)
         ps = psutil.Process(proc.pid)
         peak = 0
         while proc.poll() is None:
@@ -134,19 +174,63 @@ def memory(src: Path, seasons: str, target: str, rate: int) -> dict[str, Any]:
                 peak = max(peak, rss)
             except psutil.Error:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.02)
         err = proc.stderr.read() if proc.stderr else ""
-        wall = time.perf_counter() - t
-    rows = _silver_rows(dest / "lake", target, seasons)
-    shutil.rmtree(dest / "lake", ignore_errors=True)
+    finally:
+        if group is not None:
+            with contextlib.suppress(OSError):
+                group.rmdir()
     return {
         "peak_rss_mb": peak / 2**20,
         "rc": proc.returncode,
-        "seconds": wall,
-        "requests": len(read_log(reqlog)),
-        "rows_in_silver": rows,
+        "limit": how,
         "stderr_tail": err.strip().splitlines()[-2:],
     }
+
+
+def base_after_imports() -> float:
+    """RSS (MB) of a process that has imported the CLI and the apply path, and done nothing else."""
+    code = (
+        "import resource, reconciler.cli.app, reconciler.apply.run, reconciler.apply.executor;"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return int(out.strip()) / 1024
+
+
+def memory(src: Path, seasons: str, target: str, rate: int) -> dict[str, Any]:
+    """Peak RSS of applying one season of a target, then of its busiest day alone, under a 1 GB limit.
+
+    The season: a fresh copy of the sandbox, every missing unit of the season filled. The
+    busiest day: the date whose response was largest in that run; its silver and bronze objects
+    are removed from the filled lake and the same apply fills that day again (one request).
+    """
+    port = free_port()
+    dest = WORK / "run-memory"
+    cfg = fresh_copy(src, dest, port, rate=rate)
+    # a /plays/date body at scale 1.0 is 10-16 MB: give the simulator time to render it on a busy machine
+    cfg.write_text(re.sub(r"timeout_seconds: [\d.]+", "timeout_seconds: 60", cfg.read_text()))
+    reqlog = dest / "requests.jsonl"
+    out: dict[str, Any] = {"base_after_imports_mb": base_after_imports()}
+    with simulator(cfg, port, request_log=str(reqlog)):
+        t = time.perf_counter()
+        season = _peak_of(apply_cmd(cfg, seasons, "--target", target), LIMIT_BYTES)
+        out["seconds"] = time.perf_counter() - t
+        log = [e for e in read_log(reqlog) if e.get("path") == "/plays/date" and int(e["status"]) == 200]
+        out["requests"] = len(read_log(reqlog))
+        out["rows_in_silver"] = _silver_rows(dest / "lake", target, seasons)
+        busiest = max(log, key=lambda e: int(e.get("bytes") or 0)) if log else None
+        if busiest is not None:
+            day = str(busiest["query"]["date"])
+            out["busiest_day"] = {"date": day, "body_mb": int(busiest["bytes"]) / 2**20}
+            for layer, table in (("silver", "fct_plays"), ("bronze", "plays_date")):
+                for p in (dest / "lake" / layer / table).rglob(f"date={day}"):
+                    shutil.rmtree(p)
+            before = len(read_log(reqlog))
+            one = _peak_of(apply_cmd(cfg, seasons, "--target", target), LIMIT_BYTES)
+            out["busiest_day"].update(one, requests=len(read_log(reqlog)) - before)
+    shutil.rmtree(dest / "lake", ignore_errors=True)
+    return {**out, **{k: season[k] for k in ("peak_rss_mb", "rc", "limit", "stderr_tail")}}
 
 
 def _silver_rows(lake: Path, target: str, seasons: str) -> int:

@@ -201,18 +201,46 @@ def item_memory() -> list[Row]:
     sb = sandbox("2011-2012", scale)
     r = apply_items.memory(sb, "2011", "plays", rate=rate)
     RAW["memory"] = r
-    return [
+    how = f"rate raised to {rate}/s in a copy; {r['limit']}"
+    cmd = f"reconcile apply --seasons 2011 --target plays --auto-approve ({how})"
+    rows = [
         Row(
             f"Memory: peak RSS applying a whole season of plays (2011, scale {scale}, "
             f"{r['rows_in_silver']:,} rows, {r['requests']} requests, apply exit {r['rc']})",
             f"{r['peak_rss_mb']:.0f} MB",
-            "500 MB",
-            f"{r['peak_rss_mb'] / 500:.2f}",
-            f"reconcile apply --seasons 2011 --target plays --auto-approve (rate raised to {rate}/s in a copy)",
-            "< 500 MB",
-            r["peak_rss_mb"] < 500 and r["rc"] == 0,
+            "350 MB; 1 GB limit",
+            f"{r['peak_rss_mb'] / 350:.2f}",
+            cmd,
+            "< 350 MB",
+            r["peak_rss_mb"] < 350 and r["rc"] == 0,
         )
     ]
+    day = r.get("busiest_day")
+    if day:
+        rows.append(
+            Row(
+                f"Memory: peak RSS applying the season's busiest day alone ({day['date']}, a "
+                f"{day['body_mb']:.1f} MB /plays/date body, {day['requests']} request(s), apply exit {day['rc']})",
+                f"{day['peak_rss_mb']:.0f} MB",
+                "350 MB; 1 GB limit",
+                f"{day['peak_rss_mb'] / 350:.2f}",
+                f"the same, after removing that day's silver and bronze objects from the filled lake ({day['limit']})",
+                "< 350 MB",
+                day["peak_rss_mb"] < 350 and day["rc"] == 0,
+            )
+        )
+    rows.append(
+        Row(
+            "Memory: base RSS after imports (CLI and apply modules, nothing run)",
+            f"{r['base_after_imports_mb']:.0f} MB",
+            "—",
+            "—",
+            "python -c 'import reconciler.cli.app, reconciler.apply.run, reconciler.apply.executor'",
+            "—",
+            None,
+        )
+    )
+    return rows
 
 
 def item_partitions() -> list[Row]:
