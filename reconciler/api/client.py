@@ -21,7 +21,9 @@ import logging
 import os
 import random
 import time
+import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any
 from urllib.parse import urlencode
@@ -45,6 +47,29 @@ from reconciler.errors import (
 )
 
 __all__ = ["ApiBody", "ApiResponse", "CbbdClient", "check_send_log"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Packed:
+    """A 2xx body compressed as it arrived: the zlib bytes and the body's size."""
+
+    data: bytes
+    size: int
+
+
+async def _read_packed(response: httpx.Response) -> _Packed:
+    """Read a streamed response's (decoded) body into zlib level 1, chunk by chunk."""
+    deflate = zlib.compressobj(1)
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        out = deflate.compress(chunk)
+        if out:
+            parts.append(out)
+    parts.append(deflate.flush())
+    return _Packed(b"".join(parts), size)
+
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +243,9 @@ class CbbdClient:
             nbytes=raw.nbytes,
         )
 
-    async def get_json_body(self, path: str, params: Mapping[str, Any] | None = None) -> ApiBody:
+    async def get_json_body(
+        self, path: str, params: Mapping[str, Any] | None = None, *, packed: bool = False
+    ) -> ApiBody:
         """GET ``path`` like :meth:`get_json_array`, but leave the body undecoded.
 
         The JSON-array contract is checked when the body is decoded (:meth:`ApiBody.records`).
@@ -226,9 +253,11 @@ class CbbdClient:
         Args:
             path: The endpoint path, e.g. ``/plays/date``.
             params: Query parameters; None values are dropped.
+            packed: Keep a 2xx body zlib-compressed, compressing it as it arrives: a day of
+                plays (10-20 MB) is never whole in memory until it is decoded.
 
         Returns:
-            The raw body and the call's metadata.
+            The raw body (compressed when ``packed``) and the call's metadata.
 
         Raises:
             BudgetExhausted: ``max_requests`` or the quota reserve was reached before a start.
@@ -245,8 +274,8 @@ class CbbdClient:
         while True:
             attempt += 1
             try:
-                response = await self._attempt(path, query, where)
-                return await self._accept(response, where, first, attempt)
+                response, body = await self._attempt(path, query, where, packed)
+                return await self._accept(response, where, first, attempt, body)
             except _Retryable as failure:
                 if attempt >= max_attempts and failure.connect:
                     raise ApiUnreachable(
@@ -300,7 +329,9 @@ class CbbdClient:
         self._started += 1
         self._pending += 1
 
-    async def _attempt(self, path: str, query: Mapping[str, str], where: str) -> httpx.Response:
+    async def _attempt(
+        self, path: str, query: Mapping[str, str], where: str, packed: bool = False
+    ) -> tuple[httpx.Response, _Packed | None]:
         self._reserve_start(where)
         try:
             ticket = await self._pacer.acquire()
@@ -318,8 +349,17 @@ class CbbdClient:
                     self._send_log.write(json.dumps({"ts": time.time(), "path": where}) + "\n")
 
         began = time.monotonic()
+        body: _Packed | None = None
         try:
-            response = await self._http.get(path, params=query, extensions={"trace": trace})
+            request = self._http.build_request("GET", path, params=query, extensions={"trace": trace})
+            response = await self._http.send(request, stream=True)
+            try:
+                if packed and 200 <= response.status_code < 300:
+                    body = await _read_packed(response)
+                else:
+                    await response.aread()
+            finally:
+                await response.aclose()
         except httpx.ConnectTimeout as exc:
             raise _Retryable(f"connection timed out ({type(exc).__name__})", connect=True) from None
         except httpx.TimeoutException as exc:
@@ -337,11 +377,11 @@ class CbbdClient:
             "GET %s -> %d (%d bytes, %.3f s)",
             where,
             response.status_code,
-            len(response.content),
+            body.size if body is not None else len(response.content),
             time.monotonic() - began,
         )
         self._note_remaining(response)
-        return response
+        return response, body
 
     def _note_remaining(self, response: httpx.Response) -> None:
         raw = response.headers.get(CALL_LIMIT_HEADER)
@@ -355,11 +395,15 @@ class CbbdClient:
         # Responses can arrive out of order; within a run the quota only goes down.
         self._min_remaining = value if self._min_remaining is None else min(self._min_remaining, value)
 
-    async def _accept(self, response: httpx.Response, where: str, first: float, attempt: int) -> ApiBody:
+    async def _accept(
+        self, response: httpx.Response, where: str, first: float, attempt: int, packed: _Packed | None = None
+    ) -> ApiBody:
         status = response.status_code
         if 200 <= status < 300:
             return ApiBody(
-                body=response.content,
+                body=packed.data if packed is not None else response.content,
+                packed=packed is not None,
+                size=packed.size if packed is not None else None,
                 where=where,
                 status=status,
                 elapsed=time.monotonic() - first,

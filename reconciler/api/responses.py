@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,8 @@ class ApiBody:
         elapsed: Seconds from the first attempt's start to the final response, backoff included.
         attempts: Attempts made, 1 when the first one succeeded.
         calllimit_remaining: ``X-CallLimit-Remaining`` of the final response, when sent.
+        packed: Whether ``body`` is zlib-compressed (``get_json_body(packed=True)``).
+        size: The size of the body as sent, when ``body`` is compressed.
     """
 
     body: bytes = field(repr=False)
@@ -54,11 +57,13 @@ class ApiBody:
     elapsed: float
     attempts: int
     calllimit_remaining: int | None
+    packed: bool = False
+    size: int | None = None
 
     @property
     def nbytes(self) -> int:
-        """Size of the body in bytes."""
-        return len(self.body)
+        """Size of the body in bytes (as the API sent it)."""
+        return self.size if self.size is not None else len(self.body)
 
     def records(self) -> list[dict[str, Any]]:
         """Decode the body, which must be a JSON array of objects.
@@ -69,4 +74,4 @@ class ApiBody:
         Raises:
             TerminalApiError: If the body is not a JSON array of objects (a contract error).
         """
-        return json_array(self.body, self.where)
+        return json_array(zlib.decompress(self.body) if self.packed else self.body, self.where)

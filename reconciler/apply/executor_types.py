@@ -38,6 +38,11 @@ class ApiBodyLike(Protocol):
         """The request (``/path?query``), for messages."""
         ...
 
+    @property
+    def packed(self) -> bool:
+        """Whether ``body`` is zlib-compressed."""
+        ...
+
 
 class ApiClientLike(Protocol):
     """What the executor needs from the API client."""
@@ -46,8 +51,11 @@ class ApiClientLike(Protocol):
         """GET a JSON array."""
         ...
 
-    async def get_json_body(self, path: str, params: Mapping[str, Any]) -> ApiBodyLike:
-        """GET a JSON array, leaving the body undecoded (it is decoded where it is written)."""
+    async def get_json_body(self, path: str, params: Mapping[str, Any], *, packed: bool = False) -> ApiBodyLike:
+        """GET a JSON array, leaving the body undecoded (it is decoded where it is written).
+
+        With ``packed``, a 2xx body may come back zlib-compressed (``packed`` says whether it did).
+        """
         ...
 
     @property

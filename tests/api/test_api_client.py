@@ -384,3 +384,36 @@ async def test_401_without_a_key_says_the_key_is_not_set() -> None:
             await client.get_json_array("/games")
     assert "no API key was sent (CBBD_API_KEY is not set)" in str(info.value)
     assert "rejected" not in str(info.value)
+
+
+class _BrokenStream(httpx.AsyncByteStream):
+    """A body that fails after its first chunk (a connection dropped mid-response)."""
+
+    async def __aiter__(self):  # type: ignore[override]
+        yield b'[{"id": 1},'
+        raise httpx.ReadError("connection reset mid-body")
+
+
+async def test_a_packed_body_is_compressed_as_it_arrives_and_reads_the_same() -> None:
+    records = [{"id": i, "playText": "a jump shot " * 20} for i in range(500)]
+    rec = Recorder(error(503, "busy"), ok(records))
+    async with make_client(rec) as client:
+        packed = await client.get_json_body("/plays/date", {"date": "2025-01-01"}, packed=True)
+        plain = await client.get_json_body("/plays/date", {"date": "2025-01-01"})
+    assert packed.packed and not plain.packed
+    assert packed.attempts == 2 and packed.status == 200 and packed.calllimit_remaining == 999
+    assert packed.nbytes == plain.nbytes == len(plain.body) > 4 * len(packed.body)
+    assert packed.records() == plain.records() == records
+
+
+async def test_a_body_cut_mid_stream_is_retried_like_any_read_error() -> None:
+    rec = Recorder(httpx.Response(200, stream=_BrokenStream()), ok([{"id": 2}]))
+    async with make_client(rec) as client:
+        got = await client.get_json_body("/plays/date", {"date": "2025-01-01"}, packed=True)
+    assert got.records() == [{"id": 2}] and got.attempts == 2
+
+
+async def test_a_packed_request_that_fails_reads_its_error_as_before() -> None:
+    async with make_client(Recorder(error(400, "Validation Failed"))) as client:
+        with pytest.raises(TerminalApiError, match="Validation Failed"):
+            await client.get_json_body("/plays/date", {"date": "x"}, packed=True)

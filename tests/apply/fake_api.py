@@ -34,6 +34,7 @@ class FakeResponse:
 class FakeBody:
     body: bytes
     where: str
+    packed: bool = False
 
 
 @dataclass
@@ -78,7 +79,7 @@ class FakeApi:
         raw = await self.get_json_body(path, params)
         return FakeResponse(json.loads(raw.body))
 
-    async def get_json_body(self, path: str, params: Mapping[str, Any]) -> FakeBody:
+    async def get_json_body(self, path: str, params: Mapping[str, Any], *, packed: bool = False) -> FakeBody:
         where = path + "?" + json.dumps({k: str(v) for k, v in params.items()}, sort_keys=True)
         if self.crash_at is not None and len(self.log) + 1 >= self.crash_at:
             raise Crash(f"killed at request {len(self.log) + 1}")

@@ -42,7 +42,7 @@ class _Client:
     async def get_json_array(self, path: str, params: Mapping[str, Any]) -> FakeResponse:
         raise AssertionError("a single-request action keeps its body undecoded until written")
 
-    async def get_json_body(self, path: str, params: Mapping[str, Any]) -> FakeBody:
+    async def get_json_body(self, path: str, params: Mapping[str, Any], *, packed: bool = False) -> FakeBody:
         self.started.append(path)
         await anyio.sleep(0)
         return FakeBody(json.dumps([{"gameId": int(path.rsplit("/", 1)[1])}]).encode(), path)
