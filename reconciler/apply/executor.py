@@ -414,6 +414,10 @@ class Executor:
                 await anyio.to_thread.run_sync(self.visit_rebuild, a)
         fetches = [a for a in data if a.type != "rebuild"]
         self._slots = slots = _Slots.make(self.concurrency, self.writers)
+        # The tables are listed before the first request: responses arriving together must not
+        # find the writer busy listing (while responses wait to be written, no request starts).
+        for target in sorted({a.target for a in fetches}):
+            await anyio.to_thread.run_sync(self.index(target).warm)
 
         async def one(a: Action) -> None:
             async with slots.held:

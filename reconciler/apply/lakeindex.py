@@ -135,6 +135,15 @@ class TableIndex:
             log.debug("%s: %d objects listed", self.prefix, len(self._listing))
         return self._listing
 
+    def warm(self) -> int:
+        """List the table now (once per run), so that the first write does not wait on it.
+
+        Returns:
+            The data objects under the table.
+        """
+        with self._lock:
+            return len(self._objects())
+
     def candidates(self, units: Iterable[ExpectedUnit]) -> list[ObjectInfo]:
         """The objects that can hold rows of some units (see the module docstring).
 

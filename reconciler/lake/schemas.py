@@ -399,9 +399,9 @@ def bronze_schema(table: str) -> TableSchema:
 class TableBuilder:
     """Flatten API records into a table with exactly the declared schema, a batch at a time.
 
-    Rows are flattened one at a time into per-column lists, which become Arrow arrays every
-    ``batch_rows`` rows: at most one batch of Python values is alive, however many records
-    pass (a day of plays is 10-20 MB of JSON, several times that as Python objects).
+    Records are flattened one at a time; every ``batch_rows`` rows the batch becomes Arrow
+    arrays: at most one batch of Python values is alive, however many records pass (a day of
+    plays is 10-20 MB of JSON, several times that as Python objects).
     """
 
     def __init__(self, schema: TableSchema, ctx: Mapping[str, Any] | None = None, batch_rows: int = 2048) -> None:
@@ -414,9 +414,8 @@ class TableBuilder:
         """
         self._schema = schema
         self._ctx: Mapping[str, Any] = ctx or {}
-        self._names = schema.schema.names
         self._batch_rows = max(1, batch_rows)
-        self._cols: list[list[Any]] = [[] for _ in self._names]
+        self._rows: list[Row] = []
         self._batches: list[pa.RecordBatch] = []
 
     def add(self, record: Mapping[str, Any]) -> None:
@@ -428,21 +427,19 @@ class TableBuilder:
         Raises:
             pyarrow.ArrowInvalid: If a value of the batch it completes cannot be cast to its type.
         """
-        row = self._schema.flatten(record, self._ctx)
-        for col, name in zip(self._cols, self._names, strict=True):
-            col.append(row.get(name))
-        if len(self._cols[0]) >= self._batch_rows:
+        self._rows.append(self._schema.flatten(record, self._ctx))
+        if len(self._rows) >= self._batch_rows:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._cols or not self._cols[0]:
+        rows = self._rows
+        if not rows:
             return
         arrays = [
-            pa.array(col, type=f.type, from_pandas=False)
-            for col, f in zip(self._cols, self._schema.schema, strict=True)
+            pa.array([r.get(f.name) for r in rows], type=f.type, from_pandas=False) for f in self._schema.schema
         ]
         self._batches.append(pa.RecordBatch.from_arrays(arrays, schema=self._schema.schema))
-        self._cols = [[] for _ in self._names]
+        self._rows = []
 
     def finish(self) -> pa.Table:
         """The table of every record added (one contiguous chunk per column).
