@@ -144,3 +144,33 @@ def test_the_gap_query_answers_the_lake_sources_and_derivation_inputs(session):
     for name in ("plays", "substitutions"):
         w, g = whole.targets[name], gap.targets[name]
         assert {k: p for k, p in g.present.items() if k in w.present} == {k: w.present[k] for k in g.present}
+
+
+class _NoLookups:
+    """An engine that refuses gap queries with lookups folded in, and answers the rest as ``inner``."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def query(self, sql, params=None):
+        from reconciler.errors import QueryError
+
+        if "rc_bkey" in sql or "rc_ikey" in sql:
+            raise QueryError("refused: a folded-in lookup")
+        return self.inner.query(sql, params)
+
+
+def test_a_gap_query_whose_lookups_fail_asks_the_gap_alone(session):
+    b = session.backends
+    observer = Observer(
+        store=b.store,  # type: ignore[attr-defined]
+        engine=_NoLookups(b.engine),  # type: ignore[attr-defined,arg-type]
+        state=b.state,  # type: ignore[attr-defined]
+        layer_of=layer_map(session.profile),
+        hidden=getattr(b, "hidden", None),
+    )
+    gap = observer.observe(session.specs, parse_seasons(SEASONS), "duckdb")
+    assert all(t.gap_only for t in gap.targets.values())
+    opts = session.options()
+    a = build_plan(session.specs, _observe(session, whole=False), NOW, opts).model_dump(exclude={"observation"})
+    assert build_plan(session.specs, gap, NOW, opts).model_dump(exclude={"observation"}) == a
