@@ -197,6 +197,23 @@ def measure(cfg: Path, seasons: str, targets: tuple[str, ...] = ()) -> dict[str,
     }
 
 
+#: The model's figures for the code just before issue 14's push-down, measured once (the file says how).
+BEFORE = Path(__file__).with_name("athena_before.json")
+
+
+def before() -> dict[str, dict[str, Any]]:
+    """The figures of :data:`BEFORE` by lake (``steady``, ``half_gap``), each with its ``commit``.
+
+    Returns:
+        Lake → the :func:`measure` figures of that code on the bench's scale-1.0 sandbox (empty
+        when the file is absent).
+    """
+    if not BEFORE.exists():
+        return {}
+    data = json.loads(BEFORE.read_text(encoding="utf-8"))
+    return {k: v | {"commit": data["commit"]} for k, v in data["lakes"].items()}
+
+
 if __name__ == "__main__":
     out = measure(Path(sys.argv[1]), sys.argv[2], tuple(sys.argv[3:]))
     print(json.dumps({k: v for k, v in out.items() if k != "per_query"}, indent=1))

@@ -7,7 +7,9 @@ import io
 import pstats
 import shutil
 import subprocess
+import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,8 +118,8 @@ def _floors(cfg: Path) -> dict[str, Any]:
     from reconciler.adapters.duckdb_engine import DuckDBEngine
     from reconciler.adapters.local_store import LocalStore
     from reconciler.config import load_profile
-    from reconciler.layout.tables import declared_tables
     from reconciler.lake.keys import key_parts, key_sql
+    from reconciler.layout.tables import declared_tables
     from reconciler.observe.queries import duplicate_seasons_query
     from reconciler.seasons import parse_seasons
     from reconciler.service import Session
@@ -191,4 +193,110 @@ def measure(cfg: Path, profile: bool = True) -> dict[str, Any]:
         out["profile"] = _profile_top(pr, 30)
     log("plan latency: the floor (bare anti-joins) and the duplicate census, without the cache")
     out.update(_floors(cfg))
+    return out
+
+
+def startup() -> float:
+    """Interpreter start-up: a fresh interpreter importing what `reconcile plan` imports (best of 3).
+
+    The modules are the CLI's and the ports the plan opens (typer, rich, pydantic, pyarrow,
+    DuckDB, sqlglot come with them); no lake is read.
+    """
+    code = (
+        "import reconciler.cli.app, reconciler.service, reconciler.adapters.factory, "
+        "reconciler.adapters.duckdb_engine, reconciler.observe.observer, reconciler.core.planner, "
+        "reconciler.layout.observe, reconciler.render.text"
+    )
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+class _Counting:
+    """A query engine that counts the rows each caller label received (what crossed into Python)."""
+
+    def __init__(self, inner: Any, rows: Counter[str], label: list[str]) -> None:
+        """Wrap ``inner``; rows go to ``rows[label[-1]]``."""
+        self.inner, self.rows, self.label = inner, rows, label
+
+    def query(self, sql: str, params: Any = None) -> Any:
+        """The inner engine's result, its rows counted."""
+        res = self.inner.query(sql, params)
+        self.rows[self.label[-1]] += res.table.num_rows
+        return res
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def rows_by_target(cfg: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows the engine returned to one plan (all targets), by the target whose observation asked.
+
+    Each spec target's gap query, lake-source lookups and derivation inputs count for it; the
+    layout target's queries (duplicate census) count for ``layout``.
+
+    Returns:
+        Rows by target, and each spec target's units that are not complete (its gap: the units
+        the plan must name, which no observation can leave in the engine).
+    """
+    import dataclasses
+
+    from reconciler.config import load_profile
+    from reconciler.layout.observe import LayoutObserver
+    from reconciler.observe.observer import Observer
+    from reconciler.seasons import parse_seasons
+    from reconciler.service import Session
+
+    rows: Counter[str] = Counter()
+    label = ["other"]
+    saved = {
+        (Observer, "observe_target"): Observer.observe_target,
+        (Observer, "_with_inputs"): Observer._with_inputs,
+        (LayoutObserver, "observe"): LayoutObserver.observe,
+    }
+
+    def labelled(fn: Any, name: Any) -> Any:
+        def run(self: Any, *args: Any, **kw: Any) -> Any:
+            label.append(name(args))
+            try:
+                return fn(self, *args, **kw)
+            finally:
+                label.pop()
+
+        return run
+
+    Observer.observe_target = labelled(saved[(Observer, "observe_target")], lambda a: a[0].name)  # type: ignore[method-assign]
+    Observer._with_inputs = labelled(saved[(Observer, "_with_inputs")], lambda a: a[0].name)  # type: ignore[method-assign]
+    LayoutObserver.observe = labelled(saved[(LayoutObserver, "observe")], lambda a: "layout")  # type: ignore[method-assign]
+    session = Session.open(load_profile(cfg))
+    try:
+        b: Any = session.backends
+        object.__setattr__(session, "backends", dataclasses.replace(b, engine=_Counting(b.engine, rows, label)))
+        plan, _ = session.plan(parse_seasons(SEASONS))
+    finally:
+        for (cls, attr), fn in saved.items():
+            setattr(cls, attr, fn)
+        session.close()
+    gap = {t.target: sum(c.expected - c.present for c in t.coverage.values()) for t in plan.targets}
+    return dict(rows), {t: n for t, n in gap.items() if t in rows}
+
+
+def steady(cfg: Path) -> dict[str, Any]:
+    """The steady-state figures: cold and warm CLI plans, the floor, start-up, rows by target."""
+    out: dict[str, Any] = {}
+    _clear_cache(cfg)
+    log("steady state: CLI plan, cold (observation cache emptied), then warm")
+    out["cli_cold"] = _cli(cfg)
+    out["cli_warm"] = _cli(cfg)
+    log("steady state: rows from the engine by target")
+    out["rows"], out["gap_units"] = rows_by_target(cfg)
+    log("steady state: the floor, interpreter start-up")
+    floors = _floors(cfg)
+    out["floor"] = floors["floor"]
+    out["floor_missing"] = floors["floor_missing"]
+    out["floor_total"] = floors["floor_total"]
+    out["startup"] = startup()
     return out

@@ -54,16 +54,28 @@ class LocalStore:
         start = self.root / base_dir if base_dir else self.root
         if not start.is_dir():
             return
+        rel = os.path.relpath(start, self.root)
         out: list[ObjectInfo] = []
-        for dirpath, dirnames, filenames in os.walk(start):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, self.root)
-            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
-            for fn in filenames:
+        # A walk of directory entries (as os.walk: unreadable directories and links to
+        # directories are not entered), keys built by concatenation: one stat per file.
+        todo = [(str(start), "" if rel == "." else rel.replace(os.sep, "/") + "/")]
+        while todo:
+            path, rel_dir = todo.pop()
+            try:
+                with os.scandir(path) as entries:
+                    listed = list(entries)
+            except OSError:
+                continue
+            for entry in listed:
+                fn = entry.name
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        todo.append((entry.path, rel_dir + fn + "/"))
+                    continue
                 key = rel_dir + fn
                 if not key.startswith(prefix) or fn.startswith(".tmp-") or fn.endswith(_IGNORED_SUFFIXES):
                     continue
-                st = os.stat(os.path.join(dirpath, fn))
+                st = entry.stat()
                 # inode + ns times: a rewrite of the same size within the mtime's resolution
                 # still changes it (os.replace gives a new inode and ctime).
                 tag = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"

@@ -12,6 +12,17 @@ unit, only what the plan needs:
   unit's season each of its requests touches (the planner's rows estimate, which breaks ties
   between requests).
 
+Two more kinds of column ride on the gap's rows, so that they need no query of their own:
+
+* for each bronze strategy it is given (``bronze``), whether bronze holds the unit completely
+  (the strategy's own unit columns and completeness expression): the lake as a source;
+* for each derivation input it is given (``inputs``), the input table's rows and completeness of
+  the input unit the gap unit names (a lineups unit ``game:team`` names the plays unit ``game``):
+  whether the input is ready.
+
+Both read the selected seasons' folders (with the spill of :func:`season_filter`), as the gap's
+own present units do.
+
 So rows crossing into Python are the gap plus one per season. Unit keys are compared as text,
 exactly as observation in Python does (``CAST(x AS varchar)``, a NULL part as ``None``); that is
 exact for integer and text unit columns, and :func:`gap_result` refuses any other type (the
@@ -34,7 +45,7 @@ from reconciler.observe.queries import coverage_query, quote_ident
 from reconciler.spec.models import FetchStrategy, Spec
 from reconciler.sql import sql_literal
 
-__all__ = ["GapResult", "gap_query", "gap_result", "key_expr", "keys_filter", "touch_strategies"]
+__all__ = ["GapResult", "gap_query", "gap_result", "input_key", "key_expr", "keys_filter", "touch_strategies"]
 
 Params = tuple[tuple[str, Any], ...]
 
@@ -117,6 +128,8 @@ def gap_query(
     *,
     database: str,
     table: str,
+    bronze: Mapping[str, str] | None = None,
+    inputs: Sequence[Spec] = (),
 ) -> str:
     """The gap query of a spec (see the module docstring).
 
@@ -125,12 +138,18 @@ def gap_query(
         seasons: The selected seasons (the source's rows of other seasons are left out).
         database: The silver database.
         table: The silver table.
+        bronze: Bronze strategy name → its bronze database (strategies of ``spec`` whose table
+            has files); each gets a column saying whether bronze holds the unit completely.
+        inputs: Derivation inputs' specs (whose silver tables have files); each gets the input
+            unit's rows and completeness.
 
     Returns:
         Athena SQL with ``:season_start``/``:season_end`` placeholders. Columns: ``rc_rows_sum``,
         ``rc_rows_units``, ``rc_cseason``, ``rc_expected``, ``rc_present``, then the gap unit's
         source columns with ``rc_key``, ``rc_season``, ``rc_date``, ``rc_rn``, ``rc_n``,
-        ``rc_ok``, then ``rc_t<j>_<i>`` per touch strategy ``j`` and alternative ``i``.
+        ``rc_ok``, then ``rc_t<j>_<i>`` per touch strategy ``j`` and alternative ``i``, then
+        ``rc_b<j>`` per bronze strategy (in ``bronze``'s order) and ``rc_i<k>_n``, ``rc_i<k>_ok``
+        per input.
     """
     silver = spec.target.silver
     comp = spec.expect.complete
@@ -166,6 +185,25 @@ def gap_query(
             )
             joins.append(f"LEFT JOIN t{j} AS {alias} ON {on}")
             cols.append(f"{alias}.t_n AS {_PREFIX}t{j}_{i}")
+    for j, (name, bronze_db) in enumerate((bronze or {}).items()):
+        strat = next(f for f in spec.fetch if f.name == name)
+        ucols = strat.unit_columns or silver.unit_columns
+        cov = coverage_query(
+            bronze_db, str(strat.bronze), ucols, min_rows=comp.min_rows, expression=strat.complete_expression
+        )
+        bkey = key_expr([f"u{i}" for i in range(len(ucols))])
+        ctes.append(f"b{j} AS (\n  SELECT {bkey} AS rc_bkey, ok AS rc_bok FROM (\n{cov}\n  ) AS c\n)")
+        joins.append(f"LEFT JOIN b{j} ON b{j}.rc_bkey = g.rc_key")
+        cols.append(f"b{j}.rc_bok AS {_PREFIX}b{j}")
+    for k, ispec in enumerate(inputs):
+        isilver, icomp = ispec.target.silver, ispec.expect.complete
+        cov = coverage_query(
+            isilver.database, isilver.table, isilver.unit_columns, min_rows=icomp.min_rows, expression=icomp.expression
+        )
+        ikey = key_expr([f"u{i}" for i in range(len(isilver.unit_columns))])
+        ctes.append(f"i{k} AS (\n  SELECT {ikey} AS rc_ikey, n AS rc_in, ok AS rc_iok FROM (\n{cov}\n  ) AS c\n)")
+        joins.append(f"LEFT JOIN i{k} ON i{k}.rc_ikey = {key_expr(ispec.unit, 'g')}")
+        cols += [f"i{k}.rc_in AS {_PREFIX}i{k}_n", f"i{k}.rc_iok AS {_PREFIX}i{k}_ok"]
     select = ", ".join(["m.*", "c.*", "g.*", *cols])
     return (
         "WITH "
@@ -187,6 +225,11 @@ class GapResult:
         touch: Season → strategy name → request parameters → expected units it touches (only
             the requests of the gap's units).
         rows: Rows the query returned.
+        lake: Bronze strategy name → the gap's units bronze holds completely (the strategies
+            the query was given).
+        inputs: Input target name → its units the gap's units name, with their rows and
+            completeness (those present; the inputs the query was given and whose unit columns
+            are integer or text in the result).
     """
 
     units: tuple[ExpectedUnit, ...]
@@ -195,18 +238,43 @@ class GapResult:
     rows_mean: float | None
     touch: Mapping[int, Mapping[str, Counter[Params]]] = field(default_factory=dict)
     rows: int = 0
+    lake: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    inputs: Mapping[str, Mapping[str, PresentUnit]] = field(default_factory=dict)
 
 
 def _key_type_ok(t: pa.DataType) -> bool:
     return bool(pa.types.is_integer(t)) or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)
 
 
-def gap_result(spec: Spec, table: pa.Table) -> GapResult | None:
+def input_key(ispec: Spec, unit: ExpectedUnit) -> str | None:
+    """The key of the input unit a derived unit names (None when its source row lacks a column).
+
+    Args:
+        ispec: The input's spec.
+        unit: The derived unit.
+
+    Returns:
+        The input unit's key, as the planner forms it.
+    """
+    try:
+        return ":".join([str(unit.cols[c]) for c in ispec.unit])
+    except KeyError:
+        return None
+
+
+def gap_result(
+    spec: Spec,
+    table: pa.Table,
+    bronze: Sequence[str] = (),
+    inputs: Sequence[Spec] = (),
+) -> GapResult | None:
     """Read the gap query's rows.
 
     Args:
         spec: The spec the query was built from.
         table: Its result.
+        bronze: The bronze strategy names the query was given, in its order.
+        inputs: The input specs the query was given, in its order.
 
     Returns:
         The result, or None when a unit column is neither integer nor text (its key in SQL could
@@ -243,5 +311,21 @@ def gap_result(spec: Spec, table: pa.Table) -> GapResult | None:
             # A request is made for an alternative whose values are all known, as its count is.
             for (params, _), n in zip(reqs, [n for n in ns if n is not None], strict=False):
                 counter[params] = int(n)
+    lake = {
+        name: frozenset(u.key for u, ok in zip(units, gap.column(f"{_PREFIX}b{j}").to_pylist(), strict=True) if ok)
+        for j, name in enumerate(bronze)
+    }
+    found: dict[str, dict[str, PresentUnit]] = {}
+    for k, ispec in enumerate(inputs):
+        # The planner forms an input's key in Python (str of each value): exact for these types only.
+        if not all(c in names and _key_type_ok(table.schema.field(c).type) for c in ispec.unit):
+            continue
+        by_key: dict[str, PresentUnit] = {}
+        found[ispec.name] = by_key
+        ns, oks = gap.column(f"{_PREFIX}i{k}_n").to_pylist(), gap.column(f"{_PREFIX}i{k}_ok").to_pylist()
+        for u, n, ok in zip(units, ns, oks, strict=True):
+            key = input_key(ispec, u)
+            if n is not None and key is not None:
+                by_key[key] = PresentUnit(int(n), bool(ok))
     units.sort(key=lambda u: (u.season, u.date, u.key))
-    return GapResult(tuple(units), present, counts, rows_mean, touch, table.num_rows)
+    return GapResult(tuple(units), present, counts, rows_mean, touch, table.num_rows, lake, found)

@@ -13,7 +13,7 @@ from reconciler.errors import QueryError
 from reconciler.lake.layout import is_data_object
 from reconciler.lake.promote import unify_tables
 from reconciler.observe.fingerprints import fingerprints, states_of, whole_fingerprints
-from reconciler.observe.gap import GapResult, gap_query, gap_result, keys_filter
+from reconciler.observe.gap import GapResult, gap_query, gap_result, input_key, keys_filter
 from reconciler.observe.queries import coverage_query
 from reconciler.observe.runner import QueryRunner
 from reconciler.observe.sources import missing_columns
@@ -64,6 +64,8 @@ class Observer:
     rows_returned: int = 0
     runner: QueryRunner = field(default_factory=QueryRunner)
     _tables: dict[str, bool] = field(default_factory=dict)
+    _specs: dict[str, Spec] = field(default_factory=dict)
+    _inputs: dict[str, Mapping[str, Mapping[str, PresentUnit]]] = field(default_factory=dict)
 
     def _has_data(self, database: str, table: str) -> bool:
         prefix = f"{self.layer_of.get(database, database)}/{table}/"
@@ -174,6 +176,31 @@ class Observer:
             return True
         return False
 
+    def _bronze_db(self) -> str:
+        return next((db for db, layer in self.layer_of.items() if layer == "bronze"), "cbbd_bronze")
+
+    def _folded(self, spec: Spec) -> tuple[dict[str, str], list[Spec]]:
+        """What the target's gap query also answers: bronze strategy → database, and derivation inputs.
+
+        A bronze table is folded in only when the engine sees every file (no hidden engine: its
+        rows would be merged in Python) and has files; an input, when its silver table has files.
+        """
+        bronze: dict[str, str] = {}
+        if self.hidden is None:
+            db = self._bronze_db()
+            for strat in spec.fetch:
+                if strat.source == "bronze" and strat.bronze and self._has_data(db, strat.bronze):
+                    bronze[strat.name] = db
+        inputs: list[Spec] = []
+        for strat in spec.fetch:
+            for name in strat.inputs if strat.source == "derive" else ():
+                ispec = self._specs.get(name)
+                if ispec is None or ispec in inputs:
+                    continue
+                if self._has_data(ispec.target.silver.database, ispec.target.silver.table):
+                    inputs.append(ispec)
+        return bronze, inputs
+
     def _gap_sql(self, spec: Spec, seasons: Sequence[int]) -> str | None:
         """The target's gap query, or None when it must be observed whole."""
         silver = spec.target.silver
@@ -181,39 +208,60 @@ class Observer:
             return None
         if self._hidden_rows(spec, seasons):
             return None
-        return gap_query(spec, seasons, database=silver.database, table=silver.table)
+        bronze, inputs = self._folded(spec)
+        return gap_query(spec, seasons, database=silver.database, table=silver.table, bronze=bronze, inputs=inputs)
 
     def _gap(self, spec: Spec, seasons: Sequence[int]) -> GapResult | None:
         """The target's gap, computed by the engine; None when it must be observed whole."""
         sql = self._gap_sql(spec, seasons)
         if sql is None:
             return None
+        bronze, inputs = self._folded(spec)
         try:
             res = self.runner.run(self.engine, sql, _params(seasons))
         except QueryError as exc:
-            # The whole observation runs the two queries apart and says which one failed.
-            log.debug("%s: gap query failed (%s); observing whole", spec.name, exc)
-            return None
+            silver = spec.target.silver
+            plain = gap_query(spec, seasons, database=silver.database, table=silver.table)
+            try:
+                if plain == sql:
+                    raise
+                # A folded-in table or column the engine refused (a source query that lacks an
+                # input's unit column): the gap alone, the lookups asked apart as before.
+                log.debug("%s: gap query with lookups failed (%s); asking the gap alone", spec.name, exc)
+                res = self.runner.run(self.engine, plain, _params(seasons))
+                bronze, inputs = {}, []
+            except QueryError as again:
+                # The whole observation runs the two queries apart and says which one failed.
+                log.debug("%s: gap query failed (%s); observing whole", spec.name, again)
+                return None
         if missing_columns(spec, [c for c in res.table.column_names if not c.startswith("rc_")]):
             return None
-        return gap_result(spec, res.table)
+        return gap_result(spec, res.table, list(bronze), inputs)
 
     def _lake_sources(
-        self, spec: Spec, lacking: Sequence[ExpectedUnit], present: Mapping[str, PresentUnit]
+        self,
+        spec: Spec,
+        lacking: Sequence[ExpectedUnit],
+        present: Mapping[str, PresentUnit],
+        known: Mapping[str, frozenset[str]] | None = None,
     ) -> dict[str, frozenset[str]]:
         """For each bronze strategy, the units lacking in silver that bronze holds completely.
 
         Bronze matters only for units silver lacks: it is read for those units (or their
-        seasons, when they are many), or not at all.
+        seasons, when they are many), or not at all; ``known`` gives the strategies the gap
+        query already answered.
         """
         silver = spec.target.silver
         comp = spec.expect.complete
-        bronze_db = next((db for db, layer in self.layer_of.items() if layer == "bronze"), "cbbd_bronze")
+        bronze_db = self._bronze_db()
         units = [u for u in lacking if not ((p := present.get(u.key)) is not None and p.complete)]
         seasons = sorted({u.season for u in units})
         lake: dict[str, frozenset[str]] = {}
         for strat in spec.fetch:
             if strat.source != "bronze" or not strat.bronze:
+                continue
+            if known is not None and strat.name in known:
+                lake[strat.name] = known[strat.name]
                 continue
             if not units:
                 lake[strat.name] = frozenset()
@@ -236,13 +284,14 @@ class Observer:
         if gap is None:
             return None
         keys = [u.key for u in gap.units]
+        self._inputs[spec.name] = gap.inputs
         states = states_of(self.state.load_units_for(spec.name, keys) if keys else {})
         fp_exp, fp_obs = fingerprints(gap.counts, keys, gap.present, states, gap.rows_mean)
         return ObservedTarget(
             name=spec.name,
             expected=gap.units,
             present=gap.present,
-            lake_sources=self._lake_sources(spec, gap.units, gap.present),
+            lake_sources=self._lake_sources(spec, gap.units, gap.present, gap.lake),
             states=states,
             fingerprint_expected=fp_exp,
             fingerprint_observed=fp_obs,
@@ -309,25 +358,26 @@ class Observer:
                 listed = {u.key for u in t.expected or ()}
                 needed: set[str] = set()
                 for u in lacking:
-                    try:
-                        key = ":".join([str(u.cols[c]) for c in ispec.unit])
-                    except KeyError:
-                        continue
-                    if key not in listed and key not in t.present:
+                    key = input_key(ispec, u)
+                    if key is not None and key not in listed and key not in t.present:
                         needed.add(key)
                 if not needed:
                     continue
-                silver, comp = ispec.target.silver, ispec.expect.complete
-                found = self.present(
-                    silver.database,
-                    silver.table,
-                    silver.unit_columns,
-                    sorted({u.season for u in lacking}),
-                    min_rows=comp.min_rows,
-                    expression=comp.expression,
-                    keys=sorted(needed),
-                )
-                found = {k: p for k, p in found.items() if k in needed}
+                folded = self._inputs.get(spec.name, {}).get(name)
+                if folded is not None:  # the derived target's gap query read them
+                    found = {k: p for k, p in folded.items() if k in needed}
+                else:
+                    silver, comp = ispec.target.silver, ispec.expect.complete
+                    found = self.present(
+                        silver.database,
+                        silver.table,
+                        silver.unit_columns,
+                        sorted({u.season for u in lacking}),
+                        min_rows=comp.min_rows,
+                        expression=comp.expression,
+                        keys=sorted(needed),
+                    )
+                    found = {k: p for k, p in found.items() if k in needed}
                 states = states_of(self.state.load_units_for(name, needed))
                 targets[name] = replace(t, present={**t.present, **found}, states={**t.states, **states})
 
@@ -344,6 +394,7 @@ class Observer:
         """
         targets: dict[str, ObservedTarget] = {}
         by_name = {s.name: s for s in specs}
+        self._specs = dict(by_name)
         try:
             # The targets' gap queries are independent: started together, they run side by side
             # on an engine that runs several queries at once.

@@ -112,3 +112,65 @@ def test_a_few_units_are_read_through_a_values_semi_join_in_athena_sql():
     values = tree.find(sqlglot.exp.Values)
     assert values is not None and len(values.expressions) == 2  # each key once
     assert "('2:it''s')" in sql
+
+
+def test_the_gap_query_answers_the_lake_sources_and_derivation_inputs(session):
+    """No query of their own: bronze and the lineups inputs ride on the gap's rows.
+
+    They answer what the whole observation's lookups answer, for the units lacking.
+    """
+    from reconciler.observe import runner as runner_mod
+
+    sent: list[str] = []
+    execute = runner_mod.QueryRunner._execute
+
+    def recording(self, engine, sql, params):
+        sent.append(sql)
+        return execute(self, engine, sql, params)
+
+    runner_mod.QueryRunner._execute = recording  # type: ignore[method-assign]
+    try:
+        gap = _observe(session, whole=False)
+    finally:
+        runner_mod.QueryRunner._execute = execute  # type: ignore[method-assign]
+    whole = _observe(session, whole=True)
+    assert all("rc_key" in sql for sql in sent)  # the gap queries only
+    assert len(sent) == len(SPECS)
+    for name, t in gap.targets.items():
+        lacking = {u.key for u in t.expected or ()}
+        for strat, keys in whole.targets[name].lake_sources.items():
+            assert t.lake_sources[strat] == keys & lacking
+    assert any(t.lake_sources.get("bronze") for t in gap.targets.values())
+    for name in ("plays", "substitutions"):
+        w, g = whole.targets[name], gap.targets[name]
+        assert {k: p for k, p in g.present.items() if k in w.present} == {k: w.present[k] for k in g.present}
+
+
+class _NoLookups:
+    """An engine that refuses gap queries with lookups folded in, and answers the rest as ``inner``."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def query(self, sql, params=None):
+        from reconciler.errors import QueryError
+
+        if "rc_bkey" in sql or "rc_ikey" in sql:
+            raise QueryError("refused: a folded-in lookup")
+        return self.inner.query(sql, params)
+
+
+def test_a_gap_query_whose_lookups_fail_asks_the_gap_alone(session):
+    b = session.backends
+    observer = Observer(
+        store=b.store,  # type: ignore[attr-defined]
+        engine=_NoLookups(b.engine),  # type: ignore[attr-defined,arg-type]
+        state=b.state,  # type: ignore[attr-defined]
+        layer_of=layer_map(session.profile),
+        hidden=getattr(b, "hidden", None),
+    )
+    gap = observer.observe(session.specs, parse_seasons(SEASONS), "duckdb")
+    assert all(t.gap_only for t in gap.targets.values())
+    opts = session.options()
+    a = build_plan(session.specs, _observe(session, whole=False), NOW, opts).model_dump(exclude={"observation"})
+    assert build_plan(session.specs, gap, NOW, opts).model_dump(exclude={"observation"}) == a
