@@ -435,9 +435,7 @@ class TableBuilder:
         rows = self._rows
         if not rows:
             return
-        arrays = [
-            pa.array([r.get(f.name) for r in rows], type=f.type, from_pandas=False) for f in self._schema.schema
-        ]
+        arrays = [pa.array([r.get(f.name) for r in rows], type=f.type, from_pandas=False) for f in self._schema.schema]
         self._batches.append(pa.RecordBatch.from_arrays(arrays, schema=self._schema.schema))
         self._rows = []
 
