@@ -190,12 +190,13 @@ def _peak_of(cmd: list[str], limit: int) -> dict[str, Any]:
 
 def base_after_imports() -> float:
     """RSS (MB) of a process that has imported the CLI and the apply path, and done nothing else."""
+    # Its own RSS, not ru_maxrss: that is carried over from the process it was forked from.
     code = (
-        "import resource, reconciler.cli.app, reconciler.apply.run, reconciler.apply.executor;"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "import psutil, reconciler.cli.app, reconciler.apply.run, reconciler.apply.executor;"
+        "print(psutil.Process().memory_info().rss)"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    return int(out.strip()) / 1024
+    return int(out.strip()) / 2**20
 
 
 def memory(src: Path, seasons: str, target: str, rate: int) -> dict[str, Any]:
