@@ -53,7 +53,7 @@ def _outcome(fn: Any, body: bytes, **kw: Any) -> tuple[str, Any]:
         return "error", str(exc)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     records=_RECORDS,
     ws=st.lists(_WS, max_size=4),
@@ -68,7 +68,7 @@ def test_any_array_of_objects_reads_as_when_decoded_whole(
     assert list(iter_json_array(body, "/x", chunk)) == json_array(body, "/x") == records
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=_RECORDS, data=st.data())
 def test_a_damaged_body_fails_as_when_decoded_whole(records: list[dict[str, Any]], data: st.DataObject) -> None:
     body = bytearray(_render(records, [" "], True, True))
