@@ -119,26 +119,18 @@ def resume(src: Path, seasons: str, target: str) -> dict[str, Any]:
 LIMIT_BYTES = 1 << 30  # the pipeline's ECS task: 1 GB
 
 
-def _cgroup_v1(limit: int) -> tuple[Path, str] | None:
-    root = Path("/sys/fs/cgroup/memory")
+def _cgroup(limit: int) -> tuple[Path, str] | None:
+    """A memory cgroup of LIMIT bytes for the apply (v2 where it has the memory controller, else v1), or None."""
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers")
     try:
+        if v2.exists() and "memory" in v2.read_text().split():
+            root, knob, how = v2.parent, "memory.max", "cgroup v2 memory.max"
+        else:
+            root, knob, how = Path("/sys/fs/cgroup/memory"), "memory.limit_in_bytes", "cgroup v1 memory.limit_in_bytes"
         group = root / f"reconcile-bench-{os.getpid()}"
         group.mkdir(exist_ok=True)
-        (group / "memory.limit_in_bytes").write_text(str(limit))
-        return group, f"cgroup v1 memory.limit_in_bytes = {limit >> 20} MiB"
-    except OSError:
-        return None
-
-
-def _cgroup_v2(limit: int) -> tuple[Path, str] | None:
-    root = Path("/sys/fs/cgroup")
-    try:
-        if "memory" not in (root / "cgroup.controllers").read_text().split():
-            return None
-        group = root / f"reconcile-bench-{os.getpid()}"
-        group.mkdir(exist_ok=True)
-        (group / "memory.max").write_text(str(limit))
-        return group, f"cgroup v2 memory.max = {limit >> 20} MiB"
+        (group / knob).write_text(str(limit))
+        return group, f"{how} = {limit >> 20} MiB"
     except OSError:
         return None
 
@@ -146,7 +138,7 @@ def _cgroup_v2(limit: int) -> tuple[Path, str] | None:
 def limited(limit: int = LIMIT_BYTES) -> tuple[Any, str, Path | None]:
     """A preexec_fn putting the child under a memory limit: a cgroup where this machine lets us make
     one (as ECS does), else RLIMIT_AS (address space: stricter than RSS)."""
-    got = _cgroup_v2(limit) or _cgroup_v1(limit)
+    got = _cgroup(limit)
     if got is not None:
         group, how = got
 

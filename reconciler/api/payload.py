@@ -119,20 +119,19 @@ class _Text:
         self._content = memoryview(content)
         self._chunk = chunk
         self._next = 0
+        self._done = False
         self._decoder = codecs.getincrementaldecoder(json.detect_encoding(content))("surrogatepass")
         self.buf = ""
         self.pos = 0
 
     def more(self) -> bool:
         """Decode the next chunk onto the text (dropping what was read); False at the end."""
-        if self._next > len(self._content):
+        if self._done:
             return False
         piece = self._content[self._next : self._next + self._chunk]
-        self._next += self._chunk
-        final = self._next >= len(self._content)
-        if final:
-            self._next = len(self._content) + 1
-        self.buf = self.buf[self.pos :] + self._decoder.decode(piece, final)
+        self._next += len(piece)
+        self._done = self._next >= len(self._content)
+        self.buf = self.buf[self.pos :] + self._decoder.decode(piece, self._done)
         self.pos = 0
         return True
 
