@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from reconciler.adapters.local_store import LocalStore
@@ -37,9 +38,15 @@ def _apply(cfg):
 
 def test_two_applies_started_together_exactly_one_runs(tmp_path):
     cfg, port, _ = make_sandbox(tmp_path / "sb", seasons=SEASON)
-    # Slow responses keep the winner holding the lock well past the loser's start-up.
-    with simulator(cfg, port, latency_ms=600):
+    # The simulator holds every response until the loser has exited, so the winner still holds the lock
+    # however slowly either interpreter starts (a fixed latency raced a loaded CI machine and lost).
+    hold = threading.Event()
+    with simulator(cfg, port, hold=hold):
         a, b = Apply(cfg, SEASON, "--target", "plays"), Apply(cfg, SEASON, "--target", "plays")
+        deadline = time.monotonic() + 180
+        while a.alive() and b.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        hold.set()
         runs = {p.pid: p.wait() for p in (a, b)}
     codes = sorted(r.code for r in runs.values())
     assert codes == [0, 1], {pid: r.text[-2000:] for pid, r in runs.items()}

@@ -120,6 +120,7 @@ class SimServer:
         request_log: str | Path | None = None,
         seed: int = 0,
         hang_seconds: float = DEFAULT_HANG_SECONDS,
+        hold: threading.Event | None = None,
     ) -> None:
         """Index the data and prepare the server (nothing is bound until start).
 
@@ -134,6 +135,8 @@ class SimServer:
             request_log: JSON Lines file to append one line per request to.
             seed: Seed of the fault RNG.
             hang_seconds: How long a ``timeout`` fault stalls (cut short by :meth:`stop`).
+            hold: When given, every response waits until this event is set (or the server stops):
+                a test keeps a client mid-fetch for as long as it needs, without guessing a latency.
 
         Raises:
             ValueError: On bad fault rates, a negative quota, latency or hang.
@@ -144,6 +147,7 @@ class SimServer:
         self._address = (host, port)
         self._latency = latency_ms / 1000.0
         self._hang = hang_seconds
+        self._hold = hold
         self._log_path = Path(request_log) if request_log is not None else None
         self._log: IO[str] | None = None
         self._lock = threading.Lock()
@@ -286,6 +290,9 @@ class SimServer:
             self._stopping.wait(self._hang)
             handler.close_connection = True
             return
+        if self._hold is not None:
+            while not self._hold.wait(0.05) and not self._stopping.is_set():
+                pass
         if self._latency:
             self._stopping.wait(self._latency)
         # Logged before sending, so a client that has its response can already read the line.
