@@ -105,6 +105,7 @@ def _assert_same_lake(lake: Path, reference: dict[str, list[object]]) -> None:
         assert got[table] == rows, table
 
 
+@pytest.mark.slow  # ~21 s; nightly. make test keeps the killed-season and state-machine kill -9 tests
 def test_kill_9_at_random_points_then_resume_matches_an_uninterrupted_run(tmp_path, baseline):
     reference, base_calls = baseline
     cfg, port = _sandbox(tmp_path / "sb")
@@ -168,6 +169,7 @@ def _locks(state_file: Path) -> list[object]:
     return list(LakeLocks(LocalStore(lake)).list_locks()) if lake.is_dir() else []
 
 
+@pytest.mark.slow  # ~18 s; nightly
 def test_sigterm_then_sigint_stop_cleanly_and_resume_completes(tmp_path, baseline):
     """Each signal: no new work, in-flight requests drained, summary printed, 143/130, lock released."""
     reference, base_calls = baseline

@@ -171,6 +171,7 @@ def methods(state: dict[str, Any]) -> list[str]:
     return [c[c.index("--method") + 1] if "--method" in c else "GET" for c in state["calls"]]
 
 
+@pytest.mark.slow  # ~10 s; nightly
 def test_sticky_comment_created_then_updated_against_a_sandbox(workspace: Path) -> None:
     first = run(workspace)
     assert first.code == 0, first.stdout

@@ -91,6 +91,7 @@ def _rekey_batches(cfg: Path) -> int:
     return sum(-(-(a["details"]["partitions"]["move"] + a["details"]["partitions"]["drop"]) // 25) for a in rekeys)
 
 
+@pytest.mark.slow  # ~11 s; nightly
 def test_no_delete_call_without_allow_delete(tmp_path, moto_url, boto_session, calls):
     cfg = _moto_lake(tmp_path, moto_url, boto_session)
     rekey = _rekey_batches(cfg)
