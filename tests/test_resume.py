@@ -77,9 +77,9 @@ def kill_and_resume(cfg: Path, seasons: str, log: Path, kills: int, seed: int, t
         start = log_lines(log)
         p = Apply(cfg, seasons, "--retry-failed")
         if rng.random() < timed:
-            time.sleep(rng.uniform(0.5, 4.0))
+            time.sleep(rng.uniform(0.3, 2.5))
         else:
-            k = rng.randint(1, 6)
+            k = rng.randint(1, 3)  # the spool keeps what was fetched: each kill costs little progress
             wait_for_requests(log, start + k, p)
             time.sleep(rng.uniform(0, 0.3))
         if not p.alive():

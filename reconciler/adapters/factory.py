@@ -25,7 +25,7 @@ from reconciler.config import Profile
 from reconciler.errors import ConfigError
 from reconciler.ports import Catalog, ObjectStore, QueryEngine, StateStore
 
-__all__ = ["Backends", "cache_path", "catalog_path", "open_backends", "uses_aws"]
+__all__ = ["Backends", "cache_path", "catalog_path", "open_backends", "spool_path", "uses_aws"]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,18 @@ def cache_path(profile: Profile) -> Path:
     if profile.cache.path:
         return Path(profile.cache.path)
     return catalog_path(profile).parent / "cache"
+
+
+def spool_path(profile: Profile) -> Path:
+    """Where apply spools fetched responses until they are written (:mod:`reconciler.apply.spool`).
+
+    Args:
+        profile: The profile.
+
+    Returns:
+        ``spool/`` beside the embedded catalog (local disk, whatever the profile's lake is).
+    """
+    return catalog_path(profile).parent / "spool"
 
 
 def uses_aws(profile: Profile) -> bool:

@@ -12,11 +12,9 @@ everything finished stays recorded.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -33,6 +31,8 @@ from reconciler.apply.lakeindex import TableIndex
 from reconciler.apply.materialize import Outcome, Response, convert_response, materialize_fetch, materialize_rebuild
 from reconciler.apply.memory import release_freed_memory
 from reconciler.apply.recorder import UnitRecorder
+from reconciler.apply.slots import DEFAULT_BACKLOG, Slots, prompt_handoff
+from reconciler.apply.spool import Spool, spool_key
 from reconciler.apply.windows import fetch_windows, season_windows
 from reconciler.core.observed import ExpectedUnit, ObservedState
 from reconciler.core.plan import Action, Plan
@@ -85,66 +85,6 @@ def _write_and_release(
         release_freed_memory()
 
 
-#: How long a thread may keep the GIL while another waits for it, during fetches (seconds).
-FETCH_SWITCH_INTERVAL = 0.0005
-
-
-@contextmanager
-def _prompt_handoff() -> Iterator[None]:
-    """Let the event loop take the GIL back within half a millisecond while a writer converts.
-
-    Converting a response is pure Python in a worker thread. When the event loop wakes to start
-    a request (or to stamp one sent), it waits for that thread to give up the GIL, by default up
-    to 5 ms (``sys.getswitchinterval``), twice per request; every such wait delays the start and
-    so every later start in its window. A short interval keeps those waits far below the pacing
-    margin; the writer loses a little throughput to the extra switches.
-    """
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, FETCH_SWITCH_INTERVAL))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
-
-
-@dataclass(frozen=True)
-class _Slots:
-    """The bounds of the fetch actions of one run.
-
-    Attributes:
-        held: Actions past the queue: requesting, holding responses, or writing them. Bounds
-            the responses in memory when writing is slower than fetching.
-        fetch: Actions requesting (the client's pacer bounds the requests themselves).
-        write: Actions writing their responses.
-    """
-
-    held: anyio.CapacityLimiter
-    fetch: anyio.CapacityLimiter
-    write: anyio.CapacityLimiter
-
-    @classmethod
-    def make(cls, concurrency: int, writers: int) -> _Slots:
-        """Bounds for a run.
-
-        At most ``concurrency`` actions are past the queue at once, whether requesting, holding
-        responses or writing them: a kill -9 then loses at most ``concurrency`` fetched responses
-        (the resume guarantee), and memory holds at most that many. A write no longer stops the
-        other actions' requests, but while one action writes and the others hold responses
-        waiting to be written, nothing more is fetched: that is the memory bound at work. (With
-        ``held`` the size of ``fetch``, ``fetch`` never binds; it is kept so that the two bounds
-        can differ.)
-
-        Args:
-            concurrency: Actions requesting or holding responses at once.
-            writers: Actions writing at once.
-
-        Returns:
-            The bounds.
-        """
-        fetch, write = max(1, concurrency), max(1, writers)
-        return cls(anyio.CapacityLimiter(fetch), anyio.CapacityLimiter(fetch), anyio.CapacityLimiter(write))
-
-
 @dataclass
 class Executor:
     """Executes plans.
@@ -169,6 +109,9 @@ class Executor:
             layout registrar notes the partitions written, to register them in the catalog).
         charged: Units an earlier pass of the same apply recorded as failed (before a replan):
             they are not charged another failed apply.
+        spool: Where fetched responses wait for the writer, durably (None: they wait in memory,
+            and fetching waits for the writer once ``concurrency`` responses are held).
+        backlog: Spooled responses that may wait for the writer at once.
     """
 
     specs: Mapping[str, Spec]
@@ -187,13 +130,15 @@ class Executor:
     handlers: Mapping[str, Callable[[Action], None]] = field(default_factory=dict)
     on_written: Callable[[Action, Outcome], None] | None = None
     charged: frozenset[tuple[str, str]] = frozenset()
+    spool: Spool | None = None
+    backlog: int = DEFAULT_BACKLOG
     result: ApplyResult = field(default_factory=ApplyResult)
     _stop: str = ""
     _stop_kind: str = ""
     _fetching: anyio.CancelScope | None = None
     _started: float = 0.0
     _consecutive_transient: int = 0
-    _slots: _Slots | None = None
+    _slots: Slots | None = None
     _indexes: dict[str, TableIndex] = field(default_factory=dict)
     _index_lock: threading.Lock = field(default_factory=threading.Lock)
     _finish_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -254,8 +199,10 @@ class Executor:
                 self.on_written(action, outcome)
 
     async def _record_off_loop(self, action: Action, outcome: Outcome | None, error: ReconcilerError | None) -> None:
-        # Not abandoned on cancel: a checkpoint being written completes (the data it records is written).
-        await anyio.to_thread.run_sync(self._record, action, outcome, error)
+        # Shielded: a stop that abandons the backlog still checkpoints data that was written (to_thread
+        # checks for cancellation before it starts the thread, so an unshielded call would skip it).
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self._record, action, outcome, error)
 
     def _note_failure(self, action: Action, exc: ReconcilerError) -> None:
         # The units are counted as failed by _record; this keeps the message with them.
@@ -287,35 +234,97 @@ class Executor:
         if self.max_duration is not None and self.clock() - self._started > self.max_duration:
             raise BudgetExhausted(f"--max-duration of {self.max_duration:g} s reached")
 
+    def _spool_key(self, action: Action) -> str | None:
+        """The spool key of a one-request action (None: not spooled)."""
+        if self.spool is None or action.request is None or action.details.get("window_days"):
+            return None
+        return spool_key(action.target, action.request.path, action.request.params)
+
+    def _replay(self, action: Action, key: str) -> list[Response] | None:
+        """The spooled response of an action, if an earlier apply fetched it and stopped."""
+        assert self.spool is not None
+        got = self.spool.get(key, action.target)
+        if got is None:
+            return None
+        log.info("spool: %s replayed, not fetched again", action.address)
+        self.result.replayed += 1
+        return [got]
+
+    def _put(self, action: Action, key: str, responses: list[Response]) -> bool:
+        """Spool an action's response; False (it stays in memory) when the spool cannot take it."""
+        assert self.spool is not None
+        try:
+            self.spool.put(key, action.target, responses[0])
+        except (OSError, ValueError) as exc:
+            log.warning("spool: %s held in memory instead: %s", action.address, exc)
+            return False
+        return True
+
+    def _write_spooled(
+        self, spec: Spec, action: Action, key: str, units: Mapping[str, ExpectedUnit], index: TableIndex, today: str
+    ) -> Outcome:
+        """Write an action's spooled response, read back from the spool (not held in memory)."""
+        assert self.spool is not None
+        got = self.spool.get(key, action.target)
+        if got is None:
+            raise TransientApiError(f"{action.address}: its spooled response is gone; it is fetched again next apply")
+        return _write_and_release(self.store, spec, action, [got], units, index, today)
+
+    async def _unspool(self, key: str | None) -> None:
+        """Drop a spooled response once its outcome is recorded (no-op for None).
+
+        Shielded: an apply stopped with ``abandon`` still drops the entry of a write it let finish.
+        """
+        if key is not None and self.spool is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self.spool.drop, key)
+
+    async def _fetch_or_replay(self, action: Action, key: str | None) -> tuple[list[Response], bool]:
+        """An action's responses, and whether they are spooled (durable before they are written)."""
+        if key is not None:
+            replayed = await anyio.to_thread.run_sync(self._replay, action, key)
+            if replayed is not None:
+                return replayed, True
+        self._check_budget()
+        responses = await self._fetch_responses(action)
+        if key is None:
+            return responses, False
+        return responses, await anyio.to_thread.run_sync(self._put, action, key, responses)
+
     async def visit_fetch(self, action: Action) -> None:
-        """Fetch an action's request(s) and write the data, then checkpoint its units.
+        """Fetch an action's request(s) (or replay its spooled response), write the data, checkpoint.
 
         Args:
             action: A ``fetch`` or ``refetch`` action.
         """
         spec = self.specs[action.target]
         if self._slots is None:
-            self._slots = _Slots.make(self.concurrency, self.writers)
+            self._slots = Slots.make(self.concurrency, self.writers, self.backlog)
         slots = self._slots
+        key = self._spool_key(action)
+        spooled = False
         try:
-            async with slots.fetch:
-                if self._stop:
-                    return
-                self._check_budget()
-                responses = await self._fetch_responses(action)
-            # The request slot is free again: the next request goes out while this one is written.
-            async with slots.write:
-                today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
-                outcome = await anyio.to_thread.run_sync(
-                    _write_and_release,
-                    self.store,
-                    spec,
-                    action,
-                    responses,
-                    self._units(action.target),
-                    self.index(action.target),
-                    today,
-                )
+            today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
+            units, index = self._units(action.target), self.index(action.target)
+            async with slots.held:
+                async with slots.fetch:
+                    if self._stop:
+                        return
+                    responses, spooled = await self._fetch_or_replay(action, key)
+                # The request slot is free again: the next request goes out while this one is written.
+                if not spooled:
+                    async with slots.write:
+                        outcome = await anyio.to_thread.run_sync(
+                            _write_and_release, self.store, spec, action, responses, units, index, today
+                        )
+            if spooled:
+                # Durable in the spool: the held slot is free, the writer takes it from disk.
+                assert key is not None
+                del responses
+                async with slots.write:
+                    outcome = await anyio.to_thread.run_sync(
+                        self._write_spooled, spec, action, key, units, index, today
+                    )
         except (QuotaExhausted, BudgetExhausted, AuthError) as exc:
             kind = {BudgetExhausted: "budget", QuotaExhausted: "quota"}.get(type(exc), "auth")
             self.request_stop(str(exc), kind)
@@ -327,6 +336,7 @@ class Executor:
         except TransientApiError as exc:
             self._note_failure(action, exc)
             await self._record_off_loop(action, None, exc)
+            await self._unspool(key if spooled else None)
             self.progress.advance(action.covers, action.api_calls, "failed")
             self._consecutive_transient += 1
             if self._consecutive_transient >= self.breaker:
@@ -338,12 +348,16 @@ class Executor:
                 )
             return
         except ApiError as exc:
+            # A body that broke the contract is fetched again by the next apply, not replayed.
             self._note_failure(action, exc)
             await self._record_off_loop(action, None, exc)
+            await self._unspool(key if spooled else None)
             self.progress.advance(action.covers, action.api_calls, "failed")
             return
         self._consecutive_transient = 0
         await self._record_off_loop(action, outcome, None)
+        # Written and checkpointed: the spooled copy has served its purpose.
+        await self._unspool(key if spooled else None)
         self.result.actions_done += 1
         self.result.rows += sum(outcome.rows_by_unit.values())
         self.progress.advance(action.covers, action.api_calls, "done")
@@ -413,19 +427,19 @@ class Executor:
             if a.type == "rebuild" and not self._stop:
                 await anyio.to_thread.run_sync(self.visit_rebuild, a)
         fetches = [a for a in data if a.type != "rebuild"]
-        self._slots = slots = _Slots.make(self.concurrency, self.writers)
+        self._slots = slots = Slots.make(self.concurrency, self.writers, self.backlog)
         # The tables are listed before the first request: responses arriving together must not
         # find the writer busy listing (while responses wait to be written, no request starts).
         for target in sorted({a.target for a in fetches}):
             await anyio.to_thread.run_sync(self.index(target).warm)
 
         async def one(a: Action) -> None:
-            async with slots.held:
+            async with slots.backlog:
                 if self._stop:
                     return
                 await self.visit_fetch(a)
 
-        with _prompt_handoff():
+        with prompt_handoff():
             async with anyio.create_task_group() as tg:
                 self._fetching = tg.cancel_scope
                 for a in fetches:

@@ -112,6 +112,8 @@ class ApplyResult:
             reserve), ``quota`` (429), ``auth``, ``unreachable``, ``signal`` or ``lock``.
         outcomes: Each unit's last outcome, by (target, unit): ``done``, ``empty`` or ``failed``.
         failures: Each failure message with the units it concerns (none for a maintenance action).
+        replayed: Responses taken from the spool (fetched by an apply that stopped before
+            writing them) instead of the API.
     """
 
     done: int = 0
@@ -129,6 +131,7 @@ class ApplyResult:
     stop_kind: str = ""
     outcomes: dict[tuple[str, str], str] = field(default_factory=dict)
     failures: list[tuple[tuple[tuple[str, str], ...], str]] = field(default_factory=list)
+    replayed: int = 0
 
     def fail(self, message: str, units: tuple[tuple[str, str], ...] = ()) -> None:
         """Note a failure (a unit-less one, such as a maintenance action, counts one).
@@ -160,6 +163,7 @@ class ApplyResult:
             self.maintenance[kind] = self.maintenance.get(kind, 0) + n
         self.remaining = other.remaining
         self.api_calls = other.api_calls
+        self.replayed += other.replayed
         self.stopped, self.stop_kind = other.stopped, other.stop_kind
 
     def settle(self) -> None:

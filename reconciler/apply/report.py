@@ -102,6 +102,11 @@ def print_result(con: Console, result: ApplyResult) -> None:
         f"{result.rows:,}",
     )
     con.print(tab)
+    if result.replayed:
+        n = result.replayed
+        con.print(
+            f"  {n:,} response{'s' if n != 1 else ''} fetched by an earlier apply replayed from the spool (no API call)"
+        )
     for e in result.errors[:5]:
         con.print(f"[red]  failed: {escape(e)}[/red]")
     if len(result.errors) > 5:

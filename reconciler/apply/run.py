@@ -18,12 +18,14 @@ import anyio
 from rich.console import Console
 from rich.markup import escape
 
+from reconciler.adapters.factory import spool_path
 from reconciler.apply.executor import ApplyResult, Executor
 from reconciler.apply.interrupts import Interrupted, Stopper, interruptible
 from reconciler.apply.lake_lock import LakeLocks
 from reconciler.apply.locks import LAKE_LOCK, describe_holder, hold_lock
 from reconciler.apply.memory import release_freed_memory, use_system_arrow_pool
 from reconciler.apply.report import Leftovers, print_result, print_summary
+from reconciler.apply.spool import Spool
 from reconciler.config import Profile
 from reconciler.core.layout_planner import LAYOUT_TARGET
 from reconciler.core.observed import ObservedState
@@ -168,6 +170,9 @@ async def _execute(
             on_written=layout.on_written,
             # One apply is one failed apply for a unit, however often it replans.
             charged=frozenset(u for u, v in total.outcomes.items() if v == "failed"),
+            # Fetched responses wait for the writer on disk: requests keep the paced rate, and a
+            # killed apply's fetched-but-unwritten responses are replayed, not fetched again.
+            spool=Spool(spool_path(session.profile)) if client is not None else None,
         )
         if stopper.reason:
             ex.request_stop(stopper.reason, stopper.kind)

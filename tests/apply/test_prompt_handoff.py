@@ -12,8 +12,9 @@ import pytest
 from reconciler.adapters.local_store import LocalStore
 from reconciler.adapters.sqlite_state import SqliteState
 from reconciler.apply import executor as executor_module
-from reconciler.apply.executor import FETCH_SWITCH_INTERVAL, Executor
+from reconciler.apply.executor import Executor
 from reconciler.apply.materialize import Outcome, Response
+from reconciler.apply.slots import FETCH_SWITCH_INTERVAL, prompt_handoff
 from reconciler.core.observed import ObservedState
 from reconciler.core.plan import Action, Plan
 from tests.apply.test_fetch_write_overlap import _action, _Client
@@ -43,7 +44,7 @@ def test_writes_run_under_the_short_switch_interval_and_it_is_restored(tmp_path:
 
 def test_an_error_restores_the_interval() -> None:
     before = sys.getswitchinterval()
-    with pytest.raises(RuntimeError), executor_module._prompt_handoff():
+    with pytest.raises(RuntimeError), prompt_handoff():
         assert sys.getswitchinterval() == FETCH_SWITCH_INTERVAL
         raise RuntimeError("boom")
     assert sys.getswitchinterval() == before
