@@ -19,6 +19,7 @@ import json
 import logging
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import Counter
@@ -58,17 +59,63 @@ class SimStats:
     by_fault: dict[str, int]
 
 
+# Linux's SO_TIMESTAMP (not exported by the socket module): the kernel stamps each segment received.
+_SO_TIMESTAMP: int | None = 29 if sys.platform.startswith("linux") else None
+_TIMEVAL = struct.Struct("@ll")
+
+
+def _arrival(conn: socket.socket) -> float | None:
+    """When the next request's first bytes reached this machine, by the kernel's stamp (None: unknown).
+
+    Waits for them without consuming them (``MSG_PEEK``). The stamp does not depend on when a
+    thread of this process gets a CPU or the GIL: a simulator busy generating another response
+    logs the request when it arrived, as a server on its own machine would, not when it was read.
+
+    Raises:
+        TimeoutError: If nothing arrives within the connection's idle timeout.
+    """
+    if _SO_TIMESTAMP is None:
+        return None
+    try:
+        data, ancillary, _flags, _addr = conn.recvmsg(1, socket.CMSG_SPACE(_TIMEVAL.size), socket.MSG_PEEK)
+    except TimeoutError:
+        raise
+    except OSError:
+        return None
+    if not data:
+        return None
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMP and len(payload) >= _TIMEVAL.size:
+            sec, usec = _TIMEVAL.unpack_from(payload)
+            return float(sec) + float(usec) / 1e6
+    return None
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "cbbd-sim"
     sys_version = ""
     timeout = 120  # idle keep-alive connections are dropped after this
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+    # Unbuffered reads: the next request stays in the kernel until read, so its arrival stamp can be peeked.
+    rbufsize = 0
     server: _HttpServer
+    arrived: float | None = None
 
     def setup(self) -> None:
         super().setup()
+        if _SO_TIMESTAMP is not None:
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMP, 1)
         self.server.owner._track(self.connection, add=True)
+
+    def handle_one_request(self) -> None:
+        try:
+            self.arrived = _arrival(self.connection)
+        except TimeoutError:
+            self.close_connection = True  # an idle keep-alive connection, as the base class handles it
+            return
+        super().handle_one_request()
 
     def finish(self) -> None:
         try:
@@ -102,6 +149,14 @@ class _HttpServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], owner: SimServer) -> None:
         self.owner = owner
         super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # Set on the listening socket, the stamps are on from the first segment of each connection
+        # (accepted sockets inherit it; set after accept, a request sent at once would have none).
+        if _SO_TIMESTAMP is not None:
+            with contextlib.suppress(OSError):
+                self.socket.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMP, 1)
+        super().server_bind()
 
 
 class SimServer:
@@ -265,7 +320,7 @@ class SimServer:
                 self._connections.discard(conn)
 
     def _handle(self, handler: _Handler, method: str) -> None:
-        arrived = time.time()
+        arrived = handler.arrived if handler.arrived is not None else time.time()
         began = time.monotonic()
         url = urlsplit(handler.path)
         raw_query = parse_qs(url.query, keep_blank_values=True)
