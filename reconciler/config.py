@@ -61,7 +61,7 @@ class ApiSettings(_Frozen):
         "CBBD's Patreon Tier 3 (75,000 calls a month, shared with CollegeFootballData; the free tier has 1,000)",
     )
     pacing_margin_seconds: float = Field(
-        0.02, gt=0, le=1, description="added to the 1-s pacing window: a gap against network jitter"
+        0.01, gt=0, le=1, description="added to the 1-s pacing window: a gap against network jitter"
     )
 
     @field_validator("base_url")
