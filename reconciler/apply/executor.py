@@ -2,11 +2,13 @@
 
 Rebuilds from the lake run first (no API calls); API fetches run concurrently, paced by the
 client. A fetch gives its request slot back as soon as its response(s) have arrived, so the next
-request goes out while a big response is still being written; writing has its own (smaller)
-bound, and so does the number of actions holding responses at once, which caps memory when
-writing is slower than fetching. Each action's data is written before its units are
-checkpointed. A spent quota, an exhausted budget or a bad key stops new work cleanly;
-everything finished stays recorded.
+request goes out while a big response is still being written. With a spool (as ``reconcile
+apply`` runs it), a response is written to local disk as soon as it arrives and the writer reads
+it back from there: requests keep the paced rate while up to a backlog of responses wait, and an
+apply stopped or killed before writing them replays them instead of fetching again. Without one,
+at most ``concurrency`` actions hold responses, which caps memory when writing is slower than
+fetching. Each action's data is written before its units are checkpointed. A spent quota, an
+exhausted budget or a bad key stops new work cleanly; everything finished stays recorded.
 """
 
 from __future__ import annotations
