@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
-__all__ = ["release_freed_memory", "use_system_arrow_pool"]
+__all__ = ["APPLY_MALLOC_ARENAS", "limit_malloc_arenas", "release_freed_memory", "use_system_arrow_pool"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,39 @@ def _load_malloc_trim() -> Callable[[int], int] | None:
 
 
 _MALLOC_TRIM = _load_malloc_trim()
+
+#: glibc's ``M_ARENA_MAX`` (malloc.h): the most malloc arenas the threads of a process may use.
+_M_ARENA_MAX = -8
+
+#: Arenas an apply's threads share (glibc's default is 8 per core).
+APPLY_MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = APPLY_MALLOC_ARENAS) -> bool:
+    """Cap the malloc arenas new threads may create (glibc ``mallopt(M_ARENA_MAX)``).
+
+    glibc gives each thread that allocates while the others hold their arenas a new arena, and
+    keeps each one's freed pages separately. With the spool, responses are fetched and packed in
+    worker threads while the writer converts another: measured on a season of plays at scale 1.0,
+    the extra arenas cost ~50 MB of peak RSS (380 MB; 329 MB with two arenas). Arenas made before
+    the call stay; call it before the apply's threads start.
+
+    Args:
+        arenas: The cap.
+
+    Returns:
+        Whether the C library took it (False where it is not glibc).
+    """
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_ARENA_MAX, arenas))
 
 
 def release_freed_memory() -> None:

@@ -23,7 +23,7 @@ from reconciler.apply.executor import ApplyResult, Executor
 from reconciler.apply.interrupts import Interrupted, Stopper, interruptible
 from reconciler.apply.lake_lock import LakeLocks
 from reconciler.apply.locks import LAKE_LOCK, describe_holder, hold_lock
-from reconciler.apply.memory import release_freed_memory, use_system_arrow_pool
+from reconciler.apply.memory import limit_malloc_arenas, release_freed_memory, use_system_arrow_pool
 from reconciler.apply.report import Leftovers, print_result, print_summary
 from reconciler.apply.spool import Spool
 from reconciler.config import Profile
@@ -386,6 +386,7 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
     # A saved plan is read and its digest checked before anything is opened or locked.
     saved = load_plan_file(opts.plan_file) if opts.plan_file else None
     use_system_arrow_pool()
+    limit_malloc_arenas()  # before the engine's and the apply's threads allocate
     session = Session.open(profile)
     try:
         locks = LakeLocks(session.backends.store)  # type: ignore[attr-defined]
