@@ -9,7 +9,7 @@ until it converges), and a full scan of every object under the fan-out tables be
 no key in two rows that was not so before (and those the next plan shows as work), no key lost;
 with ``--allow-delete``, no duplicate at all and a final plan of "No changes".
 
-``make test`` runs ``RECONCILE_INVARIANT_EXAMPLES`` (default 5) random examples, never
+``make test`` runs ``RECONCILE_INVARIANT_EXAMPLES`` (default 3) random examples, never
 derandomized; the nightly workflow runs 100. A failure prints the case, which reproduces it:
 ``python -m tests.test_invariant_property '<case JSON>'``.
 """
@@ -33,7 +33,7 @@ from tests.apply_helpers import HANG_SECONDS, Apply, set_client_timeout, wait_fo
 from tests.e2e_helpers import cli, make_sandbox, plan_json, simulator
 from tests.invariant import check_apply, check_plan, lake_keys
 
-EXAMPLES = int(os.environ.get("RECONCILE_INVARIANT_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("RECONCILE_INVARIANT_EXAMPLES", "3"))
 #: ``small`` (make test: one or two seasons at the smallest scales) or ``full`` (nightly).
 SIZE = os.environ.get("RECONCILE_INVARIANT_SIZE", "small")
 WRITERS = ("default", "pipeline")

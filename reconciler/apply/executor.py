@@ -236,6 +236,10 @@ class Executor:
         if self.max_duration is not None and self.clock() - self._started > self.max_duration:
             raise BudgetExhausted(f"--max-duration of {self.max_duration:g} s reached")
 
+    def _today(self) -> str:
+        """Today's UTC date (ISO), read when a write starts."""
+        return datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
+
     def _spool_key(self, action: Action) -> str | None:
         """The spool key of a one-request action (None: not spooled)."""
         if self.spool is None or action.request is None or action.details.get("window_days"):
@@ -306,7 +310,6 @@ class Executor:
         key = self._spool_key(action)
         spooled = False
         try:
-            today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
             units, index = self._units(action.target), self.index(action.target)
             async with slots.held:
                 async with slots.fetch:
@@ -317,7 +320,7 @@ class Executor:
                 if not spooled:
                     async with slots.write:
                         outcome = await anyio.to_thread.run_sync(
-                            _write_and_release, self.store, spec, action, responses, units, index, today
+                            _write_and_release, self.store, spec, action, responses, units, index, self._today()
                         )
             if spooled:
                 # Durable in the spool: the held slot is free, the writer takes it from disk.
@@ -325,7 +328,7 @@ class Executor:
                 del responses
                 async with slots.write:
                     outcome = await anyio.to_thread.run_sync(
-                        self._write_spooled, spec, action, key, units, index, today
+                        self._write_spooled, spec, action, key, units, index, self._today()
                     )
         except (QuotaExhausted, BudgetExhausted, AuthError) as exc:
             kind = {BudgetExhausted: "budget", QuotaExhausted: "quota"}.get(type(exc), "auth")
