@@ -323,7 +323,8 @@ class Executor:
                             _write_and_release, self.store, spec, action, responses, units, index, self._today()
                         )
             if spooled:
-                # Durable in the spool: the held slot is free, the writer takes it from disk.
+                # Durable in the spool: the held slot is free, and the writer reads the response
+                # back from disk (holding it here would keep up to a backlog of bodies in memory).
                 assert key is not None
                 del responses
                 async with slots.write:

@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 
@@ -20,21 +21,22 @@ __all__ = ["APPLY_MALLOC_ARENAS", "limit_malloc_arenas", "release_freed_memory",
 log = logging.getLogger(__name__)
 
 
-def _load_malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if not name:
+def _libc_function(name: str, argtypes: list[type[Any]]) -> Callable[..., int] | None:
+    """A function of glibc, typed to return ``int`` (None where the C library is not glibc)."""
+    lib = ctypes.util.find_library("c")
+    if not lib:
         return None
     try:
-        fn = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+        fn = getattr(ctypes.CDLL(lib), name)
+    except (OSError, AttributeError):  # not glibc (musl, macOS)
         return None
-    fn.argtypes = [ctypes.c_size_t]
+    fn.argtypes = argtypes
     fn.restype = ctypes.c_int
-    trim: Callable[[int], int] = fn
-    return trim
+    typed: Callable[..., int] = fn
+    return typed
 
 
-_MALLOC_TRIM = _load_malloc_trim()
+_MALLOC_TRIM = _libc_function("malloc_trim", [ctypes.c_size_t])
 
 #: glibc's ``M_ARENA_MAX`` (malloc.h): the most malloc arenas the threads of a process may use.
 _M_ARENA_MAX = -8
@@ -58,15 +60,9 @@ def limit_malloc_arenas(arenas: int = APPLY_MALLOC_ARENAS) -> bool:
     Returns:
         Whether the C library took it (False where it is not glibc).
     """
-    name = ctypes.util.find_library("c")
-    if not name:
+    mallopt = _libc_function("mallopt", [ctypes.c_int, ctypes.c_int])
+    if mallopt is None:
         return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
     return bool(mallopt(_M_ARENA_MAX, arenas))
 
 

@@ -103,10 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
     arrived: float | None = None
 
     def setup(self) -> None:
-        super().setup()
-        if _SO_TIMESTAMP is not None:
-            with contextlib.suppress(OSError):
-                self.connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMP, 1)
+        super().setup()  # the connection has SO_TIMESTAMP from the listening socket (_HttpServer.server_bind)
         self.server.owner._track(self.connection, add=True)
 
     def handle_one_request(self) -> None:
