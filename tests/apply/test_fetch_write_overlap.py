@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +75,34 @@ def _action(game: int) -> Action:
                   api_calls=1)  # fmt: skip
 
 
+def executor(tmp_path: Any, client: _Client, state: SqliteState, **kw: Any) -> Executor:
+    """An executor over a local lake with no observed units (the fake writes stand for the lake)."""
+    return Executor(specs=SPECS, store=LocalStore(tmp_path / "lake", create=True), state=state, client=client,
+                    observed=ObservedState(seasons=(2024,), targets={}), **kw)  # fmt: skip
+
+
+def run_while_blocked(
+    ex: Executor, actions: list[Action], writes: _BlockingWrites, ready: Callable[[], bool], then: Callable[[], None]
+) -> None:
+    """Run ``actions``; once ``ready()`` and every task is blocked, call ``then()`` and let the writes go."""
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ex.run, Plan.model_construct(), actions)
+            with anyio.fail_after(60):  # a guard against a hang, not a timing assertion
+                while not ready():
+                    await anyio.sleep(0.005)
+            # Everything that can go on while the writes are blocked has gone on.
+            await anyio.wait_all_tasks_blocked()
+            then()
+            writes.release.set()
+
+    try:
+        anyio.run(main)
+    finally:
+        writes.release.set()
+
+
 @pytest.mark.parametrize(("concurrency", "writers"), [(2, 1), (3, 1), (3, 2)])
 def test_requests_continue_while_a_write_runs_and_held_responses_are_bounded(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, concurrency: int, writers: int
@@ -83,27 +111,16 @@ def test_requests_continue_while_a_write_runs_and_held_responses_are_bounded(
     monkeypatch.setattr(executor_module, "materialize_fetch", writes)
     client = _Client()
     state = SqliteState(tmp_path / "s.sqlite")
-    ex = Executor(specs=SPECS, store=LocalStore(tmp_path / "lake", create=True), state=state, client=client,
-                  observed=ObservedState(seasons=(2024,), targets={}), concurrency=concurrency,
-                  writers=writers)  # fmt: skip
+    ex = executor(tmp_path, client, state, concurrency=concurrency, writers=writers)
     actions = [_action(g) for g in range(1, 13)]
     seen: dict[str, int] = {}
 
-    async def main() -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(ex.run, Plan.model_construct(), actions)
-            with anyio.fail_after(60):  # a guard against a hang, not a timing assertion
-                while writes.writing < writers:
-                    await anyio.sleep(0)
-            # Everything that can go on while the writes are blocked has gone on.
-            await anyio.wait_all_tasks_blocked()
-            seen["requests"], seen["writing"] = client.requests_started, writes.writing
-            writes.release.set()
+    def snapshot() -> None:
+        seen["requests"], seen["writing"] = client.requests_started, writes.writing
 
     try:
-        anyio.run(main)
+        run_while_blocked(ex, actions, writes, lambda: writes.writing >= writers, snapshot)
     finally:
-        writes.release.set()
         state.close()
     # The first actions hold the write slots; the others went on requesting while they wrote,
     # up to the bound of actions past the queue (held = concurrency: a kill -9 loses at most

@@ -13,16 +13,12 @@ from typing import Any
 import anyio
 import pytest
 
-from reconciler.adapters.local_store import LocalStore
 from reconciler.adapters.sqlite_state import SqliteState
 from reconciler.apply import executor as executor_module
-from reconciler.apply.executor import Executor
 from reconciler.apply.materialize import Response
 from reconciler.apply.spool import Spool, spool_key
-from reconciler.core.observed import ObservedState
 from reconciler.core.plan import Plan
-from tests.apply.test_fetch_write_overlap import _action, _BlockingWrites, _Client
-from tests.core.factories import SPECS
+from tests.apply.test_fetch_write_overlap import _action, _BlockingWrites, _Client, executor, run_while_blocked
 
 BODY = json.dumps([{"gameId": 7, "id": "a"}, {"gameId": 7, "id": "b"}]).encode()
 
@@ -106,39 +102,23 @@ def test_parameters_that_would_not_read_back_equal_are_refused(tmp_path: Path) -
     assert spool.keys() == set()
 
 
-def _executor(tmp_path: Path, client: _Client, state: SqliteState, spool: Spool, **kw: Any) -> Executor:
-    return Executor(specs=SPECS, store=LocalStore(tmp_path / "lake", create=True), state=state, client=client,
-                    observed=ObservedState(seasons=(2024,), targets={}), concurrency=3, writers=1, spool=spool,
-                    **kw)  # fmt: skip
-
-
 def test_requests_go_on_while_spooled_responses_wait_for_the_writer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writes = _BlockingWrites()
     monkeypatch.setattr(executor_module, "materialize_fetch", writes)
     client, state, spool = _Client(), SqliteState(tmp_path / "s.sqlite"), Spool(tmp_path / "spool")
-    ex = _executor(tmp_path, client, state, spool, backlog=8)
+    ex = executor(tmp_path, client, state, concurrency=3, writers=1, spool=spool, backlog=8)
     actions = [_action(g) for g in range(1, 13)]
     seen: dict[str, Any] = {}
 
-    async def main() -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(ex.run, Plan.model_construct(), actions)
-            with anyio.fail_after(60):  # a guard against a hang, not a timing assertion
-                while writes.writing < 1:
-                    await anyio.sleep(0)
-                # Everything that can go on while the first write is blocked has gone on.
-                while len(spool.keys()) < 8:
-                    await anyio.sleep(0.01)
-            await anyio.wait_all_tasks_blocked()
-            seen["requests"], seen["spooled"] = client.requests_started, len(spool.keys())
-            writes.release.set()
+    def snapshot() -> None:
+        seen["requests"], seen["spooled"] = client.requests_started, len(spool.keys())
 
     try:
-        anyio.run(main)
+        # The first write is blocked; the others' responses fill the spool up to the backlog.
+        run_while_blocked(ex, actions, writes, lambda: writes.writing >= 1 and len(spool.keys()) >= 8, snapshot)
     finally:
-        writes.release.set()
         state.close()
     # Without a spool only `concurrency` (3) actions get past the queue while one writes; with
     # one, the bound is the backlog: 8 responses fetched and durable, one of them being written.
@@ -156,22 +136,16 @@ def test_a_stopped_applys_spooled_responses_are_replayed_not_fetched_again(
     monkeypatch.setattr(executor_module, "materialize_fetch", writes)
     state, spool = SqliteState(tmp_path / "s.sqlite"), Spool(tmp_path / "spool")
     first = _Client()
-    ex = _executor(tmp_path, first, state, spool, backlog=6)
+    ex = executor(tmp_path, first, state, concurrency=3, writers=1, spool=spool, backlog=6)
     actions = [_action(g) for g in range(1, 11)]
 
-    async def stopped_mid_backlog() -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(ex.run, Plan.model_construct(), actions)
-            with anyio.fail_after(60):
-                while len(spool.keys()) < 6:
-                    await anyio.sleep(0.01)
-            # Stop, abandoning what waits for the writer (as a second Ctrl-C does); then let the
-            # write already running finish.
-            ex.request_stop("stopped by the test", abandon=True)
-            writes.release.set()
+    def stop() -> None:
+        # Stop, abandoning what waits for the writer (as a second Ctrl-C does); the write already
+        # running is then let go and finishes.
+        ex.request_stop("stopped by the test", abandon=True)
 
     try:
-        anyio.run(stopped_mid_backlog)
+        run_while_blocked(ex, actions, writes, lambda: len(spool.keys()) >= 6, stop)
         written_first = list(writes.written)
         assert len(written_first) == 1 and first.requests_started == 6
         # The write the stop let finish was checkpointed too (a stop does not leave written data unrecorded).
@@ -181,7 +155,7 @@ def test_a_stopped_applys_spooled_responses_are_replayed_not_fetched_again(
         assert len(left) == 5
 
         second = _Client()
-        again = _executor(tmp_path, second, state, Spool(tmp_path / "spool"))
+        again = executor(tmp_path, second, state, concurrency=3, writers=1, spool=Spool(tmp_path / "spool"))
         todo = [a for a in actions if a.address not in written_first]
         anyio.run(again.run, Plan.model_construct(), todo)
     finally:
