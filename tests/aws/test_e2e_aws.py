@@ -67,6 +67,7 @@ def _publish(tmp_path: Path, url: str) -> tuple[Path, int, str]:
     return cfg, port, r.output
 
 
+@pytest.mark.slow  # ~28 s; nightly. The adapters' moto contract tests stay in make test
 def test_sandbox_plan_apply_plan_on_s3_glue_dynamodb(tmp_path, moto, boto_session):
     s3 = boto_session.client("s3", endpoint_url=moto.url)
     glue = boto_session.client("glue", endpoint_url=moto.url)
