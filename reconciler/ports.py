@@ -17,6 +17,8 @@ from typing import Any, Literal, Protocol
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from reconciler.core.empties import EmptyDigest
+
 __all__ = [
     "Catalog",
     "CatalogTable",
@@ -229,6 +231,10 @@ class StateStore(Protocol):
 
     def load_units_for(self, target: str, units: Iterable[str]) -> dict[str, UnitRecord]:
         """The recorded units of a target among some unit keys, by unit key."""
+        ...
+
+    def empty_digests(self, target: str, young_since: float) -> dict[int, EmptyDigest]:
+        """A target's ``empty`` records aggregated per season (:func:`reconciler.core.empties.digest_empties`)."""
         ...
 
     def record_units(self, records: Iterable[UnitRecord]) -> None:

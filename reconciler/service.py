@@ -100,13 +100,21 @@ class Session:
         """Close the backends."""
         self.backends.close()  # type: ignore[attr-defined]
 
-    def observe(self, seasons: Sequence[int], targets: Sequence[str] = (), *, whole: bool = False) -> ObservedState:
+    def observe(
+        self,
+        seasons: Sequence[int],
+        targets: Sequence[str] = (),
+        *,
+        whole: bool = False,
+        now: datetime | None = None,
+    ) -> ObservedState:
         """Observe the lake for the selected targets (and what they depend on).
 
         Args:
             seasons: Selected seasons.
             targets: ``--target`` selectors (empty: all).
             whole: Observe every expected and present unit, not only the gap (the plan is the same).
+            now: The plan's clock, for the freshness of ``empty`` records (default: now, UTC).
 
         Returns:
             The observation.
@@ -118,6 +126,8 @@ class Session:
             state=b.state,  # type: ignore[attr-defined]
             layer_of=layer_map(self.profile),
             hidden=getattr(b, "hidden", None),
+            now=now or datetime.now(UTC),
+            waivers=tuple(w.address for w in load_waivers(self.profile.waivers)),
             # A selector narrower than a target is matched against every unit's address.
             whole=frozenset(
                 self._names()
@@ -186,14 +196,15 @@ class Session:
             The plan and the observation it was computed from.
         """
         check_targets(self.specs, targets)
-        observed = self.observe(seasons, targets)
+        now = now or datetime.now(UTC)
+        observed = self.observe(seasons, targets, now=now)
         extra: tuple[TargetPlan, ...] = ()
         if layout_selected(targets):
             layout, scanned = self.plan_layout(seasons, targets)
             extra = (layout,)
             observed = replace(_with_fingerprint(observed, layout), bytes_scanned=observed.bytes_scanned + scanned)
         opts = replace(self.options(targets, retry_failed=retry_failed), extra_targets=extra)
-        plan = build_plan(self.specs, observed, now or datetime.now(UTC), opts)
+        plan = build_plan(self.specs, observed, now, opts)
         planned = {t.target for t in plan.targets}
         left = [n for n in (*(s.name for s in self.specs), LAYOUT_TARGET) if n not in planned]
         # Objects the engines left out or read with casts, each named once with its table.

@@ -161,6 +161,12 @@ class DuckDBEngine:
             # Footers are re-read only when a file changes (DuckDB checks its modification time):
             # union_by_name needs every footer at bind time, so this halves a repeated query's cost.
             con.execute("SET parquet_metadata_cache = true")
+            # Athena functions DuckDB lacks, that the reconciler's own queries use (the key
+            # digest of reconciler.core.empties: from_base over a hex string, base 16 only).
+            con.execute(
+                "CREATE MACRO from_base(s, b) AS CASE WHEN b = 16 THEN CAST('0x' || s AS BIGINT) "
+                "ELSE error('from_base: the embedded engine reads base 16 only') END"
+            )
             self._connection = con
         return self._connection
 

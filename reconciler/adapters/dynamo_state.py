@@ -42,6 +42,7 @@ from reconciler.adapters.dynamo_items import (
     unit_record,
 )
 from reconciler.config import StateSettings
+from reconciler.core.empties import EmptyDigest, digest_empties
 from reconciler.errors import BackendError
 from reconciler.lake.layout import param_hash
 from reconciler.ports import LockInfo, UnitRecord
@@ -152,6 +153,31 @@ class DynamoState:
             rec = unit_record(target, item, self._what)
             out[rec.unit] = rec
         return out
+
+    def empty_digests(self, target: str, young_since: float) -> dict[int, EmptyDigest]:
+        """A target's ``empty`` records aggregated per season.
+
+        Reads the target's partition (a paginated Query, as :meth:`load_units`): a record's
+        status lives in its JSON payload, which a filter expression cannot see. That is one Query
+        page per ~1 MB of records, where listing the same units would cost a BatchGetItem per
+        100 of them.
+
+        Args:
+            target: The spec name.
+            young_since: Records checked after this instant are fresh by age.
+
+        Returns:
+            Season → digest (:func:`reconciler.core.empties.digest_empties`).
+
+        Raises:
+            BackendError: If an item of our namespace is malformed (it is named).
+        """
+        rows = (
+            (rec.unit, rec.season, rec.updated_at)
+            for item in self._query(unit_endpoint(target))
+            if (rec := unit_record(target, item, self._what)).status == "empty"
+        )
+        return digest_empties(rows, young_since)
 
     def load_units_for(self, target: str, units: Iterable[str]) -> dict[str, UnitRecord]:
         """The recorded units among some keys (BatchGetItem, 100 keys a call, consistent reads).

@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.adapters._sqlite import Migration, SqliteDb
 from reconciler.config import StateSettings
+from reconciler.core.empties import EmptyDigest, digest_empties
 from reconciler.errors import BackendError
 from reconciler.ports import LockInfo, UnitRecord
 
@@ -156,6 +157,22 @@ class SqliteState:
                     ).fetchall()
                 )
         return {r[0]: _record(target, r) for r in rows}
+
+    def empty_digests(self, target: str, young_since: float) -> dict[int, EmptyDigest]:
+        """A target's ``empty`` records aggregated per season (one range scan of the target's rows).
+
+        Args:
+            target: The spec name.
+            young_since: Records checked after this instant are fresh by age.
+
+        Returns:
+            Season → digest (:func:`reconciler.core.empties.digest_empties`).
+        """
+        with self._db.errors(f"reading the empty units of {target}"), self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT unit, season, updated_at FROM units WHERE target = ? AND status = 'empty'", (target,)
+            )
+            return digest_empties(((str(u), s, float(t)) for u, s, t in rows), young_since)
 
     def record_units(self, records: Iterable[UnitRecord]) -> None:
         """Durably record unit states, all in one transaction (one fsync).

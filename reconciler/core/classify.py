@@ -115,6 +115,8 @@ def classify(
         for season, (expected, complete) in obs.counts.items():
             cov[season]["expected"] += expected - listed.get(season, 0)
             cov[season]["present"] += complete
+        for season, n in obs.empty_counts.items():
+            cov[season]["verified_empty"] += n
     for u in obs.expected or ():
         c = cov[u.season]
         c["expected"] += 1

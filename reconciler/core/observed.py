@@ -79,6 +79,9 @@ class ObservedTarget:
         rows_mean: With ``counts``: the mean rows of the table's complete units (None: none).
         touch: With ``counts``: season → strategy name → request parameters → expected units
             of the season the request touches (for the requests of the gap's units).
+        empty_counts: With ``counts``: season → its units absent from the table that the state
+            records as fresh ``empty``, counted by the engine and not listed in ``expected``
+            (:mod:`reconciler.core.empties`).
     """
 
     name: str
@@ -92,6 +95,7 @@ class ObservedTarget:
     counts: Mapping[int, tuple[int, int]] | None = None
     rows_mean: float | None = None
     touch: Mapping[int, Mapping[str, Counter[tuple[tuple[str, Any], ...]]]] = field(default_factory=dict)
+    empty_counts: Mapping[int, int] = field(default_factory=dict)
 
     @property
     def gap_only(self) -> bool:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.core.empties import SetDigest
 from reconciler.core.observed import ExpectedUnit, PresentUnit, UnitState
 
 __all__ = ["fingerprints", "states_of", "whole_fingerprints"]
@@ -33,32 +34,51 @@ def _digest(items: Any) -> str:
 
 def fingerprints(
     counts: Mapping[int, tuple[int, int]],
-    gap: Sequence[str],
+    gap: Sequence[tuple[str, int]],
     present: Mapping[str, PresentUnit],
     states: Mapping[str, UnitState],
     rows_mean: float | None,
+    pushed: Mapping[int, SetDigest] | None = None,
 ) -> tuple[str, str]:
     """The digests of an observation (expected; observed), from what a gap observation holds.
 
     A saved plan is checked against a new observation, which may be made the other way (whole,
-    or by the gap), so both ways digest the same things: the expected and complete units per
-    season, the gap's keys, and the gap's rows, completeness and states.
+    by the gap, with or without verified-empty units counted in aggregate), so every way digests
+    the same things: the expected and complete units per season, the set of keys not complete
+    per season, the gap's rows and completeness, the set of its keys recorded ``empty`` per
+    season, and its other states. Key sets are digested as :class:`SetDigest` sums, which the
+    units counted in aggregate contribute without being listed.
 
     Args:
         counts: Season → (expected units, complete units).
-        gap: Keys of the units not complete, in plan order.
+        gap: (key, season) of each listed unit that is not complete.
         present: The gap's present units.
         states: The gap's states.
         rows_mean: Mean rows of complete units.
+        pushed: Season → the digest of its absent units counted as verified empty, not listed
+            (each recorded ``empty``).
 
     Returns:
         The digests of the expected set and of what is observed of it.
     """
-    fp_exp = _digest({"counts": sorted(counts.items()), "gap": list(gap)})
+    keys: dict[int, list[str]] = {}
+    empty: dict[int, list[str]] = {}
+    for key, season in gap:
+        keys.setdefault(season, []).append(key)
+        st = states.get(key)
+        if st is not None and st.status == "empty":
+            empty.setdefault(season, []).append(key)
+    extra = dict(pushed or {})
+    seasons = sorted(set(keys) | set(extra))
+    gap_sets = [(s, (SetDigest.of(keys.get(s, ())) + extra.get(s, SetDigest())).as_list()) for s in seasons]
+    empty_seasons = sorted(set(empty) | set(extra))
+    empty_sets = [(s, (SetDigest.of(empty.get(s, ())) + extra.get(s, SetDigest())).as_list()) for s in empty_seasons]
+    fp_exp = _digest({"counts": sorted(counts.items()), "gap": gap_sets})
     fp_obs = _digest(
         {
             "present": sorted((k, p.rows, p.complete) for k, p in present.items()),
-            "states": sorted((k, s.status, s.attempts) for k, s in states.items()),
+            "states": sorted((k, s.status, s.attempts) for k, s in states.items() if s.status != "empty"),
+            "empty": empty_sets,
             "rows_mean": rows_mean,
         }
     )
@@ -79,13 +99,13 @@ def whole_fingerprints(
         The digests (the expected one ``unknown`` when the expected set is).
     """
     units = expected or ()
-    gap = [u.key for u in units if not ((p := present.get(u.key)) is not None and p.complete)]
+    gap = [(u.key, u.season) for u in units if not ((p := present.get(u.key)) is not None and p.complete)]
     counts: dict[int, tuple[int, int]] = {}
     for u in units:
         n, ok = counts.get(u.season, (0, 0))
         p = present.get(u.key)
         counts[u.season] = (n + 1, ok + int(p is not None and p.complete))
-    keys = set(gap)
+    keys = {k for k, _ in gap}
     rows = [p.rows for p in present.values() if p.complete]
     fp_exp, fp_obs = fingerprints(
         counts,

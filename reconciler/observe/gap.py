@@ -39,6 +39,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reconciler.core.empties import SetDigest, key_hash_sql
 from reconciler.core.observed import ExpectedUnit, PresentUnit
 from reconciler.core.requests import is_per_unit, request_index
 from reconciler.observe.queries import coverage_query, quote_ident
@@ -130,6 +131,7 @@ def gap_query(
     table: str,
     bronze: Mapping[str, str] | None = None,
     inputs: Sequence[Spec] = (),
+    empties: Mapping[int, tuple[SetDigest, str | None]] | None = None,
 ) -> str:
     """The gap query of a spec (see the module docstring).
 
@@ -142,10 +144,15 @@ def gap_query(
             has files); each gets a column saying whether bronze holds the unit completely.
         inputs: Derivation inputs' specs (whose silver tables have files); each gets the input
             unit's rows and completeness.
+        empties: Season → the digest of the target's ``empty`` records and the latest game date
+            they are all fresh for (None: any), from :func:`reconciler.core.empties.pushdown_seasons`.
+            A season whose units absent from the table have exactly that digest, and no later
+            date, has them counted in ``rc_vempty``, not listed (see :mod:`reconciler.core.empties`).
 
     Returns:
         Athena SQL with ``:season_start``/``:season_end`` placeholders. Columns: ``rc_rows_sum``,
-        ``rc_rows_units``, ``rc_cseason``, ``rc_expected``, ``rc_present``, then the gap unit's
+        ``rc_rows_units``, ``rc_cseason``, ``rc_expected``, ``rc_present`` (and ``rc_vempty`` with
+        ``empties``), then the gap unit's
         source columns with ``rc_key``, ``rc_season``, ``rc_date``, ``rc_rn``, ``rc_n``,
         ``rc_ok``, then ``rc_t<j>_<i>`` per touch strategy ``j`` and alternative ``i``, then
         ``rc_b<j>`` per bronze strategy (in ``bronze``'s order) and ``rc_i<k>_n``, ``rc_i<k>_ok``
@@ -171,8 +178,11 @@ def gap_query(
         "c AS (\n  SELECT rc_season AS rc_cseason, count(*) AS rc_expected,\n"
         "         sum(CASE WHEN rc_ok THEN 1 ELSE 0 END) AS rc_present\n  FROM j\n  GROUP BY rc_season\n)",
         "m AS (SELECT sum(rc_n) AS rc_rows_sum, count(*) AS rc_rows_units FROM p WHERE rc_ok)",
-        "g AS (SELECT * FROM j WHERE rc_ok IS NULL OR NOT rc_ok)",
     ]
+    if empties:
+        ctes[-2:] = _empty_ctes(empties)
+    else:
+        ctes.append("g AS (SELECT * FROM j WHERE rc_ok IS NULL OR NOT rc_ok)")
     touch = touch_strategies(spec)
     joins, cols = [], []
     for j, strategy in enumerate(touch):
@@ -213,6 +223,36 @@ def gap_query(
     ).rstrip("\n")
 
 
+def _empty_ctes(empties: Mapping[int, tuple[SetDigest, str | None]]) -> list[str]:
+    """The counts and gap CTEs (``c``, ``g``) when verified-empty units are counted, not listed."""
+    rows = ", ".join(
+        f"({int(season)}, {d.n}, {d.h1}, {d.h2}, "
+        + (f"CAST({sql_literal('until', until)} AS varchar)" if until is not None else "CAST(NULL AS varchar)")
+        + ")"
+        for season, (d, until) in sorted(empties.items())
+    )
+    h1, h2 = key_hash_sql("rc_key", 0), key_hash_sql("rc_key", 1)
+    return [
+        f"z AS (\n  SELECT * FROM (VALUES {rows}) AS zz(z_season, z_n, z_h1, z_h2, z_until)\n)",
+        # The units absent from the table (no row at all), per season, in aggregate.
+        "a AS (\n  SELECT rc_season AS a_season, count(*) AS a_n, sum(h1) AS a_h1, sum(h2) AS a_h2,\n"
+        "         max(rc_date) AS a_max, sum(CASE WHEN rc_date IS NULL THEN 1 ELSE 0 END) AS a_nodate\n"
+        f"  FROM (SELECT rc_season, rc_date, {h1} AS h1, {h2} AS h2 FROM j WHERE rc_n IS NULL) AS x\n"
+        "  GROUP BY rc_season\n)",
+        # Seasons whose absent units are exactly their fresh empty records.
+        "v AS (\n  SELECT a_season AS v_season, a_n AS v_n FROM a JOIN z ON z_season = a_season\n"
+        "  WHERE a_n = z_n AND a_h1 = z_h1 AND a_h2 = z_h2 AND a_nodate = 0\n"
+        "    AND (z_until IS NULL OR a_max <= z_until)\n)",
+        "c AS (\n  SELECT k.*, v.v_n AS rc_vempty FROM (\n"
+        "    SELECT rc_season AS rc_cseason, count(*) AS rc_expected,\n"
+        "           sum(CASE WHEN rc_ok THEN 1 ELSE 0 END) AS rc_present\n"
+        "    FROM j\n    GROUP BY rc_season\n  ) AS k\n  LEFT JOIN v ON v.v_season = k.rc_cseason\n)",
+        "m AS (SELECT sum(rc_n) AS rc_rows_sum, count(*) AS rc_rows_units FROM p WHERE rc_ok)",
+        "g AS (\n  SELECT * FROM j WHERE (rc_ok IS NULL OR NOT rc_ok)\n"
+        "  AND NOT (rc_n IS NULL AND rc_season IN (SELECT v_season FROM v))\n)",
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class GapResult:
     """What the gap query returned, as the planner reads it.
@@ -240,6 +280,7 @@ class GapResult:
     rows: int = 0
     lake: Mapping[str, frozenset[str]] = field(default_factory=dict)
     inputs: Mapping[str, Mapping[str, PresentUnit]] = field(default_factory=dict)
+    empty: Mapping[int, int] = field(default_factory=dict)
 
 
 def _key_type_ok(t: pa.DataType) -> bool:
@@ -285,12 +326,16 @@ def gap_result(
         return None
     counts: dict[int, tuple[int, int]] = {}
     rows_mean: float | None = None
-    head = table.select(["rc_rows_sum", "rc_rows_units", "rc_cseason", "rc_expected", "rc_present"]).to_pylist()
-    for r in head:
+    empty: dict[int, int] = {}
+    heads = ["rc_rows_sum", "rc_rows_units", "rc_cseason", "rc_expected", "rc_present"]
+    heads += ["rc_vempty"] if "rc_vempty" in names else []
+    for r in table.select(heads).to_pylist():
         if r["rc_rows_units"]:
             rows_mean = int(r["rc_rows_sum"]) / int(r["rc_rows_units"])
         if r["rc_cseason"] is not None:
             counts[int(r["rc_cseason"])] = (int(r["rc_expected"]), int(r["rc_present"] or 0))
+            if r.get("rc_vempty"):
+                empty[int(r["rc_cseason"])] = int(r["rc_vempty"])
     gap = table.filter(pc.is_valid(table.column("rc_key")))
     source_cols = [n for n in names if not n.startswith(_PREFIX)]
     keys = [str(k) for k in gap.column("rc_key").to_pylist()]
@@ -328,4 +373,4 @@ def gap_result(
             if n is not None and key is not None:
                 by_key[key] = PresentUnit(int(n), bool(ok))
     units.sort(key=lambda u: (u.season, u.date, u.key))
-    return GapResult(tuple(units), present, counts, rows_mean, touch, table.num_rows, lake, found)
+    return GapResult(tuple(units), present, counts, rows_mean, touch, table.num_rows, lake, found, empty)

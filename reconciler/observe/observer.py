@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import pyarrow as pa
 
+from reconciler.core.empties import SetDigest, pushdown_seasons, waiver_may_name
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit
 from reconciler.errors import QueryError
 from reconciler.lake.layout import is_data_object
@@ -52,6 +54,11 @@ class Observer:
         whole: Targets to observe whole (every expected and present unit), not by their gap:
             those a ``--target`` unit address names (its warning needs every unit's address).
         rows_returned: Rows the engines returned (what crossed into Python).
+        now: The plan's clock: with it, a season's units absent from a table that the state
+            records as fresh ``empty`` are counted by the engine, not listed
+            (:mod:`reconciler.core.empties`). None: every unit that is not complete is listed.
+        waivers: The address globs of the waivers (a target one of them may name has its
+            units listed, for the waiver to be matched against each).
     """
 
     store: ObjectStore
@@ -63,6 +70,9 @@ class Observer:
     whole: frozenset[str] = field(default_factory=frozenset)
     rows_returned: int = 0
     runner: QueryRunner = field(default_factory=QueryRunner)
+    now: datetime | None = None
+    waivers: tuple[str, ...] = ()
+    _pushdown: dict[str, dict[int, tuple[SetDigest, str | None]]] = field(default_factory=dict)
     _tables: dict[str, bool] = field(default_factory=dict)
     _specs: dict[str, Spec] = field(default_factory=dict)
     _inputs: dict[str, Mapping[str, Mapping[str, PresentUnit]]] = field(default_factory=dict)
@@ -201,6 +211,20 @@ class Observer:
                     inputs.append(ispec)
         return bronze, inputs
 
+    def _empties(self, spec: Spec, seasons: Sequence[int]) -> dict[int, tuple[SetDigest, str | None]]:
+        """The seasons whose absent units the state's ``empty`` records may stand for (cached)."""
+        got = self._pushdown.get(spec.name)
+        if got is None:
+            pol = spec.expect.empty_response
+            got = {}
+            if self.now is not None and not any(waiver_may_name(w, spec.name) for w in self.waivers):
+                young_since = self.now.timestamp() - pol.recheck_after_days * 86400
+                wanted = set(seasons)
+                digests = {k: d for k, d in self.state.empty_digests(spec.name, young_since).items() if k in wanted}
+                got = pushdown_seasons(digests, pol.only_if_game_within_days)
+            self._pushdown[spec.name] = got
+        return got
+
     def _gap_sql(self, spec: Spec, seasons: Sequence[int]) -> str | None:
         """The target's gap query, or None when it must be observed whole."""
         silver = spec.target.silver
@@ -209,7 +233,15 @@ class Observer:
         if self._hidden_rows(spec, seasons):
             return None
         bronze, inputs = self._folded(spec)
-        return gap_query(spec, seasons, database=silver.database, table=silver.table, bronze=bronze, inputs=inputs)
+        return gap_query(
+            spec,
+            seasons,
+            database=silver.database,
+            table=silver.table,
+            bronze=bronze,
+            inputs=inputs,
+            empties=self._empties(spec, seasons),
+        )
 
     def _gap(self, spec: Spec, seasons: Sequence[int]) -> GapResult | None:
         """The target's gap, computed by the engine; None when it must be observed whole."""
@@ -221,7 +253,9 @@ class Observer:
             res = self.runner.run(self.engine, sql, _params(seasons))
         except QueryError as exc:
             silver = spec.target.silver
-            plain = gap_query(spec, seasons, database=silver.database, table=silver.table)
+            plain = gap_query(
+                spec, seasons, database=silver.database, table=silver.table, empties=self._empties(spec, seasons)
+            )
             try:
                 if plain == sql:
                     raise
@@ -286,7 +320,10 @@ class Observer:
         keys = [u.key for u in gap.units]
         self._inputs[spec.name] = gap.inputs
         states = states_of(self.state.load_units_for(spec.name, keys) if keys else {})
-        fp_exp, fp_obs = fingerprints(gap.counts, keys, gap.present, states, gap.rows_mean)
+        digests = self._empties(spec, seasons)
+        pushed = {season: digests[season][0] for season in gap.empty}
+        listed = [(u.key, u.season) for u in gap.units]
+        fp_exp, fp_obs = fingerprints(gap.counts, listed, gap.present, states, gap.rows_mean, pushed)
         return ObservedTarget(
             name=spec.name,
             expected=gap.units,
@@ -298,6 +335,7 @@ class Observer:
             counts=gap.counts,
             rows_mean=gap.rows_mean,
             touch=gap.touch,
+            empty_counts=gap.empty,
         )
 
     def observe_target(self, spec: Spec, seasons: Sequence[int]) -> ObservedTarget:

@@ -16,6 +16,7 @@ import reconciler
 from reconciler.adapters.local_store import LocalStore
 from reconciler.errors import InputError
 from reconciler.sandbox.catalog import catalog_sandbox
+from reconciler.sandbox.checkpoints import record_verified_empty
 from reconciler.sandbox.config_file import write_config
 from reconciler.sandbox.drift import inject_drift
 from reconciler.sandbox.gaps import complete_plan, lineups_season, plan_season, plays_missing_seasons, subs_season
@@ -263,15 +264,20 @@ def init_sandbox(
         return manifest
     catalogued = catalog_sandbox(dest, store, list(season_tuple), draft["drift"] if drift else None)
     manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"], complete=complete)
-    manifest = manifest.model_copy(
-        update={
-            "notes": [
-                *manifest.notes,
-                f"catalog: {catalogued['tables']} tables and {catalogued['partitions']} partitions registered in "
-                ".reconcile/catalog.sqlite (before any catalog drift).",
-            ]
-        }
-    )
+    notes = [
+        *manifest.notes,
+        f"catalog: {catalogued['tables']} tables and {catalogued['partitions']} partitions registered in "
+        ".reconcile/catalog.sqlite (before any catalog drift).",
+    ]
+    if complete:
+        recorded = record_verified_empty(dest, season_tuple)
+        notes.append(
+            "checkpoints: every unit the API lacks is recorded empty in .reconcile/state.sqlite, as the "
+            "applies that filled the lake would have left it ("
+            + ", ".join(f"{t} {n:,}" for t, n in sorted(recorded.items()))
+            + ")."
+        )
+    manifest = manifest.model_copy(update={"notes": notes})
     manifest.save(dest / "manifest.json")
     log.info("sandbox %s written in %.1fs (%s workers)", dest, time.perf_counter() - t0, n_workers)
     return manifest

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from contextlib import closing
+
 import pytest
 
 from reconciler.errors import InputError
 from reconciler.sandbox import init_sandbox
-from tests.e2e_helpers import fast_config, plan_json
+from tests.e2e_helpers import cli, fast_config, make_sandbox, plan_json, simulator
 
 
 def test_a_complete_lake_lacks_only_what_the_api_lacks(tmp_path):
@@ -30,3 +33,35 @@ def test_complete_is_the_default_writer_without_drift(tmp_path):
         init_sandbox(tmp_path / "a", seasons=(2015,), scale=0.005, drift=True, complete=True)
     with pytest.raises(InputError, match="--complete"):
         init_sandbox(tmp_path / "b", seasons=(2015,), scale=0.005, writer="pipeline", complete=True)
+
+
+def _empties(state_path) -> set[tuple[str, str, int]]:
+    import sqlite3
+
+    with closing(sqlite3.connect(state_path)) as db:
+        return set(db.execute("SELECT target, unit, season FROM units WHERE status = 'empty'"))
+
+
+def test_its_checkpoints_are_those_a_real_apply_leaves(tmp_path):
+    """The sandbox records empty exactly what an apply of the same lake, asking the API, records."""
+    cfg, port, _ = make_sandbox(tmp_path / "sb", seasons="2015-2016", scale=0.005, rate=100, complete=True)
+    state = cfg.parent / ".reconcile" / "state.sqlite"
+    written = _empties(state)
+    assert written and {t for t, _, _ in written} == {"plays", "substitutions", "lineups"}
+    # The same lake without the checkpoints, filled by an apply against the simulator.
+    other = tmp_path / "applied"
+    shutil.copytree(cfg.parent, other)
+    for p in (other / ".reconcile").glob("state.sqlite*"):
+        p.unlink()
+    with simulator(other / "config.yaml", port):
+        r = cli(["apply", "--config", str(other / "config.yaml"), "--seasons", "2015-2016", "--auto-approve"])
+    assert r.exit_code == 0, r.output
+    assert _empties(other / ".reconcile" / "state.sqlite") == written
+    # So the steady state's plan fetches nothing and lists no unit: one row per target and season.
+    plan = plan_json(
+        cfg, "2015-2016", "--target", "games", "--target", "plays", "--target", "substitutions", "--target", "lineups"
+    )
+    assert plan["summary"]["api_calls"] == 0 and not any(t["actions"] for t in plan["targets"])
+    assert plan["observation"]["rows_returned"] == 4 * 2
+    empty = sum(c["verified_empty"] for t in plan["targets"] for c in t["coverage"].values())
+    assert empty == len(written)
