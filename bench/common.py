@@ -59,7 +59,8 @@ def sandbox(seasons: str, scale: float, seed: int = 7, drift: bool = False, comp
 
     ``complete``: no injected gaps (``sandbox init --complete``), the steady state.
     """
-    kind = ("-drift" if drift else "") + ("-complete" if complete else "")
+    # A complete lake carries the empty checkpoints its applies left (since issue 14's push-down).
+    kind = ("-drift" if drift else "") + ("-complete-checkpointed" if complete else "")
     name = f"sandbox-{seasons}-s{scale}-seed{seed}{kind}-{version_tag()}"
     dest = WORK / name
     if (dest / "manifest.json").exists() and (dest / ".complete").exists():

@@ -232,6 +232,10 @@ class _Counting:
         return getattr(self.inner, name)
 
 
+#: Each spec target's verified-empty units in the last :func:`rows_by_target` plan.
+RAW_EMPTY: dict[str, int] = {}
+
+
 def rows_by_target(cfg: Path) -> tuple[dict[str, int], dict[str, int]]:
     """Rows the engine returned to one plan (all targets), by the target whose observation asked.
 
@@ -281,6 +285,9 @@ def rows_by_target(cfg: Path) -> tuple[dict[str, int], dict[str, int]]:
             setattr(cls, attr, fn)
         session.close()
     gap = {t.target: sum(c.expected - c.present for c in t.coverage.values()) for t in plan.targets}
+    empty = {t.target: sum(c.verified_empty for c in t.coverage.values()) for t in plan.targets}
+    RAW_EMPTY.clear()
+    RAW_EMPTY.update({t: n for t, n in empty.items() if t in rows})
     return dict(rows), {t: n for t, n in gap.items() if t in rows}
 
 
@@ -293,6 +300,7 @@ def steady(cfg: Path) -> dict[str, Any]:
     out["cli_warm"] = _cli(cfg)
     log("steady state: rows from the engine by target")
     out["rows"], out["gap_units"] = rows_by_target(cfg)
+    out["verified_empty"] = dict(RAW_EMPTY)
     log("steady state: the floor, interpreter start-up")
     floors = _floors(cfg)
     out["floor"] = floors["floor"]

@@ -142,7 +142,8 @@ def _steady_rows(seasons: str, scale: float, half: Path, r: dict[str, Any]) -> l
     cmd = f"reconcile plan --config {sb.relative_to(ROOT)}/config.yaml --seasons {seasons} --format json > /dev/null"
     rows = [
         Row(
-            f"Steady state (complete lake, `sandbox init --complete`, scale {scale}, {seasons}, all targets): "
+            f"Steady state (complete lake with its empty checkpoints, `sandbox init --complete`, scale {scale}, "
+            f"{seasons}, all targets): "
             "CLI plan, cold (cache emptied)",
             f"{s['cli_cold']:.1f} s",
             f"floor {floor:.1f} s (bare anti-joins); interpreter start-up {start:.1f} s",
@@ -166,8 +167,11 @@ def _steady_rows(seasons: str, scale: float, half: Path, r: dict[str, Any]) -> l
             f"{per[worst]:,.0f} ({worst}); "
             + ", ".join(f"{t} {v:,.0f}" for t, v in per.items() if t != worst)
             + f"; layout {s['rows'].get('layout', 0):,} in all",
-            "100; the plan's own units not complete per season (what the API lacks: no checkpoint in this "
-            "sandbox, so the plan fetches them): " + ", ".join(f"{t} {v:,.0f}" for t, v in gap.items()),
+            "100; each target's units not complete per season (what the API lacks), of them verified empty "
+            "by the checkpoints `sandbox init --complete` writes: "
+            + ", ".join(
+                f"{t} {v:,.0f} ({s.get('verified_empty', {}).get(t, 0) / n_seasons:,.0f})" for t, v in gap.items()
+            ),
             f"{per[worst] / 100:.2f}",
             "bench/plan_latency.py rows_by_target (a counting engine under one in-process plan)",
             "≤ 100",

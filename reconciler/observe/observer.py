@@ -189,12 +189,17 @@ class Observer:
     def _bronze_db(self) -> str:
         return next((db for db, layer in self.layer_of.items() if layer == "bronze"), "cbbd_bronze")
 
-    def _folded(self, spec: Spec) -> tuple[dict[str, str], list[Spec]]:
+    def _folded(self, spec: Spec, seasons: Sequence[int]) -> tuple[dict[str, str], list[Spec]]:
         """What the target's gap query also answers: bronze strategy → database, and derivation inputs.
 
         A bronze table is folded in only when the engine sees every file (no hidden engine: its
         rows would be merged in Python) and has files; an input, when its silver table has files.
+        Neither is folded in when the state's ``empty`` records may stand for the gap (the steady
+        state): the gap is then likely empty, and a folded lookup would scan the bronze table or
+        the input's table for nothing; they are asked apart, for the units the gap lists, if any.
         """
+        if self._empties(spec, seasons):
+            return {}, []
         bronze: dict[str, str] = {}
         if self.hidden is None:
             db = self._bronze_db()
@@ -232,7 +237,7 @@ class Observer:
             return None
         if self._hidden_rows(spec, seasons):
             return None
-        bronze, inputs = self._folded(spec)
+        bronze, inputs = self._folded(spec, seasons)
         return gap_query(
             spec,
             seasons,
@@ -248,7 +253,7 @@ class Observer:
         sql = self._gap_sql(spec, seasons)
         if sql is None:
             return None
-        bronze, inputs = self._folded(spec)
+        bronze, inputs = self._folded(spec, seasons)
         try:
             res = self.runner.run(self.engine, sql, _params(seasons))
         except QueryError as exc:

@@ -170,3 +170,25 @@ def test_two_racing_acquirers_exactly_one_wins(make_state, expired):
     holder = setup.list_locks()[0]
     assert holder.owner == f"p{winners[0]}"
     assert all(r == holder for r in results.values() if r is not None)
+
+
+def test_empty_digests_aggregate_the_empty_records_per_season(state):
+    from reconciler.core.empties import EmptyDigest, SetDigest
+
+    state.record_units(
+        [
+            UnitRecord("plays", "1", "empty", updated_at=50.0, season=2015),
+            UnitRecord("plays", "2", "empty", updated_at=500.0, season=2015),
+            UnitRecord("plays", "3", "empty", updated_at=40.0, season=2016),
+            UnitRecord("plays", "4", "done", rows=9, updated_at=10.0, season=2016),
+            UnitRecord("plays", "5", "failed", attempts=1, updated_at=10.0, season=2016),
+            UnitRecord("plays", "6", "empty", updated_at=10.0),  # no season: left out
+            UnitRecord("lineups", "1:2", "empty", updated_at=10.0, season=2015),
+        ]
+    )
+    # A unit recorded again with another status leaves the aggregate.
+    state.record_units([UnitRecord("plays", "3", "done", rows=2, updated_at=60.0, season=2016)])
+    got = state.empty_digests("plays", young_since=100.0)
+    assert got == {2015: EmptyDigest(SetDigest.of(["1", "2"]), oldest_old=50.0)}
+    assert state.empty_digests("plays", young_since=10.0) == {2015: EmptyDigest(SetDigest.of(["1", "2"]), None)}
+    assert state.empty_digests("games", young_since=0.0) == {}

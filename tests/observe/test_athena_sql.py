@@ -16,6 +16,7 @@ import sqlglot
 from sqlglot import exp
 
 from reconciler.adapters.athena_engine import AthenaEngine
+from reconciler.core.empties import SetDigest
 from reconciler.lake.keys import key_parts, key_sql
 from reconciler.observe.counts import audit_counts_query
 from reconciler.observe.gap import gap_query
@@ -56,6 +57,10 @@ def _observation_queries() -> list[tuple[str, str]]:
             )
         )
         out.append((f"{spec.name}.gap", gap_query(spec, [2015, 2016], database=silver.database, table=silver.table)))
+        # With verified-empty units counted in aggregate (a season with a date bound, one without).
+        empties = {2015: (SetDigest(3, 10, 20), "2015-04-01"), 2016: (SetDigest(1, 5, 6), None)}
+        sql = gap_query(spec, [2015, 2016], database=silver.database, table=silver.table, empties=empties)
+        out.append((f"{spec.name}.gap_empties", sql))
         keys = key_sql(key_parts(silver.table, silver.key))
         out.append(
             (f"{spec.name}.audit_counts", audit_counts_query(silver.database, silver.table, silver.unit_columns, keys))
