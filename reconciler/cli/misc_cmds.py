@@ -112,7 +112,12 @@ def sandbox_init_cmd(
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the simulator the config points at.")] = 8787,
     drift: Annotated[bool, typer.Option("--drift", help="Inject partition and layout drift too.")] = False,
     complete: Annotated[
-        bool, typer.Option("--complete", help="Inject no gaps: a filled lake, with the empty checkpoints its applies left (the steady state a nightly plan sees).")
+        bool,
+        typer.Option(
+            "--complete",
+            help="Inject no gaps: a filled lake, with the empty checkpoints its applies left "
+            "(the steady state a nightly plan sees).",
+        ),
     ] = False,
     writer: Annotated[
         str | None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from reconciler.lake.layout import layout_keys
@@ -290,9 +291,24 @@ def in_declared_layout(decl: TableDecl, f: FileObs) -> bool:
     Returns:
         True when its partition keys are exactly the declared ones, in order, and fit its rows.
     """
-    if tuple(k for k, _ in f.partition) != decl.partition_keys:
+    # The answer depends only on the partition and the statistics, which a folder's objects
+    # share: computed once per distinct pair.
+    return _placed(decl.layer, decl.partition_keys, f.partition, f.ranges)
+
+
+@lru_cache(maxsize=1 << 16)
+def _placed(
+    layer: str,
+    keys: tuple[str, ...],
+    partition: tuple[tuple[str, str], ...],
+    ranges: tuple[tuple[str, str, str], ...],
+) -> bool:
+    """:func:`in_declared_layout` of an object with this partition and these statistics."""
+    if tuple(k for k, _ in partition) != keys:
         return False
-    return all(_valid(k, v) for k, v in f.partition) and not misplaced(decl, f)
+    decl = TableDecl(layer=layer, database="", table="", layout="/".join(f"{k}=" for k in keys))
+    f = FileObs("", 0, 0.0, partition=partition, ranges=ranges)
+    return all(_valid(k, v) for k, v in partition) and not misplaced(decl, f)
 
 
 #: Arrow type text → the Athena type cbbd_etl's catalog gives it (``glue_catalog.py``).

@@ -141,15 +141,20 @@ def _rewrite_actions(t: TableObs, live: list[FileObs], out: _TablePlan) -> None:
     losses = _losses(t, live) if d.dedupe else {}
     by_key = {f.key: f for f in live}
     tolerated: dict[str, int] = defaultdict(int)
+    # A table's objects share a few schemas: each schema's drift is worked out once.
+    schemas: dict[tuple[tuple[str, str], ...], tuple[list[str], list[str]]] = {}
     for f in live:
         if not f.columns:
             empty = f"a Parquet object with no columns ({f.rows:,} rows and no data): DuckDB cannot read it"
             out.deletes.append(_object_delete(f, empty, "empty object", empty=True))
             continue
-        for c in tolerated_drift(d, f, types):
+        known = schemas.get(f.columns)
+        if known is None:
+            known = schemas[f.columns] = (tolerated_drift(d, f, types), breaking_drift(d, f, types))
+        for c in known[0]:
             tolerated[c.split(" ", 1)[0]] += 1
         canonical = in_declared_layout(d, f)
-        drift = breaking_drift(d, f, types)
+        drift = list(known[1])
         wins = sorted(losses.get(f.key, {}).items())
         internal = int(t.internal.get(f.key, 0)) if d.dedupe else 0
         if canonical and not drift and not wins and not internal:

@@ -6,6 +6,7 @@ byte ranges needed are fetched (the footer; the key column chunks), never whole 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -28,6 +29,19 @@ __all__ = ["RANGE_COLUMNS", "file_obs", "list_table", "object_keys", "read_foote
 RANGE_COLUMNS = ("season", "date", "gameStartDate", "startDate")
 
 _READERS = 16
+#: Most objects a reader takes at once.
+_CHUNK = 256
+
+
+def _readers(store: ObjectStore) -> int:
+    """Footer readers: many for a remote store (each read waits on the network), few for a local one.
+
+    A local read is CPU (parsing the footer), mostly under the GIL: threads past the cores only
+    contend for it.
+    """
+    if store.uri("").startswith(("s3://", "s3a://")):
+        return _READERS
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def file_obs(decl: TableDecl, info: ObjectInfo) -> FileObs:
@@ -153,8 +167,14 @@ def read_footers(
     known = cache.footers(lake, [ident(f) for f in files]) if cache is not None else {}
     todo = [f for f in files if f.key not in known]
     if todo:
-        with ThreadPoolExecutor(max_workers=min(_READERS, len(todo))) as pool:
-            fresh = dict(zip([f.key for f in todo], pool.map(one, todo), strict=True))
+        workers = min(_readers(store), len(todo))
+        # Objects go to the readers in chunks: one future per object costs more in locking than
+        # a local footer read takes (a lake of 129k objects spent 30 s of 45 submitting).
+        size = max(1, min(_CHUNK, -(-len(todo) // (workers * 8))))
+        chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            read = [got for part in pool.map(lambda c: [one(f) for f in c], chunks) for got in part]
+        fresh = dict(zip([f.key for f in todo], read, strict=True))
         if cache is not None:
             # An unreadable footer is never cached: the read may have failed for a passing reason
             # (throttling, a reset connection, expired credentials) and must be tried again.

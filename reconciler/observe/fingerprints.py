@@ -39,6 +39,7 @@ def fingerprints(
     states: Mapping[str, UnitState],
     rows_mean: float | None,
     pushed: Mapping[int, SetDigest] | None = None,
+    gap_sets: Mapping[int, SetDigest] | None = None,
 ) -> tuple[str, str]:
     """The digests of an observation (expected; observed), from what a gap observation holds.
 
@@ -57,6 +58,8 @@ def fingerprints(
         rows_mean: Mean rows of complete units.
         pushed: Season → the digest of its absent units counted as verified empty, not listed
             (each recorded ``empty``).
+        gap_sets: Season → the digest of every unit not complete, listed or not, as the engine
+            computed it (None: from ``gap`` and ``pushed``).
 
     Returns:
         The digests of the expected set and of what is observed of it.
@@ -64,16 +67,20 @@ def fingerprints(
     keys: dict[int, list[str]] = {}
     empty: dict[int, list[str]] = {}
     for key, season in gap:
-        keys.setdefault(season, []).append(key)
+        if gap_sets is None:
+            keys.setdefault(season, []).append(key)
         st = states.get(key)
         if st is not None and st.status == "empty":
             empty.setdefault(season, []).append(key)
     extra = dict(pushed or {})
-    seasons = sorted(set(keys) | set(extra))
-    gap_sets = [(s, (SetDigest.of(keys.get(s, ())) + extra.get(s, SetDigest())).as_list()) for s in seasons]
+    if gap_sets is None:
+        seasons = sorted(set(keys) | set(extra))
+        sets = [(s, (SetDigest.of(keys.get(s, ())) + extra.get(s, SetDigest())).as_list()) for s in seasons]
+    else:
+        sets = [(s, d.as_list()) for s, d in sorted(gap_sets.items()) if d.n]
     empty_seasons = sorted(set(empty) | set(extra))
     empty_sets = [(s, (SetDigest.of(empty.get(s, ())) + extra.get(s, SetDigest())).as_list()) for s in empty_seasons]
-    fp_exp = _digest({"counts": sorted(counts.items()), "gap": gap_sets})
+    fp_exp = _digest({"counts": sorted(counts.items()), "gap": sets})
     fp_obs = _digest(
         {
             "present": sorted((k, p.rows, p.complete) for k, p in present.items()),

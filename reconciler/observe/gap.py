@@ -52,6 +52,15 @@ Params = tuple[tuple[str, Any], ...]
 
 _PREFIX = "rc_"
 
+#: Per season, the key-set digest (:class:`reconciler.core.empties.SetDigest`) of the units that
+#: are not complete, for the fingerprints: listed or counted as verified empty, they are digested
+#: alike, and Python need not hash the listed keys.
+_GAP_SUMS = "\n".join(
+    f"         sum(CASE WHEN rc_ok THEN 0 ELSE {key_hash_sql('rc_key', i)} END) AS rc_gh{i + 1}"
+    + ("," if i == 0 else "")
+    for i in range(2)
+)
+
 
 def key_expr(columns: Sequence[str], qualifier: str = "") -> str:
     """A unit's text key in SQL, as Python observation writes it (``1234`` or ``1234:72``).
@@ -176,7 +185,8 @@ def gap_query(
         f"p AS (\n  SELECT {pkey} AS rc_pkey, n AS rc_n, ok AS rc_ok FROM (\n{present}\n  ) AS c\n)",
         "j AS (\n  SELECT e.*, p.rc_n, p.rc_ok FROM e LEFT JOIN p ON p.rc_pkey = e.rc_key\n)",
         "c AS (\n  SELECT rc_season AS rc_cseason, count(*) AS rc_expected,\n"
-        "         sum(CASE WHEN rc_ok THEN 1 ELSE 0 END) AS rc_present\n  FROM j\n  GROUP BY rc_season\n)",
+        f"         sum(CASE WHEN rc_ok THEN 1 ELSE 0 END) AS rc_present,\n{_GAP_SUMS}\n"
+        "  FROM j\n  GROUP BY rc_season\n)",
         "m AS (SELECT sum(rc_n) AS rc_rows_sum, count(*) AS rc_rows_units FROM p WHERE rc_ok)",
     ]
     if empties:
@@ -245,7 +255,7 @@ def _empty_ctes(empties: Mapping[int, tuple[SetDigest, str | None]]) -> list[str
         "    AND (z_until IS NULL OR a_max <= z_until)\n)",
         "c AS (\n  SELECT k.*, v.v_n AS rc_vempty FROM (\n"
         "    SELECT rc_season AS rc_cseason, count(*) AS rc_expected,\n"
-        "           sum(CASE WHEN rc_ok THEN 1 ELSE 0 END) AS rc_present\n"
+        f"           sum(CASE WHEN rc_ok THEN 1 ELSE 0 END) AS rc_present,\n{_GAP_SUMS}\n"
         "    FROM j\n    GROUP BY rc_season\n  ) AS k\n  LEFT JOIN v ON v.v_season = k.rc_cseason\n)",
         "m AS (SELECT sum(rc_n) AS rc_rows_sum, count(*) AS rc_rows_units FROM p WHERE rc_ok)",
         "g AS (\n  SELECT * FROM j WHERE (rc_ok IS NULL OR NOT rc_ok)\n"
@@ -270,6 +280,8 @@ class GapResult:
         inputs: Input target name → its units the gap's units name, with their rows and
             completeness (those present; the inputs the query was given and whose unit columns
             are integer or text in the result).
+        empty: Season → its absent units counted as verified empty, not listed.
+        digests: Season → the key-set digest of its units that are not complete (listed or not).
     """
 
     units: tuple[ExpectedUnit, ...]
@@ -281,6 +293,7 @@ class GapResult:
     lake: Mapping[str, frozenset[str]] = field(default_factory=dict)
     inputs: Mapping[str, Mapping[str, PresentUnit]] = field(default_factory=dict)
     empty: Mapping[int, int] = field(default_factory=dict)
+    digests: Mapping[int, SetDigest] = field(default_factory=dict)
 
 
 def _key_type_ok(t: pa.DataType) -> bool:
@@ -327,13 +340,16 @@ def gap_result(
     counts: dict[int, tuple[int, int]] = {}
     rows_mean: float | None = None
     empty: dict[int, int] = {}
-    heads = ["rc_rows_sum", "rc_rows_units", "rc_cseason", "rc_expected", "rc_present"]
+    digests: dict[int, SetDigest] = {}
+    heads = ["rc_rows_sum", "rc_rows_units", "rc_cseason", "rc_expected", "rc_present", "rc_gh1", "rc_gh2"]
     heads += ["rc_vempty"] if "rc_vempty" in names else []
     for r in table.select(heads).to_pylist():
         if r["rc_rows_units"]:
             rows_mean = int(r["rc_rows_sum"]) / int(r["rc_rows_units"])
         if r["rc_cseason"] is not None:
-            counts[int(r["rc_cseason"])] = (int(r["rc_expected"]), int(r["rc_present"] or 0))
+            season, n, ok = int(r["rc_cseason"]), int(r["rc_expected"]), int(r["rc_present"] or 0)
+            counts[season] = (n, ok)
+            digests[season] = SetDigest(n - ok, int(r["rc_gh1"] or 0), int(r["rc_gh2"] or 0))
             if r.get("rc_vempty"):
                 empty[int(r["rc_cseason"])] = int(r["rc_vempty"])
     gap = table.filter(pc.is_valid(table.column("rc_key")))
@@ -373,4 +389,4 @@ def gap_result(
             if n is not None and key is not None:
                 by_key[key] = PresentUnit(int(n), bool(ok))
     units.sort(key=lambda u: (u.season, u.date, u.key))
-    return GapResult(tuple(units), present, counts, rows_mean, touch, table.num_rows, lake, found, empty)
+    return GapResult(tuple(units), present, counts, rows_mean, touch, table.num_rows, lake, found, empty, digests)

@@ -328,7 +328,9 @@ class Observer:
         digests = self._empties(spec, seasons)
         pushed = {season: digests[season][0] for season in gap.empty}
         listed = [(u.key, u.season) for u in gap.units]
-        fp_exp, fp_obs = fingerprints(gap.counts, listed, gap.present, states, gap.rows_mean, pushed)
+        fp_exp, fp_obs = fingerprints(
+            gap.counts, listed, gap.present, states, gap.rows_mean, pushed, gap.digests or None
+        )
         return ObservedTarget(
             name=spec.name,
             expected=gap.units,
