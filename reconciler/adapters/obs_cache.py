@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -221,12 +222,17 @@ class ObservationCache:
                     (lake, lo, hi),
                 )
                 parsed: dict[str, tuple[tuple[str, str], ...]] = {}  # a table's files share a schema
+                spans_of: dict[str, tuple[tuple[str, str, str], ...]] = {}  # and a folder's, its ranges
                 for key, size, mtime, etag, n, columns, unreadable, ranges in rows:
                     if want.get(key) == (size, mtime, etag):
                         cols = parsed.get(columns)
                         if cols is None:
                             cols = parsed[columns] = tuple((str(a), str(b)) for a, b in json.loads(columns))
-                        spans = tuple((str(c), str(lo), str(hi)) for c, lo, hi in json.loads(ranges or "[]"))
+                        spans = spans_of.get(ranges)
+                        if spans is None:
+                            spans = spans_of[ranges] = tuple(
+                                (str(c), str(lo), str(hi)) for c, lo, hi in json.loads(ranges or "[]")
+                            )
                         out[key] = CachedFooter(int(n), cols, str(unreadable), spans)
         except (sqlite3.Error, ValueError, OSError) as exc:
             self._footers_failed(exc)
@@ -244,8 +250,16 @@ class ObservationCache:
         """
         if not entries or self._footers_off:
             return
+        text: dict[Any, str] = {}  # objects share schemas and ranges: each is written out once
+
+        def dumped(value: Any) -> str:
+            got = text.get(value)
+            if got is None:
+                got = text[value] = json.dumps(value)
+            return got
+
         rows = [
-            (lake, key, size, mtime, etag, f.rows, json.dumps(f.columns), f.unreadable, json.dumps(f.ranges))
+            (lake, key, size, mtime, etag, f.rows, dumped(f.columns), f.unreadable, dumped(f.ranges))
             for (key, size, mtime, etag), f in entries
         ]
         try:

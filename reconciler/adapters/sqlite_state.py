@@ -16,7 +16,7 @@ from typing import Any
 
 from reconciler.adapters._sqlite import Migration, SqliteDb
 from reconciler.config import StateSettings
-from reconciler.core.empties import EmptyDigest, digest_empties
+from reconciler.core.empties import EmptyDigest, SetDigest, key_hash
 from reconciler.errors import BackendError
 from reconciler.ports import LockInfo, UnitRecord
 
@@ -50,7 +50,21 @@ _MIGRATIONS: list[Migration] = [
         expires_at REAL NOT NULL
     ) WITHOUT ROWID
     """,
+    # 2: each unit's key digest (reconciler.core.empties.key_hash), so that a target's empty
+    # records are aggregated per season in SQL, not hashed in Python on every plan.
+    lambda conn: _add_key_hashes(conn),
 ]
+
+
+def _add_key_hashes(conn: sqlite3.Connection) -> None:
+    """Migration 2: the ``h1``/``h2`` columns, filled for the units already recorded."""
+    conn.execute("ALTER TABLE units ADD COLUMN h1 INTEGER")
+    conn.execute("ALTER TABLE units ADD COLUMN h2 INTEGER")
+    rows = conn.execute("SELECT target, unit FROM units").fetchall()
+    conn.executemany(
+        "UPDATE units SET h1 = ?, h2 = ? WHERE target = ? AND unit = ?",
+        [(*key_hash(str(u)), t, u) for t, u in rows],
+    )
 
 _LOCK_COLUMNS = "lock_id, owner, host, pid, command, created_at, expires_at"
 
@@ -170,9 +184,14 @@ class SqliteState:
         """
         with self._db.errors(f"reading the empty units of {target}"), self._db.reading() as conn:
             rows = conn.execute(
-                "SELECT unit, season, updated_at FROM units WHERE target = ? AND status = 'empty'", (target,)
-            )
-            return digest_empties(((str(u), s, float(t)) for u, s, t in rows), young_since)
+                "SELECT season, count(*), sum(h1), sum(h2), min(CASE WHEN updated_at <= ? THEN updated_at END) "
+                "FROM units WHERE target = ? AND status = 'empty' AND season IS NOT NULL GROUP BY season",
+                (young_since, target),
+            ).fetchall()
+        return {
+            int(season): EmptyDigest(SetDigest(int(n), int(h1), int(h2)), None if old is None else float(old))
+            for season, n, h1, h2, old in rows
+        }
 
     def record_units(self, records: Iterable[UnitRecord]) -> None:
         """Durably record unit states, all in one transaction (one fsync).
@@ -191,6 +210,7 @@ class SqliteState:
                 r.updated_at,
                 r.season,
                 json.dumps(dict(r.extra), sort_keys=True, default=str),
+                *key_hash(r.unit),
             )
             for r in records
         ]
@@ -198,8 +218,8 @@ class SqliteState:
             return
         with self._db.errors(f"recording {len(rows)} unit(s)"), self._db.transaction() as conn:
             conn.executemany(
-                "INSERT INTO units (target, unit, status, rows, attempts, error, updated_at, season, extra) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "INSERT INTO units (target, unit, status, rows, attempts, error, updated_at, season, extra, h1, h2) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (target, unit) DO UPDATE SET status = excluded.status, rows = excluded.rows, "
                 "attempts = excluded.attempts, error = excluded.error, updated_at = excluded.updated_at, "
                 "season = excluded.season, extra = excluded.extra",

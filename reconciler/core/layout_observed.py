@@ -219,6 +219,19 @@ def partition_path(partition: tuple[tuple[str, str], ...] | Mapping[str, str]) -
     Returns:
         e.g. ``season=2025/date=2024-12-01``.
     """
+    if isinstance(partition, tuple):
+        return _path_of(partition)
+    return _partition_path(partition)
+
+
+@lru_cache(maxsize=1 << 16)
+def _path_of(partition: tuple[tuple[str, str], ...]) -> str:
+    """:func:`partition_path` of pairs (a folder's many objects share them)."""
+    return _partition_path(partition)
+
+
+def _partition_path(partition: tuple[tuple[str, str], ...] | Mapping[str, str]) -> str:
+    """:func:`partition_path`, uncached."""
     items = partition.items() if isinstance(partition, Mapping) else partition
     return "/".join(f"{k}={v}" for k, v in items)
 
@@ -293,7 +306,7 @@ def in_declared_layout(decl: TableDecl, f: FileObs) -> bool:
     """
     # The answer depends only on the partition and the statistics, which a folder's objects
     # share: computed once per distinct pair.
-    return _placed(decl.layer, decl.partition_keys, f.partition, f.ranges)
+    return _placed(decl.layer, decl.partition_keys, tuple(f.partition), tuple(f.ranges))
 
 
 @lru_cache(maxsize=1 << 16)

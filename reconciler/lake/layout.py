@@ -11,6 +11,7 @@ import json
 import posixpath
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -55,6 +56,7 @@ def hash8(params: Mapping[str, Any]) -> str:
     return param_hash(params)[:8]
 
 
+@lru_cache(maxsize=256)
 def layout_keys(layout: str) -> tuple[str, ...]:
     """The partition key names of a layout template.
 
@@ -123,7 +125,12 @@ def partition_pairs(prefix: str, key: str) -> tuple[tuple[str, str], ...]:
     Returns:
         ``(key, value)`` pairs in path order (a segment starting with ``=`` is not one).
     """
-    rel_dir = posixpath.dirname(key[len(prefix) :])
+    return _dir_pairs(posixpath.dirname(key[len(prefix) :]))
+
+
+@lru_cache(maxsize=1 << 16)
+def _dir_pairs(rel_dir: str) -> tuple[tuple[str, str], ...]:
+    """:func:`partition_pairs` of a directory (a folder's many objects share it)."""
     return tuple(
         (seg.split("=", 1)[0], seg.split("=", 1)[1]) for seg in rel_dir.split("/") if "=" in seg and seg[0] != "="
     )

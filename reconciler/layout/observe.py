@@ -18,6 +18,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import combinations
 from typing import Any, Literal
 
@@ -44,7 +45,9 @@ __all__ = ["LayoutObserver"]
 log = logging.getLogger(__name__)
 
 
-def _season_of(values: Sequence[tuple[str, str]]) -> int | None:
+@lru_cache(maxsize=1 << 16)
+def _season_of(values: tuple[tuple[str, str], ...]) -> int | None:
+    """The season folder of a partition (None: none, or not a number); a folder's objects share it."""
     v = dict(values).get("season", "")
     return int(v) if v.isdigit() else None
 
@@ -55,7 +58,7 @@ def _rows_in(f: FileObs, seasons: set[int]) -> bool:
 
 
 def _in_scope(values: Sequence[tuple[str, str]], seasons: set[int]) -> bool:
-    s = _season_of(values)
+    s = _season_of(tuple(values))
     return s is None or s in seasons
 
 

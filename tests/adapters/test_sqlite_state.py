@@ -63,7 +63,7 @@ def test_state_survives_reopen(tmp_path):
     second = SqliteState(path)
     assert second.load_units("plays")["1"].rows == 3
     assert second.get_meta("k") == "v"
-    assert second.schema_version == 1
+    assert second.schema_version == 2
     second.close()
 
 
@@ -109,3 +109,24 @@ def test_unopenable_file_is_a_backend_error(tmp_path):
     (tmp_path / "dir.sqlite").mkdir()
     with pytest.raises(BackendError, match=r"dir\.sqlite: open failed"):
         SqliteState(tmp_path / "dir.sqlite")
+
+
+def test_a_version_1_state_file_gains_the_key_digests_of_its_units(tmp_path):
+    """Migration 2 hashes the units recorded before it, so their empty records aggregate alike."""
+    from reconciler.adapters.sqlite_state import _MIGRATIONS
+    from reconciler.core.empties import EmptyDigest, SetDigest
+
+    path = tmp_path / "state.sqlite"
+    old = SqliteDb(path, "state", _MIGRATIONS[:1])
+    with old.conn:
+        old.conn.executemany(
+            "INSERT INTO units (target, unit, status, updated_at, season) VALUES (?, ?, ?, ?, ?)",
+            [("plays", "1", "empty", 10.0, 2015), ("plays", "2", "empty", 20.0, 2015), ("plays", "3", "done", 0, 2015)],
+        )
+    old.close()
+    state = SqliteState(path)
+    assert state.schema_version == 2
+    state.record_units([UnitRecord("plays", "4", "empty", updated_at=30.0, season=2015)])
+    got = state.empty_digests("plays", young_since=15.0)
+    assert got == {2015: EmptyDigest(SetDigest.of(["1", "2", "4"]), oldest_old=10.0)}
+    state.close()

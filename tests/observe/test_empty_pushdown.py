@@ -24,6 +24,7 @@ from reconciler.core.empties import fresh_until, key_hash, key_hash_sql, waiver_
 from reconciler.core.observed import ExpectedUnit, ObservedState
 from reconciler.core.planner import build_plan
 from reconciler.observe.observer import Observer
+from reconciler.ports import UnitRecord
 from reconciler.seasons import parse_seasons
 from reconciler.service import Session, layer_map
 from reconciler.spec.loader import load_specs
@@ -105,7 +106,10 @@ def test_a_season_whose_records_differ_is_listed(sandbox, state):
         (unit,) = conn.execute(
             "SELECT unit FROM units WHERE target = 'plays' AND season = 2015 AND status = 'empty' LIMIT 1"
         ).fetchone()
-    _sql(state, "UPDATE units SET unit = '999999999' WHERE target = 'plays' AND unit = ?", unit)
+    _sql(state, "DELETE FROM units WHERE target = 'plays' AND unit = ?", unit)
+    store = SqliteState(state)
+    store.record_units([UnitRecord("plays", "999999999", "empty", updated_at=NOW.timestamp(), season=2015)])
+    store.close()
     gap = _observe(session, state)
     plays = gap.targets["plays"]
     assert 2015 not in plays.empty_counts and 2016 in plays.empty_counts
