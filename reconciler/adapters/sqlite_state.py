@@ -66,6 +66,7 @@ def _add_key_hashes(conn: sqlite3.Connection) -> None:
         [(*key_hash(str(u)), t, u) for t, u in rows],
     )
 
+
 _LOCK_COLUMNS = "lock_id, owner, host, pid, command, created_at, expires_at"
 
 
