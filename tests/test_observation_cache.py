@@ -10,13 +10,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.adapters.factory import cache_path
 from reconciler.adapters.local_store import LocalStore
 from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
 from reconciler.config import load_profile
 from reconciler.core.layout_observed import FileObs
-from reconciler.layout.files import read_footers
+from reconciler.layout.files import files_from_table, files_table, read_footers
 from tests.e2e_helpers import make_sandbox, plan_json
 
 
@@ -145,3 +147,55 @@ def test_a_copy_of_a_lake_does_not_answer_from_the_original_s_results(tmp_path: 
     _parquet(copy, "silver/fct_games/season=2025/part-a.parquet", 5)  # same key, other content
     assert DuckDBEngine(copy, cache=cache).query(q).table.to_pylist() == [{"n": 5}]
     assert cache.hits == 0
+
+
+_names = st.text(alphabet="abcdefgh=-_0123456789", min_size=1, max_size=8)
+
+
+@settings(max_examples=80, deadline=None, print_blob=True)
+@given(
+    files=st.lists(
+        st.builds(
+            FileObs,
+            key=_names.map(lambda s: f"silver/t/{s}.parquet"),
+            size=st.integers(0, 2**40),
+            mtime=st.floats(0, 2e9, allow_nan=False),
+            partition=st.lists(st.tuples(_names, _names), max_size=3).map(tuple),
+            rows=st.integers(0, 2**31),
+            columns=st.lists(st.tuples(_names, _names), max_size=4).map(tuple),
+            unreadable=st.sampled_from(["", "not Parquet"]),
+            superseded_by=st.sampled_from(["", "layout.relayout[x]"]),
+            replacements=st.lists(_names, max_size=2).map(tuple),
+            ranges=st.lists(st.tuples(_names, _names, _names), max_size=2).map(tuple),
+        ),
+        max_size=6,
+    )
+)
+def test_a_table_s_objects_read_back_from_the_cache_as_they_were(files: list[FileObs]) -> None:
+    assert files_from_table(files_table(files)) == files
+
+
+def test_a_table_s_objects_are_cached_whole_and_any_change_is_a_miss(tmp_path: Path) -> None:
+    from reconciler.core.layout_observed import TableDecl
+    from reconciler.layout.observe import LayoutObserver
+    from reconciler.layout.superseded import Superseded
+
+    store = LocalStore(tmp_path / "lake", create=True)
+    for i, season in enumerate((2015, 2016)):
+        _parquet(store, f"silver/t/season={season}/part-{i}.parquet", 3 + i)
+    cache = ObservationCache(tmp_path / "cache")
+    observer = LayoutObserver(store=store, catalog=None, engine=None, state=None, cache=cache)  # type: ignore[arg-type]
+    decl = TableDecl(layer="silver", database="cbbd_silver", table="t", layout="season={season}")
+    first = observer._files(decl, {2015, 2016}, {})
+    assert [f.rows for f in first] == [3, 4]
+    hits = cache.hits
+    assert observer._files(decl, {2015, 2016}, {}) == first
+    assert cache.hits == hits + 1  # the whole table, one hit
+    # Another season selection, a superseded record, a new object: each is read afresh.
+    assert [f.rows for f in observer._files(decl, {2016}, {})] == [4]
+    info = next(iter(store.list_objects("silver/t/season=2015/")))
+    rec = Superseded(key=info.key, size=info.size, mtime=info.mtime, by="layout.relayout[x]", replacements=())
+    marked = observer._files(decl, {2015, 2016}, {info.key: rec})
+    assert [f.superseded_by for f in marked] == ["layout.relayout[x]", ""]
+    _parquet(store, "silver/t/season=2016/part-9.parquet", 9)
+    assert [f.rows for f in observer._files(decl, {2015, 2016}, {})] == [3, 4, 9]

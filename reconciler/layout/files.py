@@ -6,6 +6,7 @@ byte ranges needed are fetched (the footer; the key column chunks), never whole 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reconciler.adapters.arrow_errors import store_read_error
-from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
+from reconciler.adapters.obs_cache import CachedFooter, ObservationCache, listing_fingerprint
 from reconciler.core.layout_observed import FileObs, TableDecl
 from reconciler.errors import BackendError, LakeError
 from reconciler.lake.footers import read_footer
@@ -23,7 +24,18 @@ from reconciler.lake.keys import KeyPart, key_tuples, source_columns
 from reconciler.lake.layout import is_data_object, partition_pairs
 from reconciler.ports import ObjectInfo, ObjectStore
 
-__all__ = ["RANGE_COLUMNS", "file_obs", "list_table", "object_keys", "read_footers", "read_object", "stat"]
+__all__ = [
+    "RANGE_COLUMNS",
+    "file_obs",
+    "files_from_table",
+    "files_key",
+    "files_table",
+    "list_table",
+    "object_keys",
+    "read_footers",
+    "read_object",
+    "stat",
+]
 
 #: Columns whose statistics say which partition a file's rows belong to (season; the game's date).
 RANGE_COLUMNS = ("season", "date", "gameStartDate", "startDate")
@@ -235,3 +247,119 @@ def object_keys(store: ObjectStore, key: str, parts: Sequence[KeyPart]) -> list[
     """
     t = read_object(store, key, source_columns(parts))
     return key_tuples(t, parts)
+
+
+#: The version of the table-level entries below (bump when FileObs or its reading changes).
+_FILES_VERSION = "layout-files:1"
+
+
+def files_key(
+    store: ObjectStore, decl: TableDecl, seasons: Sequence[int], listed: Sequence[ObjectInfo], context: str
+) -> str:
+    """The cache key of a table's observed objects: the table, the seasons and every object listed.
+
+    The objects' footers are a function of the objects (key, size, modification time, ETag), and
+    their scope and superseded marks a function of the seasons and of ``context`` (the table's
+    superseded records): nothing else goes into :func:`read_footers`' result.
+
+    Args:
+        store: The object store (its URI).
+        decl: The table.
+        seasons: Selected seasons.
+        listed: The table's listing.
+        context: What else the result depends on (the superseded records).
+
+    Returns:
+        A hex digest.
+    """
+    fp = listing_fingerprint((o.key, o.size, o.mtime, o.etag or "") for o in listed)
+    where = json.dumps([store.uri(""), repr(decl), sorted(seasons), context])
+    return ObservationCache.result_key(_FILES_VERSION, {decl.prefix: fp}, where)
+
+
+def files_table(files: Sequence[FileObs]) -> pa.Table:
+    """A table's observed objects as an Arrow table (for the observation cache).
+
+    Args:
+        files: The objects, footers read.
+
+    Returns:
+        One row per object; tuples as JSON text.
+    """
+    text: dict[Any, str] = {}
+
+    def dumped(value: Any) -> str:
+        got = text.get(value)
+        if got is None:
+            got = text[value] = json.dumps(value)
+        return got
+
+    return pa.table(
+        {
+            "key": pa.array([f.key for f in files], pa.string()),
+            "size": pa.array([f.size for f in files], pa.int64()),
+            "mtime": pa.array([f.mtime for f in files], pa.float64()),
+            "partition": pa.array([dumped(f.partition) for f in files], pa.string()),
+            "rows": pa.array([f.rows for f in files], pa.int64()),
+            "columns": pa.array([dumped(f.columns) for f in files], pa.string()),
+            "unreadable": pa.array([f.unreadable for f in files], pa.string()),
+            "superseded_by": pa.array([f.superseded_by for f in files], pa.string()),
+            "replacements": pa.array([dumped(f.replacements) for f in files], pa.string()),
+            "ranges": pa.array([dumped(f.ranges) for f in files], pa.string()),
+        }
+    )
+
+
+def files_from_table(table: pa.Table) -> list[FileObs]:
+    """:func:`files_table` read back.
+
+    Args:
+        table: The cached table.
+
+    Returns:
+        The objects, as observed when cached.
+    """
+    parsed: dict[str, Any] = {}
+
+    def loaded(text: str, depth: int) -> Any:
+        got = parsed.get(text)
+        if got is None:
+            got = parsed[text] = _tuples(json.loads(text), depth)
+        return got
+
+    cols = [table.column(n).to_pylist() for n in table.column_names]
+    by = dict(zip(table.column_names, cols, strict=True))
+    return [
+        FileObs(
+            key=k,
+            size=s,
+            mtime=m,
+            partition=loaded(p, 2),
+            rows=r,
+            columns=loaded(c, 2),
+            unreadable=u,
+            superseded_by=b,
+            replacements=loaded(rp, 1),
+            ranges=loaded(rg, 2),
+        )
+        for k, s, m, p, r, c, u, b, rp, rg in zip(
+            by["key"],
+            by["size"],
+            by["mtime"],
+            by["partition"],
+            by["rows"],
+            by["columns"],
+            by["unreadable"],
+            by["superseded_by"],
+            by["replacements"],
+            by["ranges"],
+            strict=True,
+        )
+    ]
+
+
+def _tuples(value: Any, depth: int) -> Any:
+    """JSON lists back to the nested tuples they were (``depth`` levels)."""
+    if depth <= 1:
+        return tuple(str(v) for v in value)
+    return tuple(_tuples(v, depth - 1) for v in value)

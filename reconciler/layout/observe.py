@@ -14,6 +14,7 @@ Read-only. For each table, in bronze and silver:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -35,10 +36,18 @@ from reconciler.core.layout_observed import (
 )
 from reconciler.errors import QueryError
 from reconciler.lake.keys import key_parts, key_sql
-from reconciler.layout.files import file_obs, list_table, object_keys, read_footers
+from reconciler.layout.files import (
+    file_obs,
+    files_from_table,
+    files_key,
+    files_table,
+    list_table,
+    object_keys,
+    read_footers,
+)
 from reconciler.layout.superseded import Superseded, load_superseded, same_object
 from reconciler.observe.queries import duplicate_seasons_query, season_rows_query
-from reconciler.ports import Catalog, ObjectStore, QueryEngine, StateStore
+from reconciler.ports import Catalog, ObjectInfo, ObjectStore, QueryEngine, StateStore
 
 __all__ = ["LayoutObserver"]
 
@@ -97,11 +106,28 @@ class LayoutObserver:
         In scope: in a selected season's folder, in no season folder, or in the folder of the
         season before with rows of a selected season (``plays_date`` files the calendar year).
         """
+        listed = list_table(self.store, decl)
+        mine = sorted((k, repr(r)) for k, r in superseded.items() if k.startswith(decl.prefix))
+        key = files_key(self.store, decl, sorted(seasons), listed, json.dumps(mine)) if self.cache else ""
+        if self.cache is not None:
+            # An unchanged table (same objects, seasons and superseded records) is not re-read.
+            hit = self.cache.result(key)
+            if hit is not None:
+                return files_from_table(hit)
+        got = self._read_files(decl, seasons, superseded, listed)
+        if self.cache is not None and not any(f.unreadable for f in got):
+            self.cache.put_result(key, files_table(got))
+        return got
+
+    def _read_files(
+        self, decl: TableDecl, seasons: set[int], superseded: dict[str, Superseded], listed: list[ObjectInfo]
+    ) -> list[FileObs]:
+        """:meth:`_files` without the table-level cache."""
         files: list[FileObs] = []
         live: list[FileObs] = []
         etags: dict[str, str] = {}
         before = min(seasons) - 1
-        for info in list_table(self.store, decl):
+        for info in listed:
             if info.etag:
                 etags[info.key] = info.etag
             f = file_obs(decl, info)
