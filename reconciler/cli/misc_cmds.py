@@ -184,7 +184,8 @@ def sandbox_init_cmd(
         con.print(
             f"[green]Sandbox written[/green] to {directory} in {time.monotonic() - t0:.1f} s: "
             + ", ".join(
-                f"{name}: {t.totals.get('missing', 0):,} of {t.totals.get('expected', 0):,} units missing"
+                f"{name}: {t.totals.get('missing', 0):,} of {t.totals.get('expected', 0):,} units "
+                + ("the API lacks, checkpointed empty" if complete else "missing")
                 for name, t in manifest.targets.items()
             )
         )

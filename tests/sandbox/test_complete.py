@@ -65,3 +65,10 @@ def test_its_checkpoints_are_those_a_real_apply_leaves(tmp_path):
     assert plan["observation"]["rows_returned"] == 4 * 2
     empty = sum(c["verified_empty"] for t in plan["targets"] for c in t["coverage"].values())
     assert empty == len(written)
+
+
+def test_the_cli_says_the_lacking_units_are_checkpointed(tmp_path):
+    r = cli(["sandbox", "init", str(tmp_path / "sb"), "--seasons", "2015", "--scale", "0.003", "--complete"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "units the API lacks, checkpointed empty" in text and "units missing" not in text
