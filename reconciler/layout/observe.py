@@ -135,12 +135,12 @@ class LayoutObserver:
                 continue
             rec = superseded.get(info.key)
             if rec is not None and same_object(rec, info):
-                if _season_of(f.partition) != before:
+                if _season_of(tuple(f.partition)) != before:
                     files.append(replace(f, superseded_by=rec.by, replacements=rec.replacements))
             else:
                 live.append(f)
         read = read_footers(self.store, live, self.cache, etags)
-        kept = [f for f in read if _season_of(f.partition) != before or _rows_in(f, seasons)]
+        kept = [f for f in read if _season_of(tuple(f.partition)) != before or _rows_in(f, seasons)]
         return sorted(files + kept, key=lambda f: f.key)
 
     def _catalog(self, decl: TableDecl, seasons: set[int], files: Sequence[FileObs]) -> CatalogObs | None:
@@ -154,7 +154,7 @@ class LayoutObserver:
             return None
         keys = [k for k, _ in table.partition_keys]
         before = min(seasons) - 1
-        dirs = {f"{decl.prefix}{f.partition_dir}/" for f in files if _season_of(f.partition) == before}
+        dirs = {f"{decl.prefix}{f.partition_dir}/" for f in files if _season_of(tuple(f.partition)) == before}
         parts = tuple(
             RegisteredPartition(values=p.values, location=p.location)
             for p in self.catalog.list_partitions(decl.database, decl.table)
@@ -199,7 +199,7 @@ class LayoutObserver:
         notes = []
         parts = key_parts(decl.table, decl.key)
         for f in live:
-            season = _season_of(f.partition)
+            season = _season_of(tuple(f.partition))
             if season is not None and season not in dup_seasons:  # rows with no season folder: always
                 continue
             rows = object_keys(self.store, f.key, parts)

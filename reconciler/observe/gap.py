@@ -246,7 +246,10 @@ def _empty_ctes(empties: Mapping[int, tuple[SetDigest, str | None]]) -> list[str
         f"z AS (\n  SELECT * FROM (VALUES {rows}) AS zz(z_season, z_n, z_h1, z_h2, z_until)\n)",
         # The units absent from the table (no row at all), per season, in aggregate.
         "a AS (\n  SELECT rc_season AS a_season, count(*) AS a_n, sum(h1) AS a_h1, sum(h2) AS a_h2,\n"
-        "         max(rc_date) AS a_max, sum(CASE WHEN rc_date IS NULL THEN 1 ELSE 0 END) AS a_nodate\n"
+        "         max(rc_date) AS a_max,\n"
+        # A date the planner could not read as YYYY-MM-DD is never fresh by date: such a season is listed.
+        "         sum(CASE WHEN rc_date IS NULL OR length(rc_date) <> 10 OR TRY_CAST(rc_date AS date) IS NULL\n"
+        "             THEN 1 ELSE 0 END) AS a_nodate\n"
         f"  FROM (SELECT rc_season, rc_date, {h1} AS h1, {h2} AS h2 FROM j WHERE rc_n IS NULL) AS x\n"
         "  GROUP BY rc_season\n)",
         # Seasons whose absent units are exactly their fresh empty records.
