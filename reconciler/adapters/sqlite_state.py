@@ -185,13 +185,17 @@ class SqliteState:
         """
         with self._db.errors(f"reading the empty units of {target}"), self._db.reading() as conn:
             rows = conn.execute(
-                "SELECT season, count(*), sum(h1), sum(h2), min(CASE WHEN updated_at <= ? THEN updated_at END) "
+                "SELECT season, count(*), count(h1) + count(h2), sum(h1), sum(h2), "
+                "min(CASE WHEN updated_at <= ? THEN updated_at END) "
                 "FROM units WHERE target = ? AND status = 'empty' AND season IS NOT NULL GROUP BY season",
                 (young_since, target),
             ).fetchall()
+        # A record without its digest (written by a process that opened the file before schema 2)
+        # leaves its season out: the season's units are then listed, never wrongly counted.
         return {
             int(season): EmptyDigest(SetDigest(int(n), int(h1), int(h2)), None if old is None else float(old))
-            for season, n, h1, h2, old in rows
+            for season, n, hashed, h1, h2, old in rows
+            if hashed == 2 * n
         }
 
     def record_units(self, records: Iterable[UnitRecord]) -> None:
@@ -223,7 +227,7 @@ class SqliteState:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (target, unit) DO UPDATE SET status = excluded.status, rows = excluded.rows, "
                 "attempts = excluded.attempts, error = excluded.error, updated_at = excluded.updated_at, "
-                "season = excluded.season, extra = excluded.extra",
+                "season = excluded.season, extra = excluded.extra, h1 = excluded.h1, h2 = excluded.h2",
                 rows,
             )
 

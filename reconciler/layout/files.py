@@ -273,8 +273,18 @@ def files_key(
         A hex digest.
     """
     fp = listing_fingerprint((o.key, o.size, o.mtime, o.etag or "") for o in listed)
-    where = json.dumps([store.uri(""), repr(decl), sorted(seasons), context])
+    where = json.dumps([_code_version(), store.uri(""), repr(decl), sorted(seasons), context])
     return ObservationCache.result_key(_FILES_VERSION, {decl.prefix: fp}, where)
+
+
+def _code_version() -> str:
+    """This code's version: a cached table observation is never read back by other code."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cbbd-reconciler")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree without metadata
+        return "unknown"
 
 
 def files_table(files: Sequence[FileObs]) -> pa.Table:

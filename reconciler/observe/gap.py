@@ -248,7 +248,8 @@ def _empty_ctes(empties: Mapping[int, tuple[SetDigest, str | None]]) -> list[str
         "a AS (\n  SELECT rc_season AS a_season, count(*) AS a_n, sum(h1) AS a_h1, sum(h2) AS a_h2,\n"
         "         max(rc_date) AS a_max,\n"
         # A date the planner could not read as YYYY-MM-DD is never fresh by date: such a season is listed.
-        "         sum(CASE WHEN rc_date IS NULL OR length(rc_date) <> 10 OR TRY_CAST(rc_date AS date) IS NULL\n"
+        "         sum(CASE WHEN rc_date IS NULL OR NOT regexp_like(rc_date, '^[0-9]{4}-[0-9]{2}-[0-9]{2}$')\n"
+        "                   OR TRY_CAST(rc_date AS date) IS NULL\n"
         "             THEN 1 ELSE 0 END) AS a_nodate\n"
         f"  FROM (SELECT rc_season, rc_date, {h1} AS h1, {h2} AS h2 FROM j WHERE rc_n IS NULL) AS x\n"
         "  GROUP BY rc_season\n)",

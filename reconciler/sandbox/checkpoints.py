@@ -6,7 +6,7 @@ asked the API for each of them and checkpointed it ``empty``, so the next plan c
 verified empty instead of fetching it again. This writes those checkpoints directly: every
 expected unit absent from its table, ``empty``, with its season. At a small scale this is
 exactly the set of ``empty`` records a real apply of the same sandbox leaves (checked by
-``tests/sandbox/test_complete_checkpoints.py``).
+``tests/sandbox/test_complete.py``).
 """
 
 from __future__ import annotations

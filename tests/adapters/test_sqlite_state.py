@@ -130,3 +130,19 @@ def test_a_version_1_state_file_gains_the_key_digests_of_its_units(tmp_path):
     got = state.empty_digests("plays", young_since=15.0)
     assert got == {2015: EmptyDigest(SetDigest.of(["1", "2", "4"]), oldest_old=10.0)}
     state.close()
+
+
+def test_a_record_without_its_digest_leaves_its_season_listed_until_recorded_again(tmp_path):
+    """A row written by a process that opened the file before schema 2 has no digest: never miscounted."""
+    from reconciler.core.empties import EmptyDigest, SetDigest
+
+    state = SqliteState(tmp_path / "state.sqlite")
+    state.record_units(
+        [UnitRecord("plays", k, "empty", updated_at=50.0, season=s) for k, s in (("1", 2015), ("2", 2016))]
+    )
+    with sqlite3.connect(tmp_path / "state.sqlite") as conn:  # as a schema-1 writer leaves it
+        conn.execute("UPDATE units SET h1 = NULL, h2 = NULL WHERE unit = '1'")
+    assert state.empty_digests("plays", young_since=0.0) == {2016: EmptyDigest(SetDigest.of(["2"]))}
+    state.record_units([UnitRecord("plays", "1", "empty", updated_at=60.0, season=2015)])  # the upsert repairs it
+    assert state.empty_digests("plays", young_since=0.0)[2015] == EmptyDigest(SetDigest.of(["1"]))
+    state.close()

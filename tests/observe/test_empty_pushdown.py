@@ -7,6 +7,7 @@ push-down changes what crosses into Python, never a decision, a count or a finge
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -218,3 +219,38 @@ def test_the_date_bound_agrees_with_the_planners_freshness(checked, day):
     until = fresh_until(checked, pol.only_if_game_within_days)
     assert isinstance(until, str)
     assert _empty_is_fresh(spec, unit, checked, now) is (day.isoformat() <= until)
+
+
+def test_a_date_the_planner_cannot_read_lists_its_season(sandbox, tmp_path):
+    """``2016/01/05`` sorts like a date but ``fromisoformat`` refuses it: its old record is stale."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    _, state_path = sandbox
+    root = tmp_path / "sb"
+    shutil.copytree(state_path.parent.parent, root)
+    state = root / ".reconcile" / "state.sqlite"
+    with closing(sqlite3.connect(state)) as conn:
+        unit, season = conn.execute(
+            "SELECT unit, season FROM units WHERE target = 'plays' AND status = 'empty' ORDER BY unit LIMIT 1"
+        ).fetchone()
+    for f in (root / "lake" / "silver" / "fct_games").rglob("*.parquet"):
+        t = pq.read_table(f)
+        hit = pc.equal(pc.cast(t.column("gameId"), pa.string()), unit)
+        if not pc.any(hit).as_py():
+            continue
+        col = t.schema.get_field_index("startDate")
+        day = pa.scalar(f"{season - 1}/12/31", t.schema.field("startDate").type)
+        pq.write_table(t.set_column(col, "startDate", pc.if_else(hit, day, t.column("startDate"))), f)
+    old = (NOW - timedelta(days=60)).timestamp()  # past the recheck age: fresh only by the game's date
+    _sql(state, "UPDATE units SET updated_at = ? WHERE target = 'plays'", old)
+    session = Session.open(load_profile(root / "config.yaml"))
+    try:
+        gap = _observe(session, state)
+        assert season not in gap.targets["plays"].empty_counts
+        plan = _same_plan_as_whole(session, state, gap)
+        target = next(t for t in plan["targets"] if t["target"] == "plays")
+        assert target["coverage"][str(season)]["missing"] == 1  # the planner cannot read that date
+    finally:
+        session.close()
