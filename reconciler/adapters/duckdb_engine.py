@@ -26,7 +26,7 @@ import pyarrow as pa
 from reconciler.adapters.catalog_files import FilesFilter
 from reconciler.adapters.duckdb_bad_files import BadFiles, is_type_error
 from reconciler.adapters.duckdb_sources import LakeFile, SchemaCache, lake_files, plan_source, quote_ident
-from reconciler.adapters.obs_cache import ObservationCache, listing_fingerprint
+from reconciler.adapters.obs_cache import ObservationCache, code_version, listing_fingerprint
 from reconciler.config import CatalogSettings, EngineSettings
 from reconciler.errors import QueryError
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES
@@ -70,15 +70,6 @@ def declared_empty_schemas(silver_database: str, bronze_database: str) -> dict[T
     out = {TableRef(silver_database, n.lower()): _empty_schema(t.schema) for n, t in SILVER_TABLES.items()}
     out.update({TableRef(bronze_database, n.lower()): _empty_schema(t.schema) for n, t in BRONZE_TABLES.items()})
     return out
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("cbbd-reconciler")
-    except PackageNotFoundError:  # pragma: no cover - run from a source tree without metadata
-        return "unknown"
 
 
 def _explain(text: str, refs: list[TableRef]) -> str:
@@ -141,7 +132,7 @@ class DuckDBEngine:
         self._lock = threading.Lock()
         self._schemas = SchemaCache()
         # What else a cached answer depends on: the lake read and the code that reads it.
-        self._cache_context = f"{store.uri('')}|duckdb {duckdb.__version__}|reconciler {_version()}"
+        self._cache_context = f"{store.uri('')}|duckdb {duckdb.__version__}|reconciler {code_version()}"
         # Views defined so far: table → (listing fingerprint, Arrow relations registered for it).
         self._views: dict[TableRef, tuple[str, list[str]]] = {}
         self._threads = threads

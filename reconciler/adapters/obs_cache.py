@@ -24,7 +24,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +32,49 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-__all__ = ["CachedFooter", "ObservationCache", "listing_fingerprint"]
+__all__ = ["CachedFooter", "JsonMemo", "ObservationCache", "code_version", "listing_fingerprint"]
 
 log = logging.getLogger(__name__)
 
 #: Bump when the meaning of a cached entry changes (invalidates every older entry).
 CACHE_VERSION = "1"
+
+
+def code_version() -> str:
+    """This package's version, which every cached entry is keyed by (other code never reads it back)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cbbd-reconciler")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree without metadata
+        return "unknown"
+
+
+class JsonMemo:
+    """JSON text of values many objects share, each encoded or decoded once per memo.
+
+    A table's objects share a few schemas and a folder's objects their ranges, so a cache of
+    129k footers holds far fewer distinct texts than objects.
+    """
+
+    def __init__(self) -> None:
+        """An empty memo."""
+        self._text: dict[Any, str] = {}
+        self._value: dict[str, Any] = {}
+
+    def dumps(self, value: Any) -> str:
+        """``json.dumps(value)`` (a hashable value), computed once per distinct value."""
+        got = self._text.get(value)
+        if got is None:
+            got = self._text[value] = json.dumps(value)
+        return got
+
+    def loads(self, text: str, convert: Callable[[Any], Any]) -> Any:
+        """``convert(json.loads(text))``, computed once per distinct text (one ``convert`` per memo)."""
+        got = self._value.get(text)
+        if got is None:
+            got = self._value[text] = convert(json.loads(text))
+        return got
 
 
 def listing_fingerprint(entries: Iterable[tuple[str, int, float, str]]) -> str:
@@ -221,19 +258,12 @@ class ObservationCache:
                     "WHERE lake = ? AND key BETWEEN ? AND ?",
                     (lake, lo, hi),
                 )
-                parsed: dict[str, tuple[tuple[str, str], ...]] = {}  # a table's files share a schema
-                spans_of: dict[str, tuple[tuple[str, str, str], ...]] = {}  # and a folder's, its ranges
+                schemas, spans = JsonMemo(), JsonMemo()  # a table's files share schemas, a folder's ranges
                 for key, size, mtime, etag, n, columns, unreadable, ranges in rows:
                     if want.get(key) == (size, mtime, etag):
-                        cols = parsed.get(columns)
-                        if cols is None:
-                            cols = parsed[columns] = tuple((str(a), str(b)) for a, b in json.loads(columns))
-                        spans = spans_of.get(ranges)
-                        if spans is None:
-                            spans = spans_of[ranges] = tuple(
-                                (str(c), str(lo), str(hi)) for c, lo, hi in json.loads(ranges or "[]")
-                            )
-                        out[key] = CachedFooter(int(n), cols, str(unreadable), spans)
+                        cols = schemas.loads(columns, lambda v: tuple((str(a), str(b)) for a, b in v))
+                        span = spans.loads(ranges or "[]", lambda v: tuple((str(c), str(x), str(y)) for c, x, y in v))
+                        out[key] = CachedFooter(int(n), cols, str(unreadable), span)
         except (sqlite3.Error, ValueError, OSError) as exc:
             self._footers_failed(exc)
             return {}
@@ -250,16 +280,9 @@ class ObservationCache:
         """
         if not entries or self._footers_off:
             return
-        text: dict[Any, str] = {}  # objects share schemas and ranges: each is written out once
-
-        def dumped(value: Any) -> str:
-            got = text.get(value)
-            if got is None:
-                got = text[value] = json.dumps(value)
-            return got
-
+        memo = JsonMemo()  # objects share schemas and ranges: each is written out once
         rows = [
-            (lake, key, size, mtime, etag, f.rows, dumped(f.columns), f.unreadable, dumped(f.ranges))
+            (lake, key, size, mtime, etag, f.rows, memo.dumps(f.columns), f.unreadable, memo.dumps(f.ranges))
             for (key, size, mtime, etag), f in entries
         ]
         try:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reconciler.adapters.arrow_errors import store_read_error
-from reconciler.adapters.obs_cache import CachedFooter, ObservationCache, listing_fingerprint
+from reconciler.adapters.obs_cache import CachedFooter, JsonMemo, ObservationCache, code_version, listing_fingerprint
 from reconciler.core.layout_observed import FileObs, TableDecl
 from reconciler.errors import BackendError, LakeError
 from reconciler.lake.footers import read_footer
@@ -273,18 +273,8 @@ def files_key(
         A hex digest.
     """
     fp = listing_fingerprint((o.key, o.size, o.mtime, o.etag or "") for o in listed)
-    where = json.dumps([_code_version(), store.uri(""), repr(decl), sorted(seasons), context])
+    where = json.dumps([code_version(), store.uri(""), repr(decl), sorted(seasons), context])
     return ObservationCache.result_key(_FILES_VERSION, {decl.prefix: fp}, where)
-
-
-def _code_version() -> str:
-    """This code's version: a cached table observation is never read back by other code."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("cbbd-reconciler")
-    except PackageNotFoundError:  # pragma: no cover - run from a source tree without metadata
-        return "unknown"
 
 
 def files_table(files: Sequence[FileObs]) -> pa.Table:
@@ -296,14 +286,7 @@ def files_table(files: Sequence[FileObs]) -> pa.Table:
     Returns:
         One row per object; tuples as JSON text.
     """
-    text: dict[Any, str] = {}
-
-    def dumped(value: Any) -> str:
-        got = text.get(value)
-        if got is None:
-            got = text[value] = json.dumps(value)
-        return got
-
+    dumped = JsonMemo().dumps
     return pa.table(
         {
             "key": pa.array([f.key for f in files], pa.string()),
@@ -329,13 +312,12 @@ def files_from_table(table: pa.Table) -> list[FileObs]:
     Returns:
         The objects, as observed when cached.
     """
-    parsed: dict[str, Any] = {}
+    pairs, names = JsonMemo(), JsonMemo()  # nested pairs and triples; a flat list of names
 
     def loaded(text: str, depth: int) -> Any:
-        got = parsed.get(text)
-        if got is None:
-            got = parsed[text] = _tuples(json.loads(text), depth)
-        return got
+        if depth == 1:
+            return names.loads(text, lambda v: _tuples(v, 1))
+        return pairs.loads(text, lambda v: _tuples(v, 2))
 
     cols = [table.column(n).to_pylist() for n in table.column_names]
     by = dict(zip(table.column_names, cols, strict=True))
