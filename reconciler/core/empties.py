@@ -25,9 +25,9 @@ __all__ = [
     "EmptyDigest",
     "SetDigest",
     "digest_empties",
-    "fresh_until",
     "key_hash",
     "key_hash_sql",
+    "last_fresh_day",
     "pushdown_seasons",
     "waiver_may_name",
 ]
@@ -134,25 +134,20 @@ def digest_empties(rows: Iterable[tuple[str, int | None, float]], young_since: f
     return {s: EmptyDigest(SetDigest(n, h1, h2), old) for s, (n, h1, h2, old) in acc.items()}
 
 
-def fresh_until(oldest_old: float | None, game_within_days: int | None) -> str | bool:
-    """The latest game date for which every one of a season's ``empty`` records is still fresh.
+def last_fresh_day(checked: float, game_within_days: int) -> str:
+    """The latest game date for which a record older than the recheck age is still fresh.
 
-    A record older than the recheck age stays fresh only for a game that was more than
-    ``game_within_days`` old when it was checked (see :mod:`reconciler.core.classify`).
+    Such a record stays fresh only for a game that was more than ``game_within_days`` old when
+    it was checked (see :mod:`reconciler.core.classify`).
 
     Args:
-        oldest_old: :attr:`EmptyDigest.oldest_old`.
-        game_within_days: The spec's ``only_if_game_within_days`` (None: old records are stale).
+        checked: When the record was checked (epoch seconds).
+        game_within_days: The spec's ``only_if_game_within_days``.
 
     Returns:
-        True when every record is fresh whatever the date, False when some record is stale for
-        every date, else the latest fresh date (``YYYY-MM-DD``, inclusive).
+        The date, ``YYYY-MM-DD`` (inclusive).
     """
-    if oldest_old is None:
-        return True
-    if game_within_days is None:
-        return False
-    bound = datetime.fromtimestamp(oldest_old, UTC) - timedelta(days=game_within_days)
+    bound = datetime.fromtimestamp(checked, UTC) - timedelta(days=game_within_days)
     # A game day (midnight UTC) is fresh when it is strictly before the bound.
     midnight = bound.replace(hour=0, minute=0, second=0, microsecond=0)
     last = bound.date() if bound > midnight else bound.date() - timedelta(days=1)
@@ -192,8 +187,8 @@ def pushdown_seasons(
     """
     out: dict[int, tuple[SetDigest, str | None]] = {}
     for season, d in digests.items():
-        until = fresh_until(d.oldest_old, game_within_days)
-        if until is False:
-            continue
-        out[season] = (d.keys, None if until is True else str(until))
+        if d.oldest_old is None:  # every record is fresh by age, whatever the game's date
+            out[season] = (d.keys, None)
+        elif game_within_days is not None:  # else an old record is stale for every date
+            out[season] = (d.keys, last_fresh_day(d.oldest_old, game_within_days))
     return out

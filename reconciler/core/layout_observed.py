@@ -219,21 +219,13 @@ def partition_path(partition: tuple[tuple[str, str], ...] | Mapping[str, str]) -
     Returns:
         e.g. ``season=2025/date=2024-12-01``.
     """
-    if isinstance(partition, tuple):
-        return _path_of(partition)
-    return _partition_path(partition)
+    return _path_of(tuple(partition.items()) if isinstance(partition, Mapping) else tuple(partition))
 
 
 @lru_cache(maxsize=1 << 16)
 def _path_of(partition: tuple[tuple[str, str], ...]) -> str:
     """:func:`partition_path` of pairs (a folder's many objects share them)."""
-    return _partition_path(partition)
-
-
-def _partition_path(partition: tuple[tuple[str, str], ...] | Mapping[str, str]) -> str:
-    """:func:`partition_path`, uncached."""
-    items = partition.items() if isinstance(partition, Mapping) else partition
-    return "/".join(f"{k}={v}" for k, v in items)
+    return "/".join(f"{k}={v}" for k, v in partition)
 
 
 def _valid(key: str, value: str) -> bool:

@@ -54,9 +54,14 @@ __all__ = ["LayoutObserver"]
 log = logging.getLogger(__name__)
 
 
+def _season_of(values: Sequence[tuple[str, str]]) -> int | None:
+    """The season folder of a partition (None: none, or not a number)."""
+    return _folder_season(tuple(values))
+
+
 @lru_cache(maxsize=1 << 16)
-def _season_of(values: tuple[tuple[str, str], ...]) -> int | None:
-    """The season folder of a partition (None: none, or not a number); a folder's objects share it."""
+def _folder_season(values: tuple[tuple[str, str], ...]) -> int | None:
+    """:func:`_season_of`, once per folder (its objects share it)."""
     v = dict(values).get("season", "")
     return int(v) if v.isdigit() else None
 
@@ -67,7 +72,7 @@ def _rows_in(f: FileObs, seasons: set[int]) -> bool:
 
 
 def _in_scope(values: Sequence[tuple[str, str]], seasons: set[int]) -> bool:
-    s = _season_of(tuple(values))
+    s = _season_of(values)
     return s is None or s in seasons
 
 
@@ -107,15 +112,16 @@ class LayoutObserver:
         season before with rows of a selected season (``plays_date`` files the calendar year).
         """
         listed = list_table(self.store, decl)
+        if self.cache is None:
+            return self._read_files(decl, seasons, superseded, listed)
+        # An unchanged table (same objects, seasons and superseded records) is not re-read.
         mine = sorted((k, repr(r)) for k, r in superseded.items() if k.startswith(decl.prefix))
-        key = files_key(self.store, decl, sorted(seasons), listed, json.dumps(mine)) if self.cache else ""
-        if self.cache is not None:
-            # An unchanged table (same objects, seasons and superseded records) is not re-read.
-            hit = self.cache.result(key)
-            if hit is not None:
-                return files_from_table(hit)
+        key = files_key(self.store, decl, sorted(seasons), listed, json.dumps(mine))
+        hit = self.cache.result(key)
+        if hit is not None:
+            return files_from_table(hit)
         got = self._read_files(decl, seasons, superseded, listed)
-        if self.cache is not None and not any(f.unreadable for f in got):
+        if not any(f.unreadable for f in got):
             self.cache.put_result(key, files_table(got))
         return got
 
@@ -135,12 +141,12 @@ class LayoutObserver:
                 continue
             rec = superseded.get(info.key)
             if rec is not None and same_object(rec, info):
-                if _season_of(tuple(f.partition)) != before:
+                if _season_of(f.partition) != before:
                     files.append(replace(f, superseded_by=rec.by, replacements=rec.replacements))
             else:
                 live.append(f)
         read = read_footers(self.store, live, self.cache, etags)
-        kept = [f for f in read if _season_of(tuple(f.partition)) != before or _rows_in(f, seasons)]
+        kept = [f for f in read if _season_of(f.partition) != before or _rows_in(f, seasons)]
         return sorted(files + kept, key=lambda f: f.key)
 
     def _catalog(self, decl: TableDecl, seasons: set[int], files: Sequence[FileObs]) -> CatalogObs | None:
@@ -154,7 +160,7 @@ class LayoutObserver:
             return None
         keys = [k for k, _ in table.partition_keys]
         before = min(seasons) - 1
-        dirs = {f"{decl.prefix}{f.partition_dir}/" for f in files if _season_of(tuple(f.partition)) == before}
+        dirs = {f"{decl.prefix}{f.partition_dir}/" for f in files if _season_of(f.partition) == before}
         parts = tuple(
             RegisteredPartition(values=p.values, location=p.location)
             for p in self.catalog.list_partitions(decl.database, decl.table)
@@ -199,7 +205,7 @@ class LayoutObserver:
         notes = []
         parts = key_parts(decl.table, decl.key)
         for f in live:
-            season = _season_of(tuple(f.partition))
+            season = _season_of(f.partition)
             if season is not None and season not in dup_seasons:  # rows with no season folder: always
                 continue
             rows = object_keys(self.store, f.key, parts)

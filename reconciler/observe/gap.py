@@ -355,7 +355,7 @@ def gap_result(
             counts[season] = (n, ok)
             digests[season] = SetDigest(n - ok, int(r["rc_gh1"] or 0), int(r["rc_gh2"] or 0))
             if r.get("rc_vempty"):
-                empty[int(r["rc_cseason"])] = int(r["rc_vempty"])
+                empty[season] = int(r["rc_vempty"])
     gap = table.filter(pc.is_valid(table.column("rc_key")))
     source_cols = [n for n in names if not n.startswith(_PREFIX)]
     keys = [str(k) for k in gap.column("rc_key").to_pylist()]

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from reconciler.adapters.sqlite_state import SqliteState
 from reconciler.config import load_profile
 from reconciler.core.classify import _empty_is_fresh
-from reconciler.core.empties import fresh_until, key_hash, key_hash_sql, waiver_may_name
+from reconciler.core.empties import key_hash, key_hash_sql, last_fresh_day, waiver_may_name
 from reconciler.core.observed import ExpectedUnit, ObservedState
 from reconciler.core.planner import build_plan
 from reconciler.observe.observer import Observer
@@ -216,7 +216,8 @@ def test_the_date_bound_agrees_with_the_planners_freshness(checked, day):
     pol = spec.expect.empty_response
     now = datetime.fromtimestamp(checked, UTC) + timedelta(days=pol.recheck_after_days + 1)  # an old record
     unit = ExpectedUnit(key="1", season=2015, date=day.isoformat(), cols={})
-    until = fresh_until(checked, pol.only_if_game_within_days)
+    assert pol.only_if_game_within_days is not None
+    until = last_fresh_day(checked, pol.only_if_game_within_days)
     assert isinstance(until, str)
     assert _empty_is_fresh(spec, unit, checked, now) is (day.isoformat() <= until)
 
