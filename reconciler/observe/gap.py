@@ -184,15 +184,21 @@ def gap_query(
         "  ) AS r\n  WHERE rc_rn = 1\n)",
         f"p AS (\n  SELECT {pkey} AS rc_pkey, n AS rc_n, ok AS rc_ok FROM (\n{present}\n  ) AS c\n)",
         "j AS (\n  SELECT e.*, p.rc_n, p.rc_ok FROM e LEFT JOIN p ON p.rc_pkey = e.rc_key\n)",
-        "c AS (\n  SELECT rc_season AS rc_cseason, count(*) AS rc_expected,\n"
+        "k AS (\n  SELECT rc_season AS rc_cseason, count(*) AS rc_expected,\n"
         f"         sum(CASE WHEN rc_ok THEN 1 ELSE 0 END) AS rc_present,\n{_GAP_SUMS}\n"
         "  FROM j\n  GROUP BY rc_season\n)",
         "m AS (SELECT sum(rc_n) AS rc_rows_sum, count(*) AS rc_rows_units FROM p WHERE rc_ok)",
     ]
+    lacking = "rc_ok IS NULL OR NOT rc_ok"
     if empties:
-        ctes[-2:] = _empty_ctes(empties)
+        ctes += _empty_ctes(empties)
+        ctes += [
+            "c AS (SELECT k.*, v.v_n AS rc_vempty FROM k LEFT JOIN v ON v.v_season = k.rc_cseason)",
+            f"g AS (\n  SELECT * FROM j WHERE ({lacking})\n"
+            "  AND NOT (rc_n IS NULL AND rc_season IN (SELECT v_season FROM v))\n)",
+        ]
     else:
-        ctes.append("g AS (SELECT * FROM j WHERE rc_ok IS NULL OR NOT rc_ok)")
+        ctes += ["c AS (SELECT * FROM k)", f"g AS (SELECT * FROM j WHERE {lacking})"]
     touch = touch_strategies(spec)
     joins, cols = [], []
     for j, strategy in enumerate(touch):
@@ -234,7 +240,7 @@ def gap_query(
 
 
 def _empty_ctes(empties: Mapping[int, tuple[SetDigest, str | None]]) -> list[str]:
-    """The counts and gap CTEs (``c``, ``g``) when verified-empty units are counted, not listed."""
+    """The CTEs naming the seasons whose absent units are counted as verified empty (``v``)."""
     rows = ", ".join(
         f"({int(season)}, {d.n}, {d.h1}, {d.h2}, "
         + (f"CAST({sql_literal('until', until)} AS varchar)" if until is not None else "CAST(NULL AS varchar)")
@@ -257,13 +263,6 @@ def _empty_ctes(empties: Mapping[int, tuple[SetDigest, str | None]]) -> list[str
         "v AS (\n  SELECT a_season AS v_season, a_n AS v_n FROM a JOIN z ON z_season = a_season\n"
         "  WHERE a_n = z_n AND a_h1 = z_h1 AND a_h2 = z_h2 AND a_nodate = 0\n"
         "    AND (z_until IS NULL OR a_max <= z_until)\n)",
-        "c AS (\n  SELECT k.*, v.v_n AS rc_vempty FROM (\n"
-        "    SELECT rc_season AS rc_cseason, count(*) AS rc_expected,\n"
-        f"           sum(CASE WHEN rc_ok THEN 1 ELSE 0 END) AS rc_present,\n{_GAP_SUMS}\n"
-        "    FROM j\n    GROUP BY rc_season\n  ) AS k\n  LEFT JOIN v ON v.v_season = k.rc_cseason\n)",
-        "m AS (SELECT sum(rc_n) AS rc_rows_sum, count(*) AS rc_rows_units FROM p WHERE rc_ok)",
-        "g AS (\n  SELECT * FROM j WHERE (rc_ok IS NULL OR NOT rc_ok)\n"
-        "  AND NOT (rc_n IS NULL AND rc_season IN (SELECT v_season FROM v))\n)",
     ]
 
 
