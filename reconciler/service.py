@@ -183,6 +183,7 @@ class Session:
         *,
         retry_failed: bool = False,
         now: datetime | None = None,
+        whole: bool = False,
     ) -> tuple[Plan, ObservedState]:
         """Observe and plan.
 
@@ -191,13 +192,15 @@ class Session:
             targets: ``--target`` selectors.
             retry_failed: Re-plan quarantined units.
             now: The clock (default: now, UTC).
+            whole: Observe every expected and present unit (the plan is the same; the observation
+                returned then lists every unit, as the audit's pictures need).
 
         Returns:
             The plan and the observation it was computed from.
         """
         check_targets(self.specs, targets)
         now = now or datetime.now(UTC)
-        observed = self.observe(seasons, targets, now=now)
+        observed = self.observe(seasons, targets, now=now, whole=whole)
         extra: tuple[TargetPlan, ...] = ()
         if layout_selected(targets):
             layout, scanned = self.plan_layout(seasons, targets)

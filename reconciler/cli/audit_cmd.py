@@ -141,7 +141,9 @@ def audit_cmd(
         check_output_file(out, "--output", "data_audit.md")
         session = Session.open(prof)
         try:
-            plan, observed = session.plan(seas)
+            # Whole: the missing-games picture divides by the games played on each day, so it needs
+            # every unit, not only those a plan lists (complete and verified-empty ones are counted).
+            plan, observed = session.plan(seas, whole=True)
             counts = _counts(session, seas)
         finally:
             session.close()

@@ -72,3 +72,45 @@ def test_the_cli_says_the_lacking_units_are_checkpointed(tmp_path):
     assert r.exit_code == 0, r.output
     text = " ".join(r.output.split())
     assert "units the API lacks, checkpointed empty" in text and "units missing" not in text
+
+
+def test_the_audit_divides_missing_games_by_every_game_played(tmp_path, monkeypatch):
+    """The audit's missing-games picture counts the games played each day from every unit.
+
+    A plan lists only the units it must act on (complete and verified-empty ones are counted), so
+    the audit observes whole: its per-day "played" denominator is that of a whole observation.
+    """
+    import reconciler.cli.audit_cmd as audit_cmd
+    from reconciler.config import load_profile
+    from reconciler.audit import audit_targets
+    from reconciler.render.pictures import missing_by_date
+    from reconciler.service import Session
+
+    manifest = init_sandbox(tmp_path / "sb", seasons=(2015,), scale=0.005, seed=7, complete=True)
+    assert manifest.wholly_missing["plays"] == []
+    cfg = tmp_path / "sb" / "config.yaml"
+    fast_config(cfg, 20)
+    # One day's plays removed: those games are missing, the day's other targets complete.
+    days = sorted((tmp_path / "sb" / "lake" / "silver" / "fct_plays" / "season=2015").iterdir())
+    shutil.rmtree(days[len(days) // 2])
+    seen = []
+
+    def recorded(*args, **kwargs):
+        got = missing_by_date(*args, **kwargs)
+        seen.append(got)
+        return got
+
+    monkeypatch.setattr(audit_cmd, "missing_by_date", recorded)
+    out = tmp_path / "audit.md"
+    r = cli(["audit", "--config", str(cfg), "--seasons", "2015", "--output", str(out), "--no-images"])
+    assert r.exit_code == 0, r.output
+    session = Session.open(load_profile(cfg))
+    try:
+        plan, _ = session.plan([2015])
+        whole = missing_by_date(plan, session.observe([2015], whole=True), audit_targets(plan))
+    finally:
+        session.close()
+    assert len(seen) == 1 and seen[0].tables == whole.tables
+    assert seen[0].played.tolist() == whole.played.tolist() and int(whole.played.sum()) > 0
+    assert all(seen[0].counts[t].tolist() == whole.counts[t].tolist() for t in whole.tables)
+    assert int(whole.counts["fct_plays"].sum()) > 0
