@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from reconciler.adapters.arrow_errors import store_read_error
@@ -312,27 +313,25 @@ def files_from_table(table: pa.Table) -> list[FileObs]:
     Returns:
         The objects, as observed when cached.
     """
-    pairs, names = JsonMemo(), JsonMemo()  # nested pairs and triples; a flat list of names
-
-    def loaded(text: str, depth: int) -> Any:
-        if depth == 1:
-            return names.loads(text, lambda v: _tuples(v, 1))
-        return pairs.loads(text, lambda v: _tuples(v, 2))
-
-    cols = [table.column(n).to_pylist() for n in table.column_names]
-    by = dict(zip(table.column_names, cols, strict=True))
+    by = {n: table.column(n).to_pylist() for n in ("key", "size", "mtime", "rows", "unreadable", "superseded_by")}
+    # The JSON columns hold few distinct texts (a table's objects share a few schemas, a folder's
+    # objects their ranges): each distinct text is decoded once and the rows pick theirs by index.
+    for name, depth in (("partition", 2), ("columns", 2), ("replacements", 1), ("ranges", 2)):
+        coded = pc.dictionary_encode(table.column(name)).combine_chunks()
+        values = [_tuples(json.loads(t), depth) for t in coded.dictionary.to_pylist()]
+        by[name] = [values[i] for i in coded.indices.to_pylist()]
     return [
         FileObs(
             key=k,
             size=s,
             mtime=m,
-            partition=loaded(p, 2),
+            partition=p,
             rows=r,
-            columns=loaded(c, 2),
+            columns=c,
             unreadable=u,
             superseded_by=b,
-            replacements=loaded(rp, 1),
-            ranges=loaded(rg, 2),
+            replacements=rp,
+            ranges=rg,
         )
         for k, s, m, p, r, c, u, b, rp, rg in zip(
             by["key"],
