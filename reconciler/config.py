@@ -146,12 +146,33 @@ class StateSettings(_Frozen):
         return self
 
 
+#: The lake's layer prefixes, which hold the tables (cbbd_etl's ``s3_layout``).
+_TABLE_LAYERS = ("raw", "bronze", "silver", "gold", "ref")
+
+
 class CacheSettings(_Frozen):
     """The local observation cache (query results and Parquet footers keyed by the files read)."""
 
     enabled: bool = True
     path: str | None = None
     max_mb: int = Field(256, ge=1)
+    #: A key prefix of the lake's store where the cache keeps a copy of its entries for every
+    #: machine (a fresh CI runner then reads no footer a plan anywhere has read); None: local only.
+    shared: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> CacheSettings:
+        if self.shared is None:
+            return self
+        first = self.shared.strip("/").split("/", 1)[0]
+        if not self.shared.strip("/") or self.shared.startswith("/") or ".." in self.shared.split("/"):
+            raise ValueError(f"cache.shared: {self.shared!r} is not a key prefix (e.g. meta/cbbd-reconciler/cache/)")
+        if first in _TABLE_LAYERS:
+            raise ValueError(
+                f"cache.shared: {self.shared!r} lies in the lake's {first}/ layer, where readers scan every "
+                "object; use a prefix outside the tables (e.g. meta/cbbd-reconciler/cache/)"
+            )
+        return self
 
 
 class Profile(_Frozen):

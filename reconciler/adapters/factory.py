@@ -248,6 +248,10 @@ def open_backends(profile: Profile) -> Backends:
     try:
         store = _store(profile, session)
         opened.append(store)
+        if cache is not None and profile.cache.shared:
+            from reconciler.adapters.shared_cache import SharedCache
+
+            cache.shared = SharedCache(store, profile.cache.shared)
         catalog = _catalog(profile, session)
         opened.append(catalog)
         engine = _engine(profile, store, catalog, session, cache)

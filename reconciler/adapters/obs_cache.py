@@ -9,6 +9,10 @@ is a miss and never a stale answer:
 * Parquet footers read by the layout observation: key = (lake, object key) checked against the
   object's size, modification time and ETag (a SQLite table).
 
+With a shared tier (:mod:`reconciler.adapters.shared_cache`, ``cache.shared``), a local miss asks
+the tier, and what is computed or read is shared too: a fresh machine starts where the last plan
+anywhere left off.
+
 Lake objects are written once under unique keys (the reconciler never overwrites one), so a warm
 plan re-reads only what changed. The cache only ever speeds observation up: any error reading or
 writing it is logged and treated as a miss, and deleting the directory is always safe.
@@ -24,13 +28,16 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
+
+if TYPE_CHECKING:
+    from reconciler.adapters.shared_cache import FooterRow, SharedCache
 
 __all__ = ["CachedFooter", "JsonMemo", "ObservationCache", "code_version", "listing_fingerprint"]
 
@@ -112,14 +119,19 @@ class CachedFooter:
 class ObservationCache:
     """The cache directory: ``results/*.arrow`` and ``footers.sqlite``."""
 
-    def __init__(self, root: str | Path, *, max_bytes: int = 256 * 1024 * 1024) -> None:
+    def __init__(
+        self, root: str | Path, *, max_bytes: int = 256 * 1024 * 1024, shared: SharedCache | None = None
+    ) -> None:
         """Open (and create) a cache directory.
 
         Args:
             root: The directory.
             max_bytes: Query results beyond this total are pruned, least recently used first.
+            shared: The shared tier, asked on a local miss and given what is computed (None: none).
         """
         self.root = Path(root)
+        self.shared = shared
+        self._shared_rows: dict[tuple[str, str], list[FooterRow]] = {}  # the tier's entries read this run
         self.max_bytes = max_bytes
         self.hits = 0
         self.misses = 0
@@ -145,13 +157,16 @@ class ObservationCache:
         try:
             with pa.memory_map(str(path)) as src:
                 table = ipc.open_file(src).read_all()
-        except FileNotFoundError:
-            self.misses += 1
-            return None
         except (OSError, pa.ArrowException) as exc:
-            log.warning("observation cache: ignoring unreadable %s (%s)", path, exc)
-            self.misses += 1
-            return None
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("observation cache: ignoring unreadable %s (%s)", path, exc)
+            got = self.shared.result(digest) if self.shared is not None else None
+            if got is None:
+                self.misses += 1
+                return None
+            self._put_local(digest, got)
+            self.hits += 1
+            return got
         with contextlib.suppress(OSError):  # a read-only cache still answers
             os.utime(path)  # recently used: pruned last
         self.hits += 1
@@ -175,12 +190,17 @@ class ObservationCache:
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def put_result(self, digest: str, table: pa.Table) -> None:
-        """Store a query result (atomically), then prune the oldest beyond the size limit.
+        """Store a query result (atomically, and in the shared tier), then prune the oldest.
 
         Args:
             digest: The result's key.
             table: The rows.
         """
+        self._put_local(digest, table)
+        if self.shared is not None:
+            self.shared.put_result(digest, table)
+
+    def _put_local(self, digest: str, table: pa.Table) -> None:
         path = self._result_path(digest)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
@@ -236,16 +256,68 @@ class ObservationCache:
         log.warning("observation cache: footers not cached this run (%s)", exc)
         self._footers_off = True
 
-    def footers(self, lake: str, objects: Sequence[tuple[str, int, float, str]]) -> dict[str, CachedFooter]:
+    def footers(
+        self, lake: str, objects: Sequence[tuple[str, int, float, str]], group: str = ""
+    ) -> dict[str, CachedFooter]:
         """Cached footers of the objects that have not changed since they were read.
 
         Args:
             lake: The lake's URI.
             objects: (key, size, mtime, etag) of each object.
+            group: The objects' table (its key prefix): the shared tier's entry to ask on local misses.
 
         Returns:
             Key → footer, for the hits only.
         """
+        out = self._local_footers(lake, objects)
+        if self.shared is None or not group or len(out) == len(objects):
+            return out
+        want = {o[0]: o for o in objects if o[0] not in out}
+        schemas, spans = JsonMemo(), JsonMemo()
+        found: list[tuple[tuple[str, int, float, str], CachedFooter]] = []
+        rows = self.shared.footers(lake, group)
+        self._shared_rows[(lake, group)] = rows
+        for ident, n, columns, unreadable, ranges in rows:
+            if want.get(ident[0]) == ident and not unreadable:
+                try:
+                    footer = CachedFooter(n, schemas.loads(columns, _pairs), "", spans.loads(ranges or "[]", _triples))
+                except (ValueError, TypeError):  # a broken entry: read the object instead
+                    continue
+                found.append((ident, footer))
+        out.update((ident[0], f) for ident, f in found)
+        self._insert_footers(lake, found)
+        self.hits += len(found)
+        self.misses = max(0, self.misses - len(found))
+        return out
+
+    def share_footers(
+        self,
+        lake: str,
+        group: str,
+        entries: Sequence[tuple[tuple[str, int, float, str], CachedFooter]],
+        listed: Collection[str],
+    ) -> None:
+        """Replace the shared tier's entry for one table, after footers had to be read (no tier: nothing).
+
+        The entry keeps what it held for objects still ``listed`` that ``entries`` does not name
+        (other seasons' objects) and drops the rest (objects deleted since).
+
+        Args:
+            lake: The lake's URI.
+            group: The table's key prefix.
+            entries: ((key, size, mtime, etag), footer) of the readable objects observed.
+            listed: Keys of every object of the table now listed.
+        """
+        if self.shared is None or not group:
+            return
+        memo = JsonMemo()
+        rows = [(ident, f.rows, memo.dumps(f.columns), f.unreadable, memo.dumps(f.ranges)) for ident, f in entries]
+        named = {ident[0] for ident, _ in entries}
+        keep = set(listed)
+        rows += [r for r in self._shared_rows.get((lake, group), []) if r[0][0] in keep and r[0][0] not in named]
+        self.shared.put_footers(lake, group, sorted(rows))
+
+    def _local_footers(self, lake: str, objects: Sequence[tuple[str, int, float, str]]) -> dict[str, CachedFooter]:
         if not objects or self._footers_off:
             return {}
         want = {key: (size, mtime, etag) for key, size, mtime, etag in objects}
@@ -261,8 +333,8 @@ class ObservationCache:
                 schemas, spans = JsonMemo(), JsonMemo()  # a table's files share schemas, a folder's ranges
                 for key, size, mtime, etag, n, columns, unreadable, ranges in rows:
                     if want.get(key) == (size, mtime, etag):
-                        cols = schemas.loads(columns, lambda v: tuple((str(a), str(b)) for a, b in v))
-                        span = spans.loads(ranges or "[]", lambda v: tuple((str(c), str(x), str(y)) for c, x, y in v))
+                        cols = schemas.loads(columns, _pairs)
+                        span = spans.loads(ranges or "[]", _triples)
                         out[key] = CachedFooter(int(n), cols, str(unreadable), span)
         except (sqlite3.Error, ValueError, OSError) as exc:
             self._footers_failed(exc)
@@ -278,6 +350,9 @@ class ObservationCache:
             lake: The lake's URI.
             entries: ((key, size, mtime, etag), footer) pairs.
         """
+        self._insert_footers(lake, entries)
+
+    def _insert_footers(self, lake: str, entries: Sequence[tuple[tuple[str, int, float, str], CachedFooter]]) -> None:
         if not entries or self._footers_off:
             return
         memo = JsonMemo()  # objects share schemas and ranges: each is written out once
@@ -299,3 +374,13 @@ class ObservationCache:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    """Decoded ``columns`` JSON: (name, type) pairs."""
+    return tuple((str(a), str(b)) for a, b in value)
+
+
+def _triples(value: Any) -> tuple[tuple[str, str, str], ...]:
+    """Decoded ``ranges`` JSON: (column, min, max) triples."""
+    return tuple((str(c), str(x), str(y)) for c, x, y in value)

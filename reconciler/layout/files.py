@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -137,6 +137,8 @@ def read_footers(
     files: Sequence[FileObs],
     cache: ObservationCache | None = None,
     etags: Mapping[str, str] | None = None,
+    group: str = "",
+    listed: Collection[str] = (),
 ) -> list[FileObs]:
     """Fill in each object's rows and schema from its Parquet footer (in parallel).
 
@@ -145,6 +147,10 @@ def read_footers(
         files: The objects.
         cache: Footers read before, keyed by object and checked against its size, mtime and ETag.
         etags: Object key → ETag from the listing (stores that have them).
+        group: The objects' table (its key prefix), for the cache's shared tier: when any footer
+            had to be read, the table's entry there is replaced by those of ``files`` and the
+            entries it held for other objects still ``listed``.
+        listed: The keys of every object of the table now listed (seasons out of scope too).
 
     Returns:
         The objects with ``rows`` and ``columns`` set, or ``unreadable`` saying why the bytes are
@@ -177,7 +183,7 @@ def read_footers(
     if not files:
         return []
     lake = store.uri("")
-    known = cache.footers(lake, [ident(f) for f in files]) if cache is not None else {}
+    known = cache.footers(lake, [ident(f) for f in files], group) if cache is not None else {}
     todo = [f for f in files if f.key not in known]
     if todo:
         workers = min(_readers(store), len(todo))
@@ -193,6 +199,9 @@ def read_footers(
             # (throttling, a reset connection, expired credentials) and must be tried again.
             cache.put_footers(lake, [(ident(f), fresh[f.key]) for f in todo if not fresh[f.key].unreadable])
         known = {**known, **fresh}
+        if cache is not None:
+            readable = [(ident(f), known[f.key]) for f in files if not known[f.key].unreadable]
+            cache.share_footers(lake, group, readable, listed)
     out = []
     for f in files:
         got = known[f.key]

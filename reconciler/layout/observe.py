@@ -145,7 +145,7 @@ class LayoutObserver:
                     files.append(replace(f, superseded_by=rec.by, replacements=rec.replacements))
             else:
                 live.append(f)
-        read = read_footers(self.store, live, self.cache, etags)
+        read = read_footers(self.store, live, self.cache, etags, decl.prefix, {o.key for o in listed})
         kept = [f for f in read if _season_of(f.partition) != before or _rows_in(f, seasons)]
         return sorted(files + kept, key=lambda f: f.key)
 
