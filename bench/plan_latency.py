@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bench.common import RECONCILE, log
 
 SEASONS = "2010-2026"
@@ -291,6 +293,28 @@ def rows_by_target(cfg: Path) -> tuple[dict[str, int], dict[str, int]]:
     return dict(rows), {t: n for t, n in gap.items() if t in rows}
 
 
+#: Where the bench's machines keep the shared tier, in the sandbox's lake.
+SHARED_PREFIX = "meta/cbbd-reconciler/cache/"
+
+
+def _shared_machine(cfg: Path, name: str) -> Path:
+    """A config over the same lake as ``cfg`` with an empty local cache of its own and the shared tier.
+
+    The tier is emptied when the first machine's config is written, so its plan is a first one.
+    """
+    from reconciler.config import load_profile
+
+    doc = yaml.safe_load(cfg.read_text())
+    prof = doc["profiles"][doc["default_profile"]]
+    prof["cache"] = {"path": f".reconcile/cache-machine-{name}", "shared": SHARED_PREFIX}
+    out = cfg.with_name(f"machine-{name}.yaml")
+    out.write_text(yaml.safe_dump(doc))
+    _clear_cache(out)
+    if name == "a":
+        shutil.rmtree(Path(load_profile(out).store.path or "") / SHARED_PREFIX, ignore_errors=True)
+    return out
+
+
 def steady(cfg: Path) -> dict[str, Any]:
     """The steady-state figures: cold and warm CLI plans, the floor, start-up, rows by target."""
     out: dict[str, Any] = {}
@@ -298,6 +322,10 @@ def steady(cfg: Path) -> dict[str, Any]:
     log("steady state: CLI plan, cold (observation cache emptied), then warm")
     out["cli_cold"] = _cli(cfg)
     out["cli_warm"] = _cli(cfg)
+    log("steady state: two machines sharing the lake's cache tier (cache.shared), the first fills it")
+    first, second = (_shared_machine(cfg, name) for name in ("a", "b"))
+    out["cli_shared_first"] = _cli(first)
+    out["cli_shared_fresh"] = _cli(second)
     log("steady state: rows from the engine by target")
     out["rows"], out["gap_units"] = rows_by_target(cfg)
     out["verified_empty"] = dict(RAW_EMPTY)
