@@ -157,3 +157,36 @@ def test_footer_read_uses_the_listed_size(s3):
     # The size is taken as given (no HEAD asks for it): a wrong one reads the wrong tail.
     with pytest.raises((OSError, pa.ArrowException)):
         read_footer(fs, f"{root}/silver/t/x.parquet", info.size - 4)
+
+
+def _plain_listing(s3, prefix):
+    """The listing as one sequential pagination would give it (the reference)."""
+    pages = s3.client.get_paginator("list_objects_v2").paginate(Bucket="hoops-edge", Prefix=prefix)
+    keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
+    return sorted(k for k in keys if not k.rsplit("/", 1)[-1].startswith(".tmp-") and not k.endswith(".tmp"))
+
+
+def test_a_long_listing_is_split_by_folder_and_listed_concurrently(s3, counter, monkeypatch):
+    monkeypatch.setattr(s3_store, "_PAGE", 4)
+    keys = [
+        f"silver/t/season={s}/date=2015-01-0{d}/part-{i}.parquet"
+        for s in (2015, 2016)
+        for d in (1, 2)
+        for i in range(3)
+    ]
+    keys += ["silver/t/loose-1.parquet", "silver/t/loose-2.parquet", "silver/t/.tmp-x.parquet", "silver/t/a.tmp"]
+    keys += [f"silver/t/season=2017/part-{i}.parquet" for i in range(9)] + ["silver/u/other.parquet"]
+    for k in keys:
+        s3.put(k, b"x")
+    calls = counter(s3.client)
+    got = [o.key for o in s3.list_objects("silver/t/")]
+    # One page (truncated), the folder level with a delimiter (7 entries: 2 pages), then each
+    # season= folder on its own, concurrently (2, 2 and 3 pages).
+    assert calls["ListObjectsV2"] == 1 + 2 + 7
+    assert got == _plain_listing(s3, "silver/t/") and len(got) == 12 + 2 + 9
+    # A prefix that fits one page is one call; a stem (no trailing /) lists what starts with it.
+    calls.calls.clear()
+    assert [o.key for o in s3.list_objects("silver/u/")] == ["silver/u/other.parquet"]
+    assert calls["ListObjectsV2"] == 1
+    assert [o.key for o in s3.list_objects("silver/t/season=201")] == _plain_listing(s3, "silver/t/season=201")
+    assert [o.key for o in s3.list_objects("silver/t/lo")] == ["silver/t/loose-1.parquet", "silver/t/loose-2.parquet"]
