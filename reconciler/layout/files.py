@@ -46,13 +46,18 @@ _READERS = 16
 _CHUNK = 256
 
 
+def is_remote(store: ObjectStore) -> bool:
+    """Whether each call to the store waits on the network (S3), so that calls are best made at once."""
+    return store.uri("").startswith(("s3://", "s3a://"))
+
+
 def _readers(store: ObjectStore) -> int:
     """Footer readers: many for a remote store (each read waits on the network), few for a local one.
 
     A local read is CPU (parsing the footer), mostly under the GIL: threads past the cores only
     contend for it.
     """
-    if store.uri("").startswith(("s3://", "s3a://")):
+    if is_remote(store):
         return _READERS
     return max(1, min(4, os.cpu_count() or 1))
 

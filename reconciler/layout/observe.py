@@ -18,7 +18,8 @@ import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import combinations
 from typing import Any, Literal
@@ -41,6 +42,7 @@ from reconciler.layout.files import (
     files_from_table,
     files_key,
     files_table,
+    is_remote,
     list_table,
     object_keys,
     read_footers,
@@ -52,6 +54,9 @@ from reconciler.ports import Catalog, ObjectInfo, ObjectStore, QueryEngine, Stat
 __all__ = ["LayoutObserver"]
 
 log = logging.getLogger(__name__)
+
+#: Tables listed at once on a remote store.
+_LISTERS = 8
 
 
 def _season_of(values: Sequence[tuple[str, str]]) -> int | None:
@@ -104,6 +109,8 @@ class LayoutObserver:
     bytes_scanned: int = 0
     cache: ObservationCache | None = None
     hidden: QueryEngine | None = None
+    #: Listings made ahead (remote stores: every table at once), taken by :meth:`_files`.
+    _listed: dict[str, list[ObjectInfo]] = field(default_factory=dict)
 
     def _files(self, decl: TableDecl, seasons: set[int], superseded: dict[str, Superseded]) -> list[FileObs]:
         """The table's objects in scope, footers read.
@@ -111,7 +118,9 @@ class LayoutObserver:
         In scope: in a selected season's folder, in no season folder, or in the folder of the
         season before with rows of a selected season (``plays_date`` files the calendar year).
         """
-        listed = list_table(self.store, decl)
+        listed = self._listed.pop(decl.prefix, None)
+        if listed is None:
+            listed = list_table(self.store, decl)
         if self.cache is None:
             return self._read_files(decl, seasons, superseded, listed)
         # An unchanged table (same objects, seasons and superseded records) is not re-read.
@@ -266,9 +275,18 @@ class LayoutObserver:
             The observation.
         """
         superseded = load_superseded(self.state)
+        if is_remote(self.store) and len(tables) > 1:
+            # Each listing waits on S3 page by page: the tables are listed at once.
+            with ThreadPoolExecutor(max_workers=min(_LISTERS, len(tables))) as pool:
+                listings = list(pool.map(lambda d: list_table(self.store, d), tables))
+            self._listed = {d.prefix: got for d, got in zip(tables, listings, strict=True)}
         reg: Literal["batch", "msck"] = "msck" if self.registration == "msck" else "batch"
+        try:
+            observed = tuple(self.observe_table(d, seasons, superseded) for d in tables)
+        finally:
+            self._listed = {}  # never reused by a later observation
         return LayoutObservation(
-            tables=tuple(self.observe_table(d, seasons, superseded) for d in tables),
+            tables=observed,
             registration=reg,
             msck_available=self.catalog_kind == "glue" and self.engine_kind == "athena",
             catalog_kind=self.catalog_kind,
