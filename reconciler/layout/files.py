@@ -109,13 +109,41 @@ def _path(store: ObjectStore, key: str) -> tuple[Any, str]:
     return fs, f"{root.rstrip('/')}/{key}"
 
 
-def _ranges(md: pq.FileMetaData) -> tuple[tuple[str, str, str], ...]:
+#: Distinct schemas seen by one :func:`read_footers` call: (Arrow schema stored in the footer,
+#: leaf count) → [(Parquet schema, (name, Arrow type) pairs, leaf names)].
+_SchemaMemo = dict[tuple[bytes | None, int], list[tuple[pq.ParquetSchema, tuple[tuple[str, str], ...], list[str]]]]
+
+
+def _described(md: pq.FileMetaData, memo: _SchemaMemo) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """The (name, Arrow type) pairs and leaf column names of a footer's schema, worked out once per schema.
+
+    The Arrow types depend on the Parquet schema and on the Arrow schema pyarrow stores beside it
+    (``ARROW:schema``), so both must match a schema seen before; a table's objects share a few.
+    """
+    stored = (md.metadata or {}).get(b"ARROW:schema")
+    seen = memo.setdefault((stored, md.num_columns), [])
+    schema = md.schema
+    for known, cols, names in seen:
+        if schema.equals(known):
+            return cols, names
+    cols = tuple((fld.name, str(fld.type)) for fld in schema.to_arrow_schema())
+    names = [schema.column(i).name for i in range(md.num_columns)]
+    seen.append((schema, cols, names))
+    return cols, names
+
+
+def _ranges(md: pq.FileMetaData, names: list[str] | None = None) -> tuple[tuple[str, str, str], ...]:
     """Min and max (as text) of the columns that say where rows belong, from the column statistics.
 
     A column without statistics in some row group gives no range (it cannot be told).
+
+    Args:
+        md: The footer.
+        names: Its leaf column names (default: read from it).
     """
     out = []
-    names = [md.schema.column(i).name for i in range(md.num_columns)]
+    if names is None:
+        names = [md.schema.column(i).name for i in range(md.num_columns)]
     for col in RANGE_COLUMNS:
         if col not in names or md.num_row_groups == 0:
             continue
@@ -167,6 +195,7 @@ def read_footers(
         LakeError: If an object vanished since it was listed.
     """
     tags = etags or {}
+    memo: _SchemaMemo = {}
 
     def ident(f: FileObs) -> tuple[str, int, float, str]:
         return (f.key, f.size, f.mtime, tags.get(f.key, ""))
@@ -175,15 +204,15 @@ def read_footers(
         fs, path = _path(store, f.key)
         try:
             md = read_footer(fs, path, f.size)
-            schema = md.schema.to_arrow_schema()
-            ranges = _ranges(md)
+            columns, names = _described(md, memo)
+            ranges = _ranges(md, names)
         except (OSError, pa.ArrowException) as exc:
             failed = store_read_error(exc, store.uri(f.key))
             if failed is not None:
                 raise failed from exc
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return CachedFooter(0, (), unreadable=first)
-        return CachedFooter(md.num_rows, tuple((fld.name, str(fld.type)) for fld in schema), ranges=ranges)
+        return CachedFooter(md.num_rows, columns, ranges=ranges)
 
     if not files:
         return []
