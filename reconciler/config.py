@@ -164,10 +164,14 @@ class CacheSettings(_Frozen):
     def _check(self) -> CacheSettings:
         if self.shared is None:
             return self
-        first = self.shared.strip("/").split("/", 1)[0]
-        if not self.shared.strip("/") or self.shared.startswith("/") or ".." in self.shared.split("/"):
+        if not self.enabled:
+            raise ValueError("cache.shared needs the cache (cache.enabled: true): the shared tier copies it")
+        parts = self.shared.rstrip("/").split("/")
+        # Every segment a plain name: "./silver", "a//b" or ".." would land somewhere else than written.
+        if not self.shared.rstrip("/") or any(p in ("", ".", "..") or p != p.strip() for p in parts):
             raise ValueError(f"cache.shared: {self.shared!r} is not a key prefix (e.g. meta/cbbd-reconciler/cache/)")
-        if first in _TABLE_LAYERS:
+        first = parts[0]
+        if first.lower() in _TABLE_LAYERS:
             raise ValueError(
                 f"cache.shared: {self.shared!r} lies in the lake's {first}/ layer, where readers scan every "
                 "object; use a prefix outside the tables (e.g. meta/cbbd-reconciler/cache/)"

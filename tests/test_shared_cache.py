@@ -83,7 +83,7 @@ def test_a_fresh_machine_reads_no_footer_another_plan_has_read(
     tier = sorted(p.relative_to(lake).as_posix() for p in (lake / SHARED).rglob("*") if p.is_file())
     assert any(k.startswith(SHARED + "footers/") for k in tier)
     assert any(k.startswith(SHARED + "results/") for k in tier)
-    assert all(k.endswith(".parquet") for k in tier)
+    assert all(k.endswith(".arrow") for k in tier)
     # A second machine, its local cache empty: the same plan, and not one footer read.
     second: list[str] = []
     assert _plan(_machine(cfg, "b"), second, monkeypatch) == baseline
@@ -113,7 +113,7 @@ def test_a_broken_shared_entry_is_a_miss(sandbox: Path, tmp_path: Path, monkeypa
     cfg = _copy(sandbox, tmp_path)
     baseline = _plan(_machine(cfg, "a"), [], monkeypatch)
     lake = cfg.parent / "lake"
-    broken = sorted((lake / SHARED).rglob("*.parquet"))
+    broken = sorted((lake / SHARED).rglob("*.arrow"))
     for p in broken:
         p.write_bytes(b"not parquet at all")
     reads: list[str] = []
@@ -150,6 +150,7 @@ def test_footer_entries_are_checked_object_by_object(tmp_path: Path) -> None:
     two = ("silver/t/part-2.parquet", 20, 2.0, "e2")
     gone = ("silver/t/part-3.parquet", 30, 3.0, "e3")
     footer = CachedFooter(4, (("id", "int64"),), ranges=(("season", "2015", "2015"),))
+    assert a.footers(lake, [one, two, gone], "silver/t/") == {}  # read by this machine: a miss everywhere
     a.share_footers(lake, "silver/t/", [(one, footer), (two, footer), (gone, footer)], [one[0], two[0], gone[0]])
     b = ObservationCache(tmp_path / "b", shared=SharedCache(store, SHARED))
     changed = (two[0], 21, 2.0, "e2")
@@ -164,7 +165,10 @@ def test_footer_entries_are_checked_object_by_object(tmp_path: Path) -> None:
     assert d.footers(lake, [one], "silver/u/") == {}
 
 
-@pytest.mark.parametrize("prefix", ["silver/_cache/", "bronze/", "/abs/", "meta/../silver/", ""])
+@pytest.mark.parametrize(
+    "prefix",
+    ["silver/_cache/", "bronze/", "/abs/", "meta/../silver/", "", "./silver/fct_plays/", ".//silver/", "Silver/x/"],
+)
 def test_a_prefix_inside_the_tables_is_refused(tmp_path: Path, prefix: str) -> None:
     cfg = tmp_path / "config.yaml"
     cfg.write_text(
@@ -172,4 +176,81 @@ def test_a_prefix_inside_the_tables_is_refused(tmp_path: Path, prefix: str) -> N
         f"    cache: {{shared: '{prefix}'}}\n"
     )
     with pytest.raises(ConfigError, match=r"cache\.shared"):
+        load_profile(cfg)
+
+
+def test_results_come_back_with_the_types_they_were_stored_with(tmp_path: Path) -> None:
+    """Types Parquet cannot hold or would coerce (intervals, unions, second timestamps) round-trip exactly."""
+    store = LocalStore(tmp_path / "lake", create=True)
+    writer = ObservationCache(tmp_path / "a", shared=SharedCache(store, SHARED))
+    table = pa.table(
+        {
+            "ts": pa.array([1, 2], pa.timestamp("s")),
+            "dur": pa.array([pa.scalar((0, 1, 5), pa.month_day_nano_interval())] * 2),
+            "u": pa.UnionArray.from_sparse(
+                pa.array([0, 1], pa.int8()), [pa.array([1, 2], pa.int64()), pa.array(["a", "b"])]
+            ),
+        }
+    )
+    writer.put_result("d", table)
+    assert writer.shared is not None and writer.shared.writes == 1
+    got = ObservationCache(tmp_path / "b", shared=SharedCache(store, SHARED)).result("d")
+    assert got is not None and got.schema == table.schema and got.equals(table)
+
+
+class _FailingReads(LocalStore):
+    """A lake whose shared prefix answers reads with a passing failure (throttling, a 503)."""
+
+    def get(self, key: str) -> bytes:
+        if key.startswith(SHARED):
+            raise BackendError(f"{key}: SlowDown")
+        return super().get(key)
+
+
+def test_a_tier_that_cannot_be_read_keeps_its_entries(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "lake", create=True)
+    lake = store.uri("")
+    objs = [(f"silver/t/season={s}/part-{s}.parquet", 10, 1.0, "e") for s in (2015, 2016)]
+    footer = CachedFooter(4, (("id", "int64"),))
+    a = ObservationCache(tmp_path / "a", shared=SharedCache(store, SHARED))
+    a.footers(lake, objs, "silver/t/")
+    a.share_footers(lake, "silver/t/", [(o, footer) for o in objs], [o[0] for o in objs])
+    # A machine that cannot read the tier plans one season: the entry must not shrink to it.
+    b = ObservationCache(tmp_path / "b", shared=SharedCache(_FailingReads(tmp_path / "lake"), SHARED))
+    assert b.footers(lake, objs[:1], "silver/t/") == {}
+    b.share_footers(lake, "silver/t/", [(objs[0], footer)], [o[0] for o in objs])
+    c = ObservationCache(tmp_path / "c", shared=SharedCache(store, SHARED))
+    assert set(c.footers(lake, objs, "silver/t/")) == {o[0] for o in objs}
+
+
+def test_an_entry_the_store_cannot_open_is_a_miss(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = LocalStore(tmp_path / "lake", create=True)
+    (tmp_path / "lake" / SHARED / "results" / "d.arrow").mkdir(parents=True)  # not a file: an OSError
+    cache = ObservationCache(tmp_path / "a", shared=SharedCache(store, SHARED))
+    assert cache.result("d") is None
+    assert any("not read" in r.getMessage() for r in caplog.records)
+
+
+def test_a_malformed_table_entry_is_read_again(sandbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = _copy(sandbox, tmp_path)
+    baseline = _plan(_machine(cfg, "a", shared=None), [], monkeypatch)
+    real = ObservationCache.result
+
+    def junk(self: ObservationCache, digest: str) -> pa.Table | None:
+        got = real(self, digest)
+        return pa.table({"key": ["x"]}) if got is not None and "partition" in got.column_names else got
+
+    monkeypatch.setattr(ObservationCache, "result", junk)
+    reads: list[str] = []
+    assert _plan(_machine(cfg, "a", shared=None), reads, monkeypatch) == baseline
+    assert reads == [], "the footers are still cached object by object"
+
+
+def test_shared_needs_the_cache(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "profiles:\n  local:\n    store: {kind: local, path: lake}\n    state: {kind: sqlite, path: st/state.sqlite}\n"
+        "    cache: {enabled: false, shared: meta/x/}\n"
+    )
+    with pytest.raises(ConfigError, match=r"cache\.shared needs the cache"):
         load_profile(cfg)

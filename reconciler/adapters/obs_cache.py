@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,14 +48,28 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = "1"
 
 
+@lru_cache(maxsize=1)
 def code_version() -> str:
-    """This package's version, which every cached entry is keyed by (other code never reads it back)."""
+    """This package's version and a digest of its source, which every cached entry is keyed by.
+
+    The source is in it because entries are shared between machines (``cache.shared``) that may
+    run different commits of one version: a CI runner planning a branch must not be answered from
+    the main branch's entries, nor the other way round.
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("cbbd-reconciler")
+        ver = version("cbbd-reconciler")
     except PackageNotFoundError:  # pragma: no cover - run from a source tree without metadata
-        return "unknown"
+        ver = "unknown"
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    try:
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    except OSError:  # pragma: no cover - an unreadable installation: the version alone
+        return ver
+    return f"{ver}+{digest.hexdigest()[:16]}"
 
 
 class JsonMemo:
@@ -276,6 +291,8 @@ class ObservationCache:
         schemas, spans = JsonMemo(), JsonMemo()
         found: list[tuple[tuple[str, int, float, str], CachedFooter]] = []
         rows = self.shared.footers(lake, group)
+        if rows is None:  # the tier could not be asked: its entry is not replaced by a partial one
+            return out
         self._shared_rows[(lake, group)] = rows
         for ident, n, columns, unreadable, ranges in rows:
             if want.get(ident[0]) == ident and not unreadable:
@@ -308,8 +325,8 @@ class ObservationCache:
             entries: ((key, size, mtime, etag), footer) of the readable objects observed.
             listed: Keys of every object of the table now listed.
         """
-        if self.shared is None or not group:
-            return
+        if self.shared is None or not group or (lake, group) not in self._shared_rows:
+            return  # no tier, or its entry was not read this run (so it could not be merged)
         memo = JsonMemo()
         rows = [(ident, f.rows, memo.dumps(f.columns), f.unreadable, memo.dumps(f.ranges)) for ident, f in entries]
         named = {ident[0] for ident, _ in entries}

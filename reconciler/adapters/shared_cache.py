@@ -4,11 +4,15 @@ A plan on a fresh machine (a CI runner on every pull request) has no local cache
 read every Parquet footer of the lake again, one GET per object. With ``cache.shared`` set to a
 key prefix of the lake's own store, the cache keeps a copy of its entries there:
 
-* ``results/<digest>.parquet``: a query result or a table's observed objects, under the same
-  content-derived key as locally (the query text and the listing of every table it read), so an
-  entry answers only for exactly the objects it was computed from;
-* ``footers/<digest>.parquet``: one object per lake and table, the footers of the table's objects
-  as last read, each row checked against the object's key, size, modification time and ETag.
+* ``results/<digest>.arrow``: a query result or a table's observed objects, under the same
+  content-derived key as locally (the query text, the listing of every table it read and the
+  code's version), so an entry answers only for exactly the objects it was computed from;
+* ``footers/<digest>.arrow``: one object per lake, table and code version, the footers of the
+  table's objects as last read, each row checked against the object's key, size, modification
+  time and ETag.
+
+Entries are Arrow IPC files (zstd), as the local tier's: a result comes back with exactly the types
+it was stored with.
 
 Every entry is checked as a local one is; a wrong or missing entry is a miss, never a stale answer.
 Any failure to read or write the tier (no permission, throttling, a broken object) is logged once,
@@ -23,8 +27,9 @@ import logging
 import threading
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.ipc as ipc
 
+from reconciler.adapters.obs_cache import code_version
 from reconciler.errors import LakeError, ReconcilerError
 from reconciler.ports import ObjectStore
 
@@ -81,32 +86,39 @@ class SharedCache:
             exc,
         )
 
-    def _get(self, key: str) -> pa.Table | None:
+    def _get(self, key: str) -> tuple[pa.Table | None, bool]:
+        """The entry at ``key``, and whether the tier could be asked (a plain miss is ``(None, True)``)."""
         if self._read_off:
-            return None
+            return None, False
         try:
             data = self.store.get(key)
         except LakeError:  # no such entry
-            return None
-        except ReconcilerError as exc:
+            return None, True
+        except (ReconcilerError, OSError) as exc:
             self._failed("read", key, exc)
-            return None
+            return None, False
         try:
-            table = pq.read_table(pa.BufferReader(data))
+            table = ipc.open_file(pa.BufferReader(data)).read_all()
         except (OSError, pa.ArrowException) as exc:
             log.warning("shared observation cache: ignoring unreadable %s (%s)", self.store.uri(key), exc)
-            return None
+            return None, True
         self.reads += 1
-        return table
+        return table, True
 
     def _put(self, key: str, table: pa.Table) -> None:
         if self._write_off:
             return
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression="zstd")
         try:
-            self.store.put(key, sink.getvalue().to_pybytes())
-        except ReconcilerError as exc:
+            sink = pa.BufferOutputStream()
+            with ipc.new_file(sink, table.schema, options=ipc.IpcWriteOptions(compression="zstd")) as writer:
+                writer.write_table(table)
+            data = sink.getvalue().to_pybytes()
+        except (OSError, pa.ArrowException) as exc:  # not storable: this entry stays local
+            log.warning("shared observation cache: an entry could not be encoded (%s)", exc)
+            return
+        try:
+            self.store.put(key, data)
+        except (ReconcilerError, OSError) as exc:
             self._failed("write", key, exc)
             return
         self.writes += 1
@@ -115,19 +127,21 @@ class SharedCache:
 
     def result(self, digest: str) -> pa.Table | None:
         """A shared result, or None."""
-        return self._get(f"{self.prefix}results/{digest}.parquet")
+        return self._get(f"{self.prefix}results/{digest}.arrow")[0]
 
     def put_result(self, digest: str, table: pa.Table) -> None:
         """Share a result (its key is content-derived: a rewrite is only ever the same entry)."""
-        self._put(f"{self.prefix}results/{digest}.parquet", table)
+        self._put(f"{self.prefix}results/{digest}.arrow", table)
 
     # -- footers --------------------------------------------------------------------------------
 
     def _footers_key(self, lake: str, group: str) -> str:
-        digest = hashlib.sha256(f"{lake}\n{group}".encode()).hexdigest()[:32]
-        return f"{self.prefix}footers/{digest}.parquet"
+        # The code (and pyarrow, which gives the type text) that read the footers is in the key.
+        where = f"{lake}\n{group}\n{code_version()}\npyarrow {pa.__version__}"
+        digest = hashlib.sha256(where.encode()).hexdigest()[:32]
+        return f"{self.prefix}footers/{digest}.arrow"
 
-    def footers(self, lake: str, group: str) -> list[FooterRow]:
+    def footers(self, lake: str, group: str) -> list[FooterRow] | None:
         """The footers last shared for one table (``group``: its prefix) of a lake.
 
         Args:
@@ -135,10 +149,12 @@ class SharedCache:
             group: The table's key prefix.
 
         Returns:
-            Every row of the shared object (empty on a miss); the caller checks each against the
-            object it stands for.
+            Every row of the shared object (empty on a miss or a broken entry), or None when the
+            tier could not be asked; the caller checks each row against the object it stands for.
         """
-        table = self._get(self._footers_key(lake, group))
+        table, asked = self._get(self._footers_key(lake, group))
+        if not asked:
+            return None
         if table is None or not set(_FOOTER_SCHEMA.names) <= set(table.column_names):
             return []
         cols = [table.column(n).to_pylist() for n in _FOOTER_SCHEMA.names]

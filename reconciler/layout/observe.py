@@ -24,6 +24,8 @@ from functools import lru_cache
 from itertools import combinations
 from typing import Any, Literal
 
+import pyarrow as pa
+
 from reconciler.adapters.obs_cache import ObservationCache
 from reconciler.core.layout_observed import (
     CatalogObs,
@@ -55,8 +57,9 @@ __all__ = ["LayoutObserver"]
 
 log = logging.getLogger(__name__)
 
-#: Tables listed at once on a remote store.
-_LISTERS = 8
+#: Tables listed at once on a remote store (each splits its listing 16 ways: within the S3 client's
+#: connection pool, ``MAX_POOL_CONNECTIONS``).
+_LISTERS = 4
 
 
 def _season_of(values: Sequence[tuple[str, str]]) -> int | None:
@@ -128,7 +131,10 @@ class LayoutObserver:
         key = files_key(self.store, decl, sorted(seasons), listed, json.dumps(mine))
         hit = self.cache.result(key)
         if hit is not None:
-            return files_from_table(hit)
+            try:
+                return files_from_table(hit)
+            except (KeyError, TypeError, ValueError, pa.ArrowException) as exc:  # not an entry we wrote
+                log.warning("observation cache: ignoring a malformed entry for %s (%s)", decl.qualified, exc)
         got = self._read_files(decl, seasons, superseded, listed)
         if not any(f.unreadable for f in got):
             self.cache.put_result(key, files_table(got))

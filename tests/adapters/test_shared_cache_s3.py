@@ -24,9 +24,10 @@ def test_results_and_footers_round_trip_through_s3(moto_url: str, boto_session: 
     writer.put_result("d1", table)
     one = ("silver/fct_plays/season=2015/part-1.parquet", 100, 1.5, "etag-1")
     footer = CachedFooter(7, (("gameId", "int64"), ("season", "int64")), ranges=(("season", "2015", "2015"),))
+    assert writer.footers(lake, [one], "silver/fct_plays/") == {}  # a miss: this machine reads it
     writer.share_footers(lake, "silver/fct_plays/", [(one, footer)], [one[0]])
     keys = sorted(o.key for o in store.list_objects(PREFIX))
-    assert len(keys) == 2 and all(k.startswith(PREFIX) and k.endswith(".parquet") for k in keys)
+    assert len(keys) == 2 and all(k.startswith(PREFIX) and k.endswith(".arrow") for k in keys)
     assert not list(store.list_objects("silver/")), "nothing is written under a table"
     # Another machine, its local cache empty, asks S3.
     shared = SharedCache(store, PREFIX)
