@@ -5,6 +5,7 @@
 #   athena               where the profile's engine is Athena,
 #   apply                to the role that runs `reconcile apply`,
 #   delete               only where `reconcile apply --allow-delete` runs,
+#   cache                where the profile sets cache.shared (the observation cache's shared tier),
 #   doctor (optional)    lets `reconcile doctor` and apply's preflight simulate the role's own policy.
 
 variable "reconciler_role_name" {
@@ -16,6 +17,18 @@ variable "allow_delete" {
   type        = bool
   default     = false
   description = "Attach the --allow-delete policy (rewrites and deletions, after confirmation)."
+}
+
+variable "shared_cache" {
+  type        = bool
+  default     = false
+  description = "The profile sets cache.shared: plan and apply read and write the cache's shared tier."
+}
+
+variable "shared_cache_prefix" {
+  type        = string
+  default     = "meta/cbbd-reconciler/cache"
+  description = "cache.shared without its trailing slash."
 }
 
 variable "athena_engine" {
@@ -312,6 +325,30 @@ resource "aws_iam_role_policy_attachment" "reconciler_delete" {
   count      = var.allow_delete ? 1 : 0
   role       = var.reconciler_role_name
   policy_arn = aws_iam_policy.reconciler_delete.arn
+}
+
+data "aws_iam_policy_document" "reconciler_cache" {
+  statement {
+    sid       = "CacheS3SharedCache"
+    actions   = [
+      "s3:GetObject",  # reading the cache entries another machine's plan shared
+      "s3:PutObject",  # sharing this plan's cache entries (results, footers)
+    ]
+    resources = [
+      "arn:aws:s3:::${var.lake_bucket}/${var.shared_cache_prefix}/*",
+    ]
+  }
+}
+
+resource "aws_iam_policy" "reconciler_cache" {
+  name   = "cbbd-reconciler-cache"
+  policy = data.aws_iam_policy_document.reconciler_cache.json
+}
+
+resource "aws_iam_role_policy_attachment" "reconciler_cache" {
+  count      = var.shared_cache ? 1 : 0
+  role       = var.reconciler_role_name
+  policy_arn = aws_iam_policy.reconciler_cache.arn
 }
 
 # Optional: `reconcile doctor` and apply's preflight then ask IAM itself (no probes, writes included).

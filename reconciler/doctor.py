@@ -40,6 +40,7 @@ _SERVICE_OF_KIND = {
     "results": "s3",
     "locks": "s3",
     "quarantine": "s3",
+    "shared-cache": "s3",
     "glue-databases": "glue",
     "glue-tables": "glue",
     "checkpoints": "dynamodb",
@@ -55,13 +56,15 @@ def profile_uses(profile: Profile) -> list[str]:
 
     Returns:
         ``plan``, ``apply`` and ``delete`` always; ``athena`` with the Athena engine; ``msck``
-        with MSCK registration on Glue behind Athena.
+        with MSCK registration on Glue behind Athena; ``cache`` with a shared cache tier.
     """
     uses = ["plan", "apply", "delete"]
     if profile.engine.kind == "athena":
         uses.insert(1, "athena")
         if profile.catalog.kind == "glue" and profile.catalog.partition_registration == "msck":
             uses.insert(3, "msck")
+    if profile.cache.enabled and profile.cache.shared:
+        uses.append("cache")
     return uses
 
 
@@ -107,6 +110,7 @@ def profile_names(profile: Profile, account: str = "*") -> Names:
         table=profile.state.table,
         workgroup=profile.engine.workgroup,
         results_prefix=results,
+        shared_prefix=profile.cache.shared or Names().shared_prefix,
     )
 
 

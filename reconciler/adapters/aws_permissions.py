@@ -13,7 +13,9 @@ Uses, from least to most:
 * ``apply``: write objects, register partitions, checkpoint units, hold the apply lock;
 * ``msck``: ``catalog.partition_registration: msck``;
 * ``delete``: ``apply --allow-delete`` (remove superseded originals, objects with no columns; move
-  an object that is not readable Parquet to ``quarantine/<its key>``, its bytes kept).
+  an object that is not readable Parquet to ``quarantine/<its key>``, its bytes kept);
+* ``cache``: the observation cache's shared tier (``cache.shared``): plan and apply read and write
+  their cache entries there, and nothing else.
 
 DynamoDB access is limited to this tool's items (``endpoint`` = ``reconcile:*``) with the
 ``dynamodb:LeadingKeys`` condition: the pipeline's checkpoints are never read or written.
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 #: Every use, in the order the policy lists them.
-USES = ("plan", "athena", "apply", "msck", "delete")
+USES = ("plan", "athena", "apply", "msck", "delete", "cache")
 
 #: The command line each use stands for, as the user types it.
 COMMANDS = {
@@ -47,6 +49,7 @@ COMMANDS = {
     "apply": "reconcile apply",
     "msck": "reconcile apply (partition_registration: msck)",
     "delete": "reconcile apply --allow-delete",
+    "cache": "reconcile plan (cache.shared)",
 }
 
 #: The partition-key prefix of every DynamoDB item this tool reads or writes.
@@ -67,6 +70,7 @@ class Names:
         workgroup: The Athena workgroup.
         results_prefix: The key prefix of Athena's results in the bucket.
         partition: The AWS partition (``aws``).
+        shared_prefix: The key prefix of the observation cache's shared tier (``cache.shared``).
     """
 
     bucket: str = "hoops-edge"
@@ -78,6 +82,7 @@ class Names:
     workgroup: str = "cbbd"
     results_prefix: str = "athena/"
     partition: str = "aws"
+    shared_prefix: str = "meta/cbbd-reconciler/cache/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +154,9 @@ PERMISSIONS: tuple[Permission, ...] = (
         "s3:PutObject", "quarantine", "delete", "moving an unreadable object to quarantine/<its key>, its bytes kept"
     ),
     Permission("s3:GetObject", "quarantine", "delete", "comparing a quarantine copy already there with the object"),
+    # cache: the observation cache's shared tier, when the profile sets cache.shared.
+    Permission("s3:GetObject", "shared-cache", "cache", "reading the cache entries another machine's plan shared"),
+    Permission("s3:PutObject", "shared-cache", "cache", "sharing this plan's cache entries (results, footers)"),
 )
 
 
@@ -157,7 +165,7 @@ def resource_arns(kind: str, names: Names) -> list[str]:
 
     Args:
         kind: ``bucket``, ``lake-objects``, ``table-objects``, ``results``, ``locks``, ``quarantine``,
-            ``glue-databases``, ``glue-tables``, ``checkpoints`` or ``workgroup``.
+            ``shared-cache``, ``glue-databases``, ``glue-tables``, ``checkpoints`` or ``workgroup``.
         names: The profile's names.
 
     Returns:
@@ -174,6 +182,7 @@ def resource_arns(kind: str, names: Names) -> list[str]:
         "results": [f"arn:{p}:s3:::{b}/{results}/*"],
         "locks": [f"arn:{p}:s3:::{b}/_reconcile/locks/*"],
         "quarantine": [f"arn:{p}:s3:::{b}/quarantine/*"],
+        "shared-cache": [f"arn:{p}:s3:::{b}/{names.shared_prefix.strip('/')}/*"],
         "glue-databases": [f"{glue}:catalog", *(f"{glue}:database/{d}" for d in dbs)],
         "glue-tables": [
             f"{glue}:catalog",
@@ -226,6 +235,8 @@ def needed_by(action: str, where: str = "") -> str:
         perms = [p for p in perms if p.resource == "locks"] or perms
     elif "/quarantine/" in where:
         perms = [p for p in perms if p.resource == "quarantine"] or perms
+    elif "/results/" in where or "/footers/" in where:
+        perms = [p for p in perms if p.resource == "shared-cache"] or perms
     elif where.startswith("s3://"):
         perms = [p for p in perms if p.resource != "locks"] or perms
     return COMMANDS[perms[0].use]

@@ -46,6 +46,7 @@ _TF_NAMES = Names(
     table="${var.checkpoint_table}",
     workgroup="${var.athena_workgroup}",
     results_prefix="athena/",
+    shared_prefix="${var.shared_cache_prefix}",
 )
 
 _TF_HEADER = """\
@@ -56,6 +57,7 @@ _TF_HEADER = """\
 #   athena               where the profile's engine is Athena,
 #   apply                to the role that runs `reconcile apply`,
 #   delete               only where `reconcile apply --allow-delete` runs,
+#   cache                where the profile sets cache.shared (the observation cache's shared tier),
 #   doctor (optional)    lets `reconcile doctor` and apply's preflight simulate the role's own policy.
 
 variable "reconciler_role_name" {
@@ -67,6 +69,18 @@ variable "allow_delete" {
   type        = bool
   default     = false
   description = "Attach the --allow-delete policy (rewrites and deletions, after confirmation)."
+}
+
+variable "shared_cache" {
+  type        = bool
+  default     = false
+  description = "The profile sets cache.shared: plan and apply read and write the cache's shared tier."
+}
+
+variable "shared_cache_prefix" {
+  type        = string
+  default     = "meta/cbbd-reconciler/cache"
+  description = "cache.shared without its trailing slash."
 }
 
 variable "athena_engine" {
@@ -154,7 +168,11 @@ def policy_terraform() -> str:
                     out.append("    }")
             out.append("  }")
         out.append("}\n")
-        attach = {"delete": "var.allow_delete ? 1 : 0", "athena": "var.athena_engine ? 1 : 0"}.get(use, "1")
+        attach = {
+            "delete": "var.allow_delete ? 1 : 0",
+            "athena": "var.athena_engine ? 1 : 0",
+            "cache": "var.shared_cache ? 1 : 0",
+        }.get(use, "1")
         out.append(f'resource "aws_iam_policy" "reconciler_{use}" {{')
         out.append(f'  name   = "cbbd-reconciler-{use}"')
         out.append(f"  policy = data.aws_iam_policy_document.reconciler_{use}.json")

@@ -48,6 +48,8 @@ def _prefix(perm: Permission, names: Names) -> str:
         return "_reconcile/locks/"
     if perm.resource == "quarantine":
         return "quarantine/"
+    if perm.resource == "shared-cache":
+        return names.shared_prefix.rstrip("/") + "/"
     return "silver/" if perm.resource in ("lake-objects", "table-objects") else names.results_prefix.rstrip("/") + "/"
 
 

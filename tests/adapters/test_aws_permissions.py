@@ -85,3 +85,28 @@ def test_the_shipped_policy_lets_allow_delete_move_an_unreadable_object_to_quara
     doc = json.loads((DOCS / "iam-policy.json").read_text())
     delete = [st for st in doc["Statement"] if st["Sid"].startswith("Delete") and "s3:PutObject" in st["Action"]]
     assert [st["Resource"] for st in delete] == [["arn:aws:s3:::hoops-edge/quarantine/*"]]
+
+
+def test_a_shared_cache_tier_is_granted_on_its_prefix_only(tmp_path):
+    from reconciler.config import load_profile
+    from reconciler.doctor import profile_policy, profile_uses
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "default_profile: aws\nprofiles:\n  aws:\n    store: {kind: s3, bucket: hoops-edge}\n"
+        "    state: {kind: dynamodb, table: cbbd_checkpoints}\n    cache: {shared: meta/ci-cache/}\n"
+    )
+    prof = load_profile(cfg)
+    assert profile_uses(prof)[-1] == "cache"
+    cache = [st for st in profile_policy(prof)["Statement"] if st["Sid"].startswith("Cache")]
+    assert cache == [
+        {
+            "Sid": "CacheS3SharedCache",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": ["arn:aws:s3:::hoops-edge/meta/ci-cache/*"],
+        }
+    ]
+    assert needed_by("s3:PutObject", "s3://hoops-edge/meta/ci-cache/results/x.arrow") == "reconcile plan (cache.shared)"
+    cfg.write_text(cfg.read_text().replace("    cache: {shared: meta/ci-cache/}\n", ""))
+    assert "cache" not in profile_uses(load_profile(cfg))
