@@ -54,7 +54,15 @@ MAX_ATTEMPTS = 8
 
 #: Client config for every adapter: botocore's standard retry mode with more patience than the
 #: default (throttling and 5xx are retried with jittered backoff before we see them).
-BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS}, connect_timeout=10, read_timeout=60)
+#: Pooled connections per client: the S3 listing runs 16 sub-prefix listings for each of up to 4
+#: tables at once (``reconciler/adapters/s3_store.py``, ``reconciler/layout/observe.py``).
+MAX_POOL_CONNECTIONS = 64
+BOTO_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+    connect_timeout=10,
+    read_timeout=60,
+    max_pool_connections=MAX_POOL_CONNECTIONS,
+)
 
 #: AWS refuses a signature more than five minutes off its own clock.
 SKEW_LIMIT_SECONDS = 300.0
