@@ -235,7 +235,7 @@ def needed_by(action: str, where: str = "") -> str:
         perms = [p for p in perms if p.resource == "locks"] or perms
     elif "/quarantine/" in where:
         perms = [p for p in perms if p.resource == "quarantine"] or perms
-    elif "/results/" in where or "/footers/" in where:
+    elif where.endswith(".arrow"):  # the shared cache tier's entries (no lake object is Arrow IPC)
         perms = [p for p in perms if p.resource == "shared-cache"] or perms
     elif where.startswith("s3://"):
         perms = [p for p in perms if p.resource != "locks"] or perms
