@@ -288,7 +288,7 @@ class ObservationCache:
         if self.shared is None or not group or len(out) == len(objects):
             return out
         want = {o[0]: o for o in objects if o[0] not in out}
-        schemas, spans = JsonMemo(), JsonMemo()
+        text = _FooterText()
         found: list[tuple[tuple[str, int, float, str], CachedFooter]] = []
         rows = self.shared.footers(lake, group)
         if rows is None:  # the tier could not be asked: its entry is not replaced by a partial one
@@ -297,12 +297,12 @@ class ObservationCache:
         for ident, n, columns, unreadable, ranges in rows:
             if want.get(ident[0]) == ident and not unreadable:
                 try:
-                    footer = CachedFooter(n, schemas.loads(columns, _pairs), "", spans.loads(ranges or "[]", _triples))
+                    footer = text.decode(n, columns, unreadable, ranges)
                 except (ValueError, TypeError):  # a broken entry: read the object instead
                     continue
                 found.append((ident, footer))
         out.update((ident[0], f) for ident, f in found)
-        self._insert_footers(lake, found)
+        self.put_footers(lake, found)
         self.hits += len(found)
         self.misses = max(0, self.misses - len(found))
         return out
@@ -327,11 +327,11 @@ class ObservationCache:
         """
         if self.shared is None or not group or (lake, group) not in self._shared_rows:
             return  # no tier, or its entry was not read this run (so it could not be merged)
-        memo = JsonMemo()
-        rows = [(ident, f.rows, memo.dumps(f.columns), f.unreadable, memo.dumps(f.ranges)) for ident, f in entries]
+        text = _FooterText()
+        rows: list[FooterRow] = [(ident, *text.encode(f)) for ident, f in entries]
         named = {ident[0] for ident, _ in entries}
         keep = set(listed)
-        rows += [r for r in self._shared_rows.get((lake, group), []) if r[0][0] in keep and r[0][0] not in named]
+        rows += [r for r in self._shared_rows[(lake, group)] if r[0][0] in keep and r[0][0] not in named]
         self.shared.put_footers(lake, group, sorted(rows))
 
     def _local_footers(self, lake: str, objects: Sequence[tuple[str, int, float, str]]) -> dict[str, CachedFooter]:
@@ -347,12 +347,10 @@ class ObservationCache:
                     "WHERE lake = ? AND key BETWEEN ? AND ?",
                     (lake, lo, hi),
                 )
-                schemas, spans = JsonMemo(), JsonMemo()  # a table's files share schemas, a folder's ranges
+                text = _FooterText()
                 for key, size, mtime, etag, n, columns, unreadable, ranges in rows:
                     if want.get(key) == (size, mtime, etag):
-                        cols = schemas.loads(columns, _pairs)
-                        span = spans.loads(ranges or "[]", _triples)
-                        out[key] = CachedFooter(int(n), cols, str(unreadable), span)
+                        out[key] = text.decode(n, columns, unreadable, ranges)
         except (sqlite3.Error, ValueError, OSError) as exc:
             self._footers_failed(exc)
             return {}
@@ -367,16 +365,10 @@ class ObservationCache:
             lake: The lake's URI.
             entries: ((key, size, mtime, etag), footer) pairs.
         """
-        self._insert_footers(lake, entries)
-
-    def _insert_footers(self, lake: str, entries: Sequence[tuple[tuple[str, int, float, str], CachedFooter]]) -> None:
         if not entries or self._footers_off:
             return
-        memo = JsonMemo()  # objects share schemas and ranges: each is written out once
-        rows = [
-            (lake, key, size, mtime, etag, f.rows, memo.dumps(f.columns), f.unreadable, memo.dumps(f.ranges))
-            for (key, size, mtime, etag), f in entries
-        ]
+        text = _FooterText()
+        rows = [(lake, key, size, mtime, etag, *text.encode(f)) for (key, size, mtime, etag), f in entries]
         try:
             with self._lock:
                 db = self._conn()
@@ -391,6 +383,26 @@ class ObservationCache:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+class _FooterText:
+    """Footers to and from the JSON text both tiers store, each distinct text coded once.
+
+    A table's objects share a few schemas and a folder's objects their ranges.
+    """
+
+    def __init__(self) -> None:
+        """Empty memos."""
+        self._schemas, self._spans, self._out = JsonMemo(), JsonMemo(), JsonMemo()
+
+    def decode(self, rows: int, columns: str, unreadable: str, ranges: str | None) -> CachedFooter:
+        """A stored footer read back."""
+        cols = self._schemas.loads(columns, _pairs)
+        return CachedFooter(int(rows), cols, str(unreadable), self._spans.loads(ranges or "[]", _triples))
+
+    def encode(self, f: CachedFooter) -> tuple[int, str, str, str]:
+        """(rows, columns, unreadable, ranges) as stored."""
+        return f.rows, self._out.dumps(f.columns), f.unreadable, self._out.dumps(f.ranges)
 
 
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:

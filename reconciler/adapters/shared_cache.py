@@ -56,7 +56,7 @@ _FOOTER_SCHEMA = pa.schema(
 
 
 class SharedCache:
-    """Cache entries kept as Parquet objects under a prefix of an object store."""
+    """Cache entries kept as Arrow IPC objects under a prefix of an object store."""
 
     def __init__(self, store: ObjectStore, prefix: str) -> None:
         """A shared tier under ``prefix`` (a key prefix ending with ``/``) of ``store``.

@@ -132,18 +132,16 @@ def _described(md: pq.FileMetaData, memo: _SchemaMemo) -> tuple[tuple[tuple[str,
     return cols, names
 
 
-def _ranges(md: pq.FileMetaData, names: list[str] | None = None) -> tuple[tuple[str, str, str], ...]:
+def _ranges(md: pq.FileMetaData, names: list[str]) -> tuple[tuple[str, str, str], ...]:
     """Min and max (as text) of the columns that say where rows belong, from the column statistics.
 
     A column without statistics in some row group gives no range (it cannot be told).
 
     Args:
         md: The footer.
-        names: Its leaf column names (default: read from it).
+        names: Its leaf column names (:func:`_described`).
     """
     out = []
-    if names is None:
-        names = [md.schema.column(i).name for i in range(md.num_columns)]
     for col in RANGE_COLUMNS:
         if col not in names or md.num_row_groups == 0:
             continue
