@@ -157,6 +157,7 @@ class Session:
             The ``layout`` target's plan, and the bytes its queries scanned.
         """
         from reconciler.layout.observe import LayoutObserver
+        from reconciler.layout.plan_cache import cached_plan, keep_plan
         from reconciler.layout.tables import declared_tables
 
         b = self.backends
@@ -173,7 +174,16 @@ class Session:
             hidden=getattr(b, "hidden", None),
         )
         tables = declared_tables(self.specs, cat.silver_database, cat.bronze_database)
-        layout = plan_layout(observer.observe(tables, seasons), targets)
+        cache = observer.cache
+        key = observer.inputs_key(tables, seasons, targets)
+        if cache is not None and key is not None:
+            kept = cached_plan(cache, key)
+            if kept is not None:  # nothing the plan is a function of changed: no footer, no census
+                return kept, 0
+        obs = observer.observe(tables, seasons)
+        layout = plan_layout(obs, targets)
+        if cache is not None and key is not None:
+            keep_plan(cache, key, layout, obs, _notices(b))
         return layout, observer.bytes_scanned
 
     def plan(
@@ -211,11 +221,7 @@ class Session:
         planned = {t.target for t in plan.targets}
         left = [n for n in (*(s.name for s in self.specs), LAYOUT_TARGET) if n not in planned]
         # Objects the engines left out or read with casts, each named once with its table.
-        b = self.backends
-        notices = [
-            n for e in (getattr(b, "engine", None), getattr(b, "hidden", None)) for n in getattr(e, "notices", [])
-        ]
-        warnings = list(dict.fromkeys([*notices, *plan.warnings]))
+        warnings = list(dict.fromkeys([*_notices(self.backends), *plan.warnings]))
         if left or warnings != plan.warnings:
             plan = plan.model_copy(update={"not_planned": left, "warnings": warnings})
         return plan, observed
@@ -238,6 +244,12 @@ class Session:
             quota_reserve=self.profile.api.quota_reserve,
             profile=self.profile.name,
         )
+
+
+def _notices(backends: object) -> list[str]:
+    """The engines' notices: objects they left out or read with casts, each named once with its table."""
+    engines = (getattr(backends, "engine", None), getattr(backends, "hidden", None))
+    return [n for e in engines for n in getattr(e, "notices", [])]
 
 
 def _with_fingerprint(observed: ObservedState, layout: TargetPlan) -> ObservedState:

@@ -14,6 +14,7 @@ Read-only. For each table, in bronze and silver:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import Counter, defaultdict
@@ -51,11 +52,14 @@ from reconciler.layout.files import (
 )
 from reconciler.layout.superseded import Superseded, load_superseded, same_object
 from reconciler.observe.queries import duplicate_seasons_query, season_rows_query
-from reconciler.ports import Catalog, ObjectInfo, ObjectStore, QueryEngine, StateStore
+from reconciler.ports import Catalog, CatalogTable, ObjectInfo, ObjectStore, PartitionSpec, QueryEngine, StateStore
 
 __all__ = ["LayoutObserver"]
 
 log = logging.getLogger(__name__)
+
+#: Bump when what the layout plan is a function of changes beyond the code (digested by :func:`code_version`).
+_PLAN_VERSION = "layout-plan-1"
 
 #: Tables listed at once on a remote store (each splits its listing 16 ways: within the S3 client's
 #: connection pool, ``MAX_POOL_CONNECTIONS``).
@@ -114,6 +118,77 @@ class LayoutObserver:
     hidden: QueryEngine | None = None
     #: Listings made ahead (remote stores: every table at once), taken by :meth:`_files`.
     _listed: dict[str, list[ObjectInfo]] = field(default_factory=dict)
+    #: What :meth:`inputs_key` read, for the observation that follows it: the superseded records,
+    #: each table's files cache key and its catalog entry (definition and partitions).
+    _superseded: dict[str, Superseded] | None = None
+    _keys: dict[str, str] = field(default_factory=dict)
+    _catalogs: dict[tuple[str, str], tuple[CatalogTable | None, list[PartitionSpec]]] = field(default_factory=dict)
+
+    def _list_all(self, tables: Sequence[TableDecl]) -> None:
+        """List every table ahead (on a remote store, several at once: each waits on S3 page by page)."""
+        if is_remote(self.store) and len(tables) > 1:
+            with ThreadPoolExecutor(max_workers=min(_LISTERS, len(tables))) as pool:
+                listings = list(pool.map(lambda d: list_table(self.store, d), tables))
+        else:
+            listings = [list_table(self.store, d) for d in tables]
+        self._listed = {d.prefix: got for d, got in zip(tables, listings, strict=True)}
+
+    def _catalog_entry(self, decl: TableDecl) -> tuple[CatalogTable | None, list[PartitionSpec]]:
+        """The catalog's definition of a table and its registered partitions (as :meth:`inputs_key` read them)."""
+        entry = self._catalogs.pop((decl.database, decl.table), None)
+        if entry is None:
+            table = self.catalog.get_table(decl.database, decl.table)
+            parts = [] if table is None else self.catalog.list_partitions(decl.database, decl.table)
+            entry = (table, parts)
+        return entry
+
+    def _files_key(
+        self, decl: TableDecl, seasons: set[int], superseded: dict[str, Superseded], listed: Sequence[ObjectInfo]
+    ) -> str:
+        """The cache key of a table's observed objects (its listing, the seasons, its superseded records)."""
+        mine = sorted((k, repr(r)) for k, r in superseded.items() if k.startswith(decl.prefix))
+        return files_key(self.store, decl, sorted(seasons), listed, json.dumps(mine))
+
+    def inputs_key(self, tables: Sequence[TableDecl], seasons: Sequence[int], selectors: Sequence[str]) -> str | None:
+        """Read what the layout plan is a function of, and digest it; the observation that follows reuses it.
+
+        The plan depends on each table's objects (key, size, modification time, ETag: the footers
+        and the duplicate census are functions of them), its catalog entry, the superseded
+        records, the seasons, the selectors and the profile's registration and engine choices. All
+        of them are read here (every table listed, the catalog and the state read), so an unchanged
+        lake's plan can be answered without reading a footer, decoding a cached table or running
+        the census.
+
+        Args:
+            tables: The declared tables.
+            seasons: Selected seasons.
+            selectors: ``--target`` values.
+
+        Returns:
+            A hex digest, or None without a cache.
+        """
+        self._superseded = load_superseded(self.state)
+        self._list_all(tables)
+        if self.cache is None:
+            return None
+        wanted = set(seasons)
+        parts = []
+        for d in tables:
+            table, registered = self._catalogs[(d.database, d.table)] = self._catalog_entry(d)
+            catalog = None if table is None else [repr(table), sorted((p.values, p.location) for p in registered)]
+            key = self._keys[d.prefix] = self._files_key(d, wanted, self._superseded, self._listed[d.prefix])
+            parts.append([d.qualified, key, catalog])
+        doc = [
+            _PLAN_VERSION,
+            sorted(wanted),
+            list(selectors),
+            self.registration,
+            self.catalog_kind,
+            self.engine_kind,
+            self.hidden is not None,
+            parts,
+        ]
+        return hashlib.sha256(json.dumps(doc, default=str).encode()).hexdigest()
 
     def _files(self, decl: TableDecl, seasons: set[int], superseded: dict[str, Superseded]) -> list[FileObs]:
         """The table's objects in scope, footers read.
@@ -122,13 +197,13 @@ class LayoutObserver:
         season before with rows of a selected season (``plays_date`` files the calendar year).
         """
         listed = self._listed.pop(decl.prefix, None)
+        key = self._keys.pop(decl.prefix, None)  # both made for this observation, by :meth:`inputs_key`
         if listed is None:
-            listed = list_table(self.store, decl)
+            listed, key = list_table(self.store, decl), None
         if self.cache is None:
             return self._read_files(decl, seasons, superseded, listed)
         # An unchanged table (same objects, seasons and superseded records) is not re-read.
-        mine = sorted((k, repr(r)) for k, r in superseded.items() if k.startswith(decl.prefix))
-        key = files_key(self.store, decl, sorted(seasons), listed, json.dumps(mine))
+        key = key or self._files_key(decl, seasons, superseded, listed)
         hit = self.cache.result(key)
         if hit is not None:
             try:
@@ -170,7 +245,7 @@ class LayoutObserver:
         A partition of the season before is in scope only where an object in scope lives (its rows
         belong to a selected season); the rest of that season is another plan's business.
         """
-        table = self.catalog.get_table(decl.database, decl.table)
+        table, registered = self._catalog_entry(decl)
         if table is None:
             return None
         keys = [k for k, _ in table.partition_keys]
@@ -178,7 +253,7 @@ class LayoutObserver:
         dirs = {f"{decl.prefix}{f.partition_dir}/" for f in files if _season_of(f.partition) == before}
         parts = tuple(
             RegisteredPartition(values=p.values, location=p.location)
-            for p in self.catalog.list_partitions(decl.database, decl.table)
+            for p in registered
             if _in_scope(list(zip(keys, p.values, strict=False)), seasons)
             or (p.location if p.location.endswith("/") else p.location + "/") in dirs
         )
@@ -280,17 +355,16 @@ class LayoutObserver:
         Returns:
             The observation.
         """
-        superseded = load_superseded(self.state)
-        if is_remote(self.store) and len(tables) > 1:
-            # Each listing waits on S3 page by page: the tables are listed at once.
-            with ThreadPoolExecutor(max_workers=min(_LISTERS, len(tables))) as pool:
-                listings = list(pool.map(lambda d: list_table(self.store, d), tables))
-            self._listed = {d.prefix: got for d, got in zip(tables, listings, strict=True)}
+        superseded = self._superseded
+        if superseded is None:  # not read by :meth:`inputs_key` just before
+            superseded = load_superseded(self.state)
+            self._list_all(tables)
         reg: Literal["batch", "msck"] = "msck" if self.registration == "msck" else "batch"
         try:
             observed = tuple(self.observe_table(d, seasons, superseded) for d in tables)
         finally:
-            self._listed = {}  # never reused by a later observation
+            # Never reused by a later observation.
+            self._listed, self._keys, self._catalogs, self._superseded = {}, {}, {}, None
         return LayoutObservation(
             tables=observed,
             registration=reg,
