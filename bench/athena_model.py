@@ -172,8 +172,13 @@ def measure(cfg: Path, seasons: str, targets: tuple[str, ...] = ()) -> dict[str,
     if "concurrency" in inspect.signature(AthenaEngine).parameters:
         concurrency = 4
         kwargs["concurrency"] = concurrency
-    # The backends are frozen: the session gets a copy whose engine is the model.
-    object.__setattr__(session, "backends", dataclasses.replace(backends, engine=AthenaEngine(**kwargs)))
+    # The backends are frozen: the session gets a copy whose engine is the model, and no observation
+    # cache: a plan answered from it (the layout plan of an unchanged lake) would start no query, and
+    # the model is of the plan that must start them all.
+    replaced = {"engine": AthenaEngine(**kwargs)}
+    if hasattr(backends, "cache"):
+        replaced["cache"] = None
+    object.__setattr__(session, "backends", dataclasses.replace(backends, **replaced))
     t = time.perf_counter()
     try:
         plan, _ = session.plan(parse_seasons(seasons), targets)
