@@ -183,7 +183,7 @@ class Session:
         obs = observer.observe(tables, seasons)
         layout = plan_layout(obs, targets)
         if cache is not None and key is not None:
-            keep_plan(cache, key, layout, obs, _notices(b))
+            keep_plan(cache, key, layout, obs, _notices(b), exact=observer.census_exact)
         return layout, observer.bytes_scanned
 
     def plan(

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 import reconciler.layout.files as layout_files
+import reconciler.layout.plan_cache as plan_cache
 from reconciler.adapters.local_store import LocalStore
 from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
 from reconciler.adapters.shared_cache import SharedCache
@@ -64,6 +65,11 @@ def _plan(cfg: Path, counter: list[str], monkeypatch: pytest.MonkeyPatch) -> str
     return json.dumps(out, sort_keys=True)
 
 
+def _observe_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never answer the layout plan whole from the cache, so that its table and footer entries are read."""
+    monkeypatch.setattr(plan_cache, "cached_plan", lambda cache, key: None)
+
+
 def _copy(sandbox: Path, tmp_path: Path) -> Path:
     cfg = tmp_path / "sb" / "config.yaml"
     shutil.copytree(sandbox.parent, cfg.parent)
@@ -84,16 +90,22 @@ def test_a_fresh_machine_reads_no_footer_another_plan_has_read(
     assert any(k.startswith(SHARED + "footers/") for k in tier)
     assert any(k.startswith(SHARED + "results/") for k in tier)
     assert all(k.endswith(".arrow") for k in tier)
-    # A second machine, its local cache empty: the same plan, and not one footer read.
+    # A second machine, its local cache empty: the same plan, and not one footer read, whether the
+    # layout plan comes whole from the tier or is made again from the tier's table entries.
     second: list[str] = []
     assert _plan(_machine(cfg, "b"), second, monkeypatch) == baseline
     assert second == []
+    _observe_always(monkeypatch)
+    third: list[str] = []
+    assert _plan(_machine(cfg, "c"), third, monkeypatch) == baseline
+    assert third == []
 
 
 def test_a_changed_table_is_read_again_only_where_it_changed(
     sandbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = _copy(sandbox, tmp_path)
+    _observe_always(monkeypatch)
     _plan(_machine(cfg, "a"), [], monkeypatch)
     lake = cfg.parent / "lake"
     victim = sorted((lake / "silver" / "fct_plays").rglob("*.parquet"))[0]
@@ -241,6 +253,7 @@ def test_a_malformed_table_entry_is_read_again(sandbox: Path, tmp_path: Path, mo
         return pa.table({"key": ["x"]}) if got is not None and "partition" in got.column_names else got
 
     monkeypatch.setattr(ObservationCache, "result", junk)
+    _observe_always(monkeypatch)
     reads: list[str] = []
     assert _plan(_machine(cfg, "a", shared=None), reads, monkeypatch) == baseline
     assert reads == [], "the footers are still cached object by object"

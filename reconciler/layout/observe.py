@@ -6,10 +6,11 @@ Read-only. For each table, in bronze and silver:
    path) and mark the ones recorded as superseded (pending delete);
 2. read the footer of every live object (rows and schema; never the data);
 3. read the catalog's definition and registered partitions;
-4. silver only: find duplicate natural keys, as a full scan sees them (any layout, any types).
-   A cheap Athena-dialect query first finds the seasons (folders) with any duplicate key at all;
-   only there are the key columns of the live objects read, to say which objects hold which
-   duplicates.
+4. silver only: find duplicate natural keys, as a full scan sees them (any layout, any types):
+   :mod:`reconciler.layout.census`.
+
+:meth:`LayoutObserver.inputs_key` digests everything the layout plan is a function of, so that an
+unchanged lake's plan is answered from the observation cache (:mod:`reconciler.layout.plan_cache`).
 """
 
 from __future__ import annotations
@@ -17,17 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from itertools import combinations
-from typing import Any, Literal
+from typing import Literal
 
 import pyarrow as pa
 
-from reconciler.adapters.obs_cache import ObservationCache
+from reconciler.adapters.obs_cache import ObservationCache, code_version
 from reconciler.core.layout_observed import (
     CatalogObs,
     FileObs,
@@ -38,8 +36,7 @@ from reconciler.core.layout_observed import (
     TableObs,
     row_seasons,
 )
-from reconciler.errors import QueryError
-from reconciler.lake.keys import key_parts, key_sql
+from reconciler.layout.census import Census, census_tag, library_versions, season_of
 from reconciler.layout.files import (
     file_obs,
     files_from_table,
@@ -47,35 +44,21 @@ from reconciler.layout.files import (
     files_table,
     is_remote,
     list_table,
-    object_keys,
     read_footers,
 )
 from reconciler.layout.superseded import Superseded, load_superseded, same_object
-from reconciler.observe.queries import duplicate_seasons_query, season_rows_query
 from reconciler.ports import Catalog, CatalogTable, ObjectInfo, ObjectStore, PartitionSpec, QueryEngine, StateStore
 
 __all__ = ["LayoutObserver"]
 
 log = logging.getLogger(__name__)
 
-#: Bump when what the layout plan is a function of changes beyond the code (digested by :func:`code_version`).
+#: Bump when the layout plan comes to depend on more than :meth:`LayoutObserver.inputs_key` digests.
 _PLAN_VERSION = "layout-plan-1"
 
 #: Tables listed at once on a remote store (each splits its listing 16 ways: within the S3 client's
 #: connection pool, ``MAX_POOL_CONNECTIONS``).
 _LISTERS = 4
-
-
-def _season_of(values: Sequence[tuple[str, str]]) -> int | None:
-    """The season folder of a partition (None: none, or not a number)."""
-    return _folder_season(tuple(values))
-
-
-@lru_cache(maxsize=1 << 16)
-def _folder_season(values: tuple[tuple[str, str], ...]) -> int | None:
-    """:func:`_season_of`, once per folder (its objects share it)."""
-    v = dict(values).get("season", "")
-    return int(v) if v.isdigit() else None
 
 
 def _rows_in(f: FileObs, seasons: set[int]) -> bool:
@@ -84,7 +67,7 @@ def _rows_in(f: FileObs, seasons: set[int]) -> bool:
 
 
 def _in_scope(values: Sequence[tuple[str, str]], seasons: set[int]) -> bool:
-    s = _season_of(values)
+    s = season_of(values)
     return s is None or s in seasons
 
 
@@ -100,7 +83,6 @@ class LayoutObserver:
         registration: The profile's ``catalog.partition_registration``.
         catalog_kind: ``local`` or ``glue``.
         engine_kind: ``duckdb`` or ``athena``.
-        bytes_scanned: Bytes the engine reported scanning (Athena bills by them).
         cache: Footers read by earlier plans (None: read every footer).
         hidden: When the engine reads through the catalog, an engine over the files it misses
             (the duplicate census runs on both).
@@ -113,7 +95,6 @@ class LayoutObserver:
     registration: str = "batch"
     catalog_kind: str = "local"
     engine_kind: str = "duckdb"
-    bytes_scanned: int = 0
     cache: ObservationCache | None = None
     hidden: QueryEngine | None = None
     #: Listings made ahead (remote stores: every table at once), taken by :meth:`_files`.
@@ -123,6 +104,21 @@ class LayoutObserver:
     _superseded: dict[str, Superseded] | None = None
     _keys: dict[str, str] = field(default_factory=dict)
     _catalogs: dict[tuple[str, str], tuple[CatalogTable | None, list[PartitionSpec]]] = field(default_factory=dict)
+    census: Census = field(init=False)
+
+    def __post_init__(self) -> None:
+        """The duplicate census runs on the observer's engines."""
+        self.census = Census(store=self.store, engine=self.engine, hidden=self.hidden)
+
+    @property
+    def bytes_scanned(self) -> int:
+        """Bytes the engines reported scanning for the census (Athena bills by them)."""
+        return self.census.bytes_scanned
+
+    @property
+    def census_exact(self) -> bool:
+        """False once a census failed and every season's keys were read instead (not a plan to keep)."""
+        return self.census.exact
 
     def _list_all(self, tables: Sequence[TableDecl]) -> None:
         """List every table ahead (on a remote store, several at once: each waits on S3 page by page)."""
@@ -167,10 +163,10 @@ class LayoutObserver:
         Returns:
             A hex digest, or None without a cache.
         """
-        self._superseded = load_superseded(self.state)
-        self._list_all(tables)
         if self.cache is None:
             return None
+        self._superseded = load_superseded(self.state)
+        self._list_all(tables)
         wanted = set(seasons)
         parts = []
         for d in tables:
@@ -180,6 +176,9 @@ class LayoutObserver:
             parts.append([d.qualified, key, catalog])
         doc = [
             _PLAN_VERSION,
+            code_version(),
+            # The footers' column types are pyarrow's words, the census DuckDB's answer.
+            library_versions(),
             sorted(wanted),
             list(selectors),
             self.registration,
@@ -231,26 +230,32 @@ class LayoutObserver:
                 continue
             rec = superseded.get(info.key)
             if rec is not None and same_object(rec, info):
-                if _season_of(f.partition) != before:
+                if season_of(f.partition) != before:
                     files.append(replace(f, superseded_by=rec.by, replacements=rec.replacements))
             else:
                 live.append(f)
         read = read_footers(self.store, live, self.cache, etags, decl.prefix, {o.key for o in listed})
-        kept = [f for f in read if _season_of(f.partition) != before or _rows_in(f, seasons)]
+        kept = [f for f in read if season_of(f.partition) != before or _rows_in(f, seasons)]
         return sorted(files + kept, key=lambda f: f.key)
 
-    def _catalog(self, decl: TableDecl, seasons: set[int], files: Sequence[FileObs]) -> CatalogObs | None:
+    def _catalog(
+        self,
+        decl: TableDecl,
+        seasons: set[int],
+        files: Sequence[FileObs],
+        entry: tuple[CatalogTable | None, list[PartitionSpec]],
+    ) -> CatalogObs | None:
         """The catalog's table and its partitions in scope.
 
         A partition of the season before is in scope only where an object in scope lives (its rows
         belong to a selected season); the rest of that season is another plan's business.
         """
-        table, registered = self._catalog_entry(decl)
+        table, registered = entry
         if table is None:
             return None
         keys = [k for k, _ in table.partition_keys]
         before = min(seasons) - 1
-        dirs = {f"{decl.prefix}{f.partition_dir}/" for f in files if _season_of(f.partition) == before}
+        dirs = {f"{decl.prefix}{f.partition_dir}/" for f in files if season_of(f.partition) == before}
         parts = tuple(
             RegisteredPartition(values=p.values, location=p.location)
             for p in registered
@@ -260,63 +265,6 @@ class LayoutObserver:
         return CatalogObs(
             partition_keys=table.partition_keys, location=table.location, partitions=parts, columns=table.columns
         )
-
-    def _dup_seasons(self, decl: TableDecl, seasons: set[int]) -> set[int | None]:
-        sql = duplicate_seasons_query(decl.database, decl.table, key_sql(key_parts(decl.table, decl.key)))
-        params = {"season_start": min(seasons), "season_end": max(seasons)}
-        found: set[int | None] = set()
-        # Duplicates between registered and unregistered partitions are not in either census:
-        # with a catalog-reading engine, every season with unregistered rows is read too.
-        for engine in (self.engine, self.hidden):
-            if engine is None:
-                continue
-            try:
-                res = engine.query(sql, params)
-            except QueryError as exc:
-                log.info("duplicate census of %s failed (%s); reading every season's keys", decl.qualified, exc)
-                return {*seasons, min(seasons) - 1, None}
-            self.bytes_scanned += res.bytes_scanned
-            found |= {None if s is None else int(s) for s in res.table.column("season").to_pylist()}
-        if self.hidden is not None:
-            hidden_rows = self.hidden.query(season_rows_query(decl.database, decl.table), params).table
-            found |= {None if s is None else int(s) for s in hidden_rows.column("season").to_pylist()}
-        return {s for s in found if s is None or s in seasons or s == min(seasons) - 1}
-
-    def _duplicates(
-        self, decl: TableDecl, files: list[FileObs], seasons: set[int]
-    ) -> tuple[tuple[Overlap, ...], dict[str, int], tuple[str, ...]]:
-        live = [f for f in files if not f.superseded_by and not f.unreadable and f.columns]
-        if not live or not decl.key:
-            return (), {}, ()
-        dup_seasons = self._dup_seasons(decl, seasons)
-        if not dup_seasons:
-            return (), {}, ()
-        owners: dict[tuple[Any, ...], list[str]] = defaultdict(list)
-        notes = []
-        parts = key_parts(decl.table, decl.key)
-        for f in live:
-            season = _season_of(f.partition)
-            if season is not None and season not in dup_seasons:  # rows with no season folder: always
-                continue
-            rows = object_keys(self.store, f.key, parts)
-            if rows is None:
-                notes.append(f"{f.key}: lacks a key column ({', '.join(decl.key)}); not checked for duplicates")
-                continue
-            for k in rows:
-                owners[k].append(f.key)
-        pairs: Counter[tuple[str, str]] = Counter()
-        internal: Counter[str] = Counter()
-        for holders in owners.values():
-            if len(holders) < 2:
-                continue
-            counts = Counter(holders)
-            for key, n in counts.items():
-                if n > 1:
-                    internal[key] += n - 1
-            for a, b in combinations(sorted(counts), 2):
-                pairs[(a, b)] += 1
-        overlaps = tuple(Overlap(a, b, n) for (a, b), n in sorted(pairs.items()))
-        return overlaps, dict(internal), tuple(notes)
 
     def observe_table(self, decl: TableDecl, seasons: Sequence[int], superseded: dict[str, Superseded]) -> TableObs:
         """Observe one table.
@@ -330,16 +278,21 @@ class LayoutObserver:
             The observation.
         """
         wanted = set(seasons)
+        listed = self._listed.get(decl.prefix)
+        if listed is None:
+            listed = self._listed[decl.prefix] = list_table(self.store, decl)
+        entry = self._catalog_entry(decl)
+        tag = census_tag(decl, listed, entry)
         files = self._files(decl, wanted, superseded)
         overlaps: tuple[Overlap, ...] = ()
         internal: dict[str, int] = {}
         notes: tuple[str, ...] = ()
         if decl.dedupe:
-            overlaps, internal, notes = self._duplicates(decl, files, wanted)
+            overlaps, internal, notes = self.census.duplicates(decl, files, wanted, tag)
         return TableObs(
             decl=decl,
             files=tuple(files),
-            catalog=self._catalog(decl, wanted, files),
+            catalog=self._catalog(decl, wanted, files, entry),
             overlaps=overlaps,
             internal=internal,
             notes=notes,
@@ -358,7 +311,8 @@ class LayoutObserver:
         superseded = self._superseded
         if superseded is None:  # not read by :meth:`inputs_key` just before
             superseded = load_superseded(self.state)
-            self._list_all(tables)
+            if is_remote(self.store) and len(tables) > 1:
+                self._list_all(tables)  # each listing waits on S3 page by page: list them at once
         reg: Literal["batch", "msck"] = "msck" if self.registration == "msck" else "batch"
         try:
             observed = tuple(self.observe_table(d, seasons, superseded) for d in tables)

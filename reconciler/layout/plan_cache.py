@@ -7,8 +7,9 @@ listing and catalog entry, the superseded records, the seasons, the selectors, t
 choices, the code): under that key the plan itself is kept, as one row of JSON.
 
 Only plans whose observation read every object are kept: an unreadable object (which a throttled
-or failing read can make) or an object an engine left out or read with casts is read again by the
-next plan, as the engines' own notices must be made again.
+or failing read can make), an object an engine left out or read with casts, or a duplicate census
+that failed (its fallback adds notes) is read again by the next plan, as the engines' own notices
+must be made again.
 """
 
 from __future__ import annotations
@@ -50,7 +51,13 @@ def cached_plan(cache: ObservationCache, key: str) -> TargetPlan | None:
 
 
 def keep_plan(
-    cache: ObservationCache, key: str, plan: TargetPlan, obs: LayoutObservation, notices: Sequence[str]
+    cache: ObservationCache,
+    key: str,
+    plan: TargetPlan,
+    obs: LayoutObservation,
+    notices: Sequence[str],
+    *,
+    exact: bool = True,
 ) -> bool:
     """Keep a layout plan under ``key`` when its observation read every object.
 
@@ -60,11 +67,12 @@ def keep_plan(
         plan: The plan made from ``obs``.
         obs: The observation.
         notices: The engines' notices so far (objects left out of queries or read with casts).
+        exact: False when a duplicate census failed and its fallback ran (the next plan tries again).
 
     Returns:
         Whether the plan was kept.
     """
-    if notices or any(f.unreadable for t in obs.tables for f in t.files):
+    if not exact or notices or any(f.unreadable for t in obs.tables for f in t.files):
         return False
     cache.put_result(key, pa.table({"layout_plan": [plan.model_dump_json()]}))
     return True

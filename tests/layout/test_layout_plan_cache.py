@@ -143,3 +143,80 @@ def test_a_plan_with_an_unreadable_object_is_not_kept(lake: Path, observed: list
     assert [a for a in first.actions if a.details.get("kind") == "unreadable object"]
     assert _layout(lake) == first
     assert len(observed) == 2, "a plan over an unreadable object is made afresh each time"
+
+
+def test_a_census_answered_from_an_earlier_run_of_its_text_is_never_stale(
+    lake: Path, observed: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Athena reuses the result of the same query text (``result_reuse_minutes``): modelled here."""
+    from reconciler.adapters.duckdb_engine import DuckDBEngine
+    from reconciler.sql import bind_params
+
+    reused: dict[str, Any] = {}
+    texts: list[str] = []
+    real = DuckDBEngine.query
+
+    def reusing(self: DuckDBEngine, sql: str, params: Any = None) -> Any:
+        text = bind_params(sql, params)
+        if "reconcile census" not in text:
+            return real(self, sql, params)
+        texts.append(text)
+        if text not in reused:
+            reused[text] = real(self, sql, params)
+        return reused[text]
+
+    monkeypatch.setattr(DuckDBEngine, "query", reusing)
+    assert not [a for a in _layout(lake).actions if a.type == "dedupe"]
+    first = set(texts)
+    victim = sorted((lake / "lake" / "silver" / "fct_plays").rglob("*.parquet"))[0]
+    shutil.copy(victim, victim.with_name("part-copied0.parquet"))
+    texts.clear()
+    after = _layout(lake)
+    assert [a for a in after.actions if a.type == "dedupe"], "a reused census hid the copy's duplicates"
+    changed = {t for t in texts if "fct_plays" in t}
+    assert changed and not changed & first, "the changed table's census text names its new listing"
+    assert {t for t in texts if "fct_plays" not in t} <= first, "an unchanged table's census may be reused"
+    # And the plan kept from it is the fresh plan's.
+    assert _layout(lake) == after
+    assert len(observed) == 2
+
+
+def test_a_plan_whose_census_failed_is_not_kept(
+    lake: Path, observed: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.adapters.duckdb_engine import DuckDBEngine
+    from reconciler.errors import QueryError
+
+    real = DuckDBEngine.query
+    failures = [1]
+
+    def failing_once(self: DuckDBEngine, sql: str, params: Any = None) -> Any:
+        if "reconcile census" in sql and failures:
+            failures.pop()
+            raise QueryError("Athena query failed: ThrottlingException (modelled)")
+        return real(self, sql, params)
+
+    monkeypatch.setattr(DuckDBEngine, "query", failing_once)
+    first = _layout(lake)
+    assert not failures, "the census failed once"
+    again = _layout(lake)
+    assert len(observed) == 2, "the plan made after a failed census was not kept"
+    assert again.actions == first.actions
+    assert _layout(lake) == again
+    assert len(observed) == 2, "the next plan, its census whole, was kept"
+
+
+def test_a_catalog_pointing_outside_the_table_gets_a_census_text_of_its_own() -> None:
+    from reconciler.core.layout_observed import TableDecl
+    from reconciler.layout.census import census_tag as _census_tag
+    from reconciler.ports import CatalogTable, ObjectInfo, PartitionSpec
+
+    decl = TableDecl(layer="silver", database="cbbd_silver", table="t", layout="season={season}")
+    listed = [ObjectInfo(key=f"{decl.prefix}season=2015/a.parquet", size=1, mtime=1.0, etag="e")]
+    table = CatalogTable(database="cbbd_silver", name="t", location=decl.prefix)
+    inside = (table, [PartitionSpec(values=("2015",), location=f"{decl.prefix}season=2015/")])
+    outside = (table, [PartitionSpec(values=("2015",), location="elsewhere/season=2015/")])
+    assert _census_tag(decl, listed, inside) == _census_tag(decl, listed, inside)
+    assert _census_tag(decl, listed, outside) != _census_tag(decl, listed, outside), "never reused"
+    other = [ObjectInfo(key=listed[0].key, size=1, mtime=1.0, etag="f")]
+    assert _census_tag(decl, other, inside) != _census_tag(decl, listed, inside)
