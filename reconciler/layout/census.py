@@ -28,7 +28,7 @@ from reconciler.layout.files import object_keys
 from reconciler.observe.queries import duplicate_seasons_query, season_rows_query
 from reconciler.ports import CatalogTable, ObjectInfo, ObjectStore, PartitionSpec, QueryEngine
 
-__all__ = ["Census", "census_tag", "library_versions", "season_of"]
+__all__ = ["Census", "catalog_doc", "census_tag", "library_versions", "season_of"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def season_of(values: Sequence[tuple[str, str]]) -> int | None:
 
 @lru_cache(maxsize=1 << 16)
 def _folder_season(values: tuple[tuple[str, str], ...]) -> int | None:
-    """:func:`_season_of`, once per folder (its objects share it)."""
+    """:func:`season_of`, once per folder (its objects share it)."""
     v = dict(values).get("season", "")
     return int(v) if v.isdigit() else None
 
@@ -78,8 +78,20 @@ def census_tag(
     if any(loc and not loc.startswith(decl.prefix) for loc in locations):
         return uuid.uuid4().hex
     fp = listing_fingerprint((o.key, o.size, o.mtime, o.etag or "") for o in listed)
-    doc = [fp, repr(table), sorted((p.values, p.location) for p in registered)]
-    return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:32]
+    return hashlib.sha256(json.dumps([fp, catalog_doc(entry)]).encode()).hexdigest()[:32]
+
+
+def catalog_doc(entry: tuple[CatalogTable | None, list[PartitionSpec]]) -> list[Any] | None:
+    """A table's catalog entry (definition and registered partitions) as JSON-able text, for digests.
+
+    Args:
+        entry: The definition (None: no table) and its partitions.
+
+    Returns:
+        The document, or None when the catalog has no such table.
+    """
+    table, registered = entry
+    return None if table is None else [repr(table), sorted((p.values, p.location) for p in registered)]
 
 
 @dataclass

@@ -36,7 +36,7 @@ from reconciler.core.layout_observed import (
     TableObs,
     row_seasons,
 )
-from reconciler.layout.census import Census, census_tag, library_versions, season_of
+from reconciler.layout.census import Census, catalog_doc, census_tag, library_versions, season_of
 from reconciler.layout.files import (
     file_obs,
     files_from_table,
@@ -170,10 +170,9 @@ class LayoutObserver:
         wanted = set(seasons)
         parts = []
         for d in tables:
-            table, registered = self._catalogs[(d.database, d.table)] = self._catalog_entry(d)
-            catalog = None if table is None else [repr(table), sorted((p.values, p.location) for p in registered)]
+            entry = self._catalogs[(d.database, d.table)] = self._catalog_entry(d)
             key = self._keys[d.prefix] = self._files_key(d, wanted, self._superseded, self._listed[d.prefix])
-            parts.append([d.qualified, key, catalog])
+            parts.append([d.qualified, key, catalog_doc(entry)])
         doc = [
             _PLAN_VERSION,
             code_version(),
@@ -282,7 +281,8 @@ class LayoutObserver:
         if listed is None:
             listed = self._listed[decl.prefix] = list_table(self.store, decl)
         entry = self._catalog_entry(decl)
-        tag = census_tag(decl, listed, entry)
+        # Only the census needs the tag (a digest of the listing): not worked out for other tables.
+        tag = census_tag(decl, listed, entry) if decl.dedupe else ""
         files = self._files(decl, wanted, superseded)
         overlaps: tuple[Overlap, ...] = ()
         internal: dict[str, int] = {}
