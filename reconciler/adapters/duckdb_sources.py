@@ -141,13 +141,6 @@ def _partition_select(signature: tuple[str, ...], source_col: Callable[[str], st
     return cols
 
 
-def _groups_by_signature(files: list[LakeFile]) -> dict[tuple[str, ...], list[LakeFile]]:
-    groups: dict[tuple[str, ...], list[LakeFile]] = {}
-    for f in files:
-        groups.setdefault(f.signature, []).append(f)
-    return groups
-
-
 def _cast_list(casts: Mapping[str, str], signature: tuple[str, ...]) -> str:
     """``REPLACE (TRY_CAST(c AS T) AS c, …)`` for the columns an object must be read with a cast."""
     items = [

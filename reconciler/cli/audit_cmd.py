@@ -12,13 +12,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reconciler.audit import AuditData, TableCounts, audit_targets, render_audit
 from reconciler.cli.audit_context import sandbox_preamble
 from reconciler.cli.common import ConfigOpt, DebugOpt, ProfileOpt, SeasonsOpt, console, guarded, load, seasons_of
 from reconciler.cli.plan_cmds import check_output_file, write_output_file
 from reconciler.core.observed import ObservedState
 from reconciler.core.plan import Plan
 from reconciler.observe.counts import table_counts
+from reconciler.render.audit import AuditData, TableCounts, audit_targets, render_audit
 from reconciler.render.coverage import MARKERS, STYLES, gaps_of, level
 from reconciler.render.fill import fill_cost
 from reconciler.render.pictures import MissingByDate, coverage_grid, missing_by_date

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -214,18 +213,6 @@ def seasons_of(profile: Profile, seasons: str | None) -> tuple[int, ...]:
     if seasons is not None:
         return parse_seasons(seasons)
     return parse_seasons(profile.seasons, f"{profile.config_file or 'config'}: profiles.{profile.name}.seasons")
-
-
-def env_flag(name: str) -> bool:
-    """Whether an environment flag is set to a true value.
-
-    Args:
-        name: Variable name.
-
-    Returns:
-        True for 1/true/yes.
-    """
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")
 
 
 def run_sync(fn: Callable[..., T], *args: Any) -> T:

@@ -14,7 +14,6 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from reconciler.cli.common import (
     ConfigOpt,
@@ -146,22 +145,6 @@ def plan_cmd(
             print_aws_calls(session.backends)
         code = _exit_code(plan, detailed_exitcode)
     raise typer.Exit(code)
-
-
-def _result_table(result: object) -> Table:
-    tab = Table(title="apply", show_edge=False, header_style="bold")
-    for col in ("done", "empty", "failed", "remaining", "API calls", "rows written"):
-        tab.add_column(col, justify="right")
-    r = result
-    tab.add_row(
-        f"{r.done:,}",  # type: ignore[attr-defined]
-        f"{r.empty:,}",  # type: ignore[attr-defined]
-        f"{r.failed:,}",  # type: ignore[attr-defined]
-        f"{r.remaining:,}",  # type: ignore[attr-defined]
-        f"{r.api_calls:,}",  # type: ignore[attr-defined]
-        f"{r.rows:,}",  # type: ignore[attr-defined]
-    )
-    return tab
 
 
 def apply_cmd(

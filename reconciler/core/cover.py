@@ -21,7 +21,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-__all__ = ["Candidate", "greedy_cover", "group_elements", "joint_cover"]
+__all__ = ["Candidate", "greedy_cover", "joint_cover"]
 
 U = TypeVar("U", bound=Hashable)
 R = TypeVar("R", bound=Hashable)
@@ -81,25 +81,6 @@ def greedy_cover(
         chosen.append(c)
         todo -= c.elements
     return chosen, todo
-
-
-def group_elements(chosen: Sequence[Candidate], wanted: Mapping[Hashable, str]) -> dict[Hashable, set[str]]:
-    """Map each chosen request to the unit keys whose elements it was chosen for.
-
-    Args:
-        chosen: Chosen candidates, in choice order.
-        wanted: Element → unit key.
-
-    Returns:
-        Request key → unit keys first covered by it.
-    """
-    seen: set[Hashable] = set()
-    out: dict[Hashable, set[str]] = {}
-    for c in chosen:
-        fresh = [e for e in c.elements if e in wanted and e not in seen]
-        seen.update(fresh)
-        out[c.key] = {wanted[e] for e in fresh}
-    return out
 
 
 def joint_cover(needs: Mapping[U, Sequence[R]], unit_value: int, request_cost: int) -> tuple[set[R], set[U]]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-__all__ = ["ExpectedUnit", "ObservedState", "ObservedTarget", "PresentUnit", "UnitState"]
+__all__ = ["ExpectedUnit", "ObservedState", "ObservedTarget", "PresentUnit", "TableCounts", "UnitState"]
 
 
 class ExpectedUnit(NamedTuple):
@@ -127,3 +127,26 @@ class ObservedState:
     rows_returned: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TableCounts:
+    """Counts read from one table, per season.
+
+    Attributes:
+        table: ``cbbd_silver.fct_plays``.
+        rows: Rows.
+        units: Distinct units (the spec's ``unit_columns``; for ``fct_games`` the season).
+        dup_rows: Surplus rows whose natural key appears more than once.
+        keys: Distinct natural keys (for ``fct_games``: games).
+        unit_columns: The unit columns counted.
+        key_columns: The natural key.
+    """
+
+    table: str
+    rows: Mapping[int, int]
+    units: Mapping[int, int]
+    dup_rows: Mapping[int, int]
+    keys: Mapping[int, int] = field(default_factory=dict)
+    unit_columns: tuple[str, ...] = ()
+    key_columns: tuple[str, ...] = ()

@@ -106,7 +106,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-__all__ = ["derivable", "derive_lineups", "elapsed_seconds"]
+__all__ = ["derive_lineups", "elapsed_seconds"]
 
 _FREE_THROW = "MadeFreeThrow"
 _JUMP_SHOT = "JumpShot"
@@ -141,22 +141,6 @@ def elapsed_seconds(period: Any, seconds_remaining: Any) -> int | None:
     if p == 2:
         return 2400 - sr
     return 2400 + (p - 2) * 300 - sr
-
-
-def derivable(substitutions: Sequence[Mapping[str, Any]], plays: Sequence[Mapping[str, Any]]) -> bool:
-    """Tell whether a game's lineups can be derived: both teams have stints and plays exist.
-
-    Args:
-        substitutions: The game's ``PlayerSubsititution`` stints.
-        plays: The game's ``PlayInfo`` plays.
-
-    Returns:
-        True when at least two teams have stints, every ``opponentId`` named by a stint has stints
-        of its own, and there is at least one play.
-    """
-    teams = {s.get("teamId") for s in substitutions} - {None}
-    opponents = {s.get("opponentId") for s in substitutions} - {None}
-    return bool(plays) and len(teams) >= 2 and opponents <= teams
 
 
 @dataclass

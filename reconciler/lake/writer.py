@@ -14,9 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reconciler.errors import LakeError
-from reconciler.ports import ObjectStore
 
-__all__ = ["RawEncoder", "decode_parquet", "decode_raw", "encode_parquet", "encode_raw", "put_objects"]
+__all__ = ["RawEncoder", "decode_raw", "encode_parquet", "encode_raw"]
 
 
 # gzip.compress's own header at level 9 without a timestamp (its OS byte varies by Python version).
@@ -131,37 +130,3 @@ def encode_parquet(table: pa.Table) -> bytes:
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="snappy")
     return buf.getvalue()
-
-
-def decode_parquet(data: bytes, *, key: str = "") -> pa.Table:
-    """Read Parquet bytes.
-
-    Args:
-        data: The file bytes.
-        key: The object key, for error messages.
-
-    Returns:
-        The table.
-
-    Raises:
-        LakeError: If the bytes are not a readable Parquet file.
-    """
-    try:
-        return pq.read_table(io.BytesIO(data))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise LakeError(f"{key}: unreadable Parquet object ({exc})") from None
-
-
-def put_objects(store: ObjectStore, objects: Mapping[str, bytes]) -> list[str]:
-    """Write several objects (data first; the caller checkpoints afterwards).
-
-    Args:
-        store: The object store.
-        objects: Key → bytes.
-
-    Returns:
-        The keys written.
-    """
-    for key, data in objects.items():
-        store.put(key, data)
-    return list(objects)

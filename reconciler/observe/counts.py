@@ -6,10 +6,10 @@ Read-only, through the ports: one grouped count query and one duplicates query p
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
+from reconciler.core.observed import TableCounts
 from reconciler.lake.keys import key_parts, key_sql
 from reconciler.lake.layout import is_data_object
 from reconciler.observe.queries import duplicates_query, quote_ident, season_filter
@@ -17,29 +17,6 @@ from reconciler.ports import ObjectStore, QueryEngine
 from reconciler.spec.models import Spec
 
 __all__ = ["TableCounts", "audit_counts_query", "table_counts"]
-
-
-@dataclass(frozen=True, slots=True)
-class TableCounts:
-    """Counts read from one table, per season.
-
-    Attributes:
-        table: ``cbbd_silver.fct_plays``.
-        rows: Rows.
-        units: Distinct units (the spec's ``unit_columns``; for ``fct_games`` the season).
-        dup_rows: Surplus rows whose natural key appears more than once.
-        keys: Distinct natural keys (for ``fct_games``: games).
-        unit_columns: The unit columns counted.
-        key_columns: The natural key.
-    """
-
-    table: str
-    rows: Mapping[int, int]
-    units: Mapping[int, int]
-    dup_rows: Mapping[int, int]
-    keys: Mapping[int, int] = field(default_factory=dict)
-    unit_columns: tuple[str, ...] = ()
-    key_columns: tuple[str, ...] = ()
 
 
 def _distinct(exprs: Sequence[str]) -> str:

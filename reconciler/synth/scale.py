@@ -7,7 +7,6 @@ import datetime as dt
 __all__ = [
     "SEASON_SCALE",
     "date_str",
-    "day_number",
     "games_in_season",
     "plays_per_game",
     "season_days",
@@ -84,18 +83,6 @@ def season_days(season: int) -> tuple[int, int, int]:
     post = (dt.date(season, 3, 17) - _EPOCH).days
     last = (dt.date(season, 4, 7) - _EPOCH).days
     return first, post, last
-
-
-def day_number(day: dt.date) -> int:
-    """Days since 1970-01-01.
-
-    Args:
-        day: A date.
-
-    Returns:
-        The day number.
-    """
-    return (day - _EPOCH).days
 
 
 def date_str(day_num: int) -> str:

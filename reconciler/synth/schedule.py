@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from reconciler.synth.rng import categorical, normal, randint, uniform
-from reconciler.synth.scale import date_str, games_in_season, plays_per_game
+from reconciler.synth.scale import games_in_season, plays_per_game
 from reconciler.synth.season_calendar import TIP_SLOTS, TIP_WEIGHTS, day_weights, game_notes
 from reconciler.synth.teams import N_D1, N_NON_D1, TeamTable
 
@@ -27,7 +27,6 @@ __all__ = [
     "SeasonGames",
     "build_season",
     "play_targets",
-    "season_dates",
     "subs_share",
 ]
 
@@ -366,15 +365,3 @@ def build_season(seed: int, season: int, scale: float, teams: TeamTable) -> Seas
         plays_ok=plays_ok,
         has_subs=has_subs,
     )
-
-
-def season_dates(games: SeasonGames) -> list[str]:
-    """The distinct UTC dates of a season's games, ascending.
-
-    Args:
-        games: The season.
-
-    Returns:
-        ``YYYY-MM-DD`` strings.
-    """
-    return [date_str(int(d)) for d in np.unique(games.day)]

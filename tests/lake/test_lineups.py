@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.lake.lineups import derivable, derive_lineups, elapsed_seconds
+from reconciler.lake.lineups import derive_lineups, elapsed_seconds
 
 A, B = 1, 2
 TEAMS = {A: ("Alpha", "AC", B), B: ("Beta", "BC", A)}
@@ -614,14 +614,6 @@ def test_conference_override_and_missing_conference() -> None:
             s["conference"] = None
     assert {r["teamId"] for r in derive_lineups(subs, game_plays())} == {B}
     assert {r["teamId"] for r in derive_lineups(subs, game_plays(), conferences={A: "AC"})} == {A, B}
-
-
-def test_derivable() -> None:
-    subs = team_a_stints() + team_b_stints()
-    assert derivable(subs, game_plays())
-    assert not derivable(subs, [])
-    assert not derivable(team_a_stints(), game_plays())
-    assert not derivable([], game_plays())
 
 
 # ---------------------------------------------------------------------------- properties

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from reconciler.audit import AuditData, render_audit
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit, UnitState
 from reconciler.core.plan import Action, Plan, Request, SeasonCoverage, Summary, TargetPlan
+from reconciler.render.audit import AuditData, render_audit
 from reconciler.render.fill import DEFAULT_MONTHLY_QUOTA, fill_cost, render_fill
 from reconciler.render.pictures import coverage_grid, missing_by_date, season_day
 from reconciler.render.pngs import write_coverage_png, write_missing_png

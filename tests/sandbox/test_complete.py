@@ -81,8 +81,8 @@ def test_the_audit_divides_missing_games_by_every_game_played(tmp_path, monkeypa
     the audit observes whole: its per-day "played" denominator is that of a whole observation.
     """
     import reconciler.cli.audit_cmd as audit_cmd
-    from reconciler.audit import audit_targets
     from reconciler.config import load_profile
+    from reconciler.render.audit import audit_targets
     from reconciler.render.pictures import missing_by_date
     from reconciler.service import Session
 

@@ -6,11 +6,11 @@ import io
 
 from rich.console import Console
 
-from reconciler.audit import AuditData, TableCounts, render_audit
 from reconciler.cli.audit_cmd import print_matrix
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, UnitState
 from reconciler.core.plan import Action, Plan, TargetPlan
 from reconciler.core.planner import PlanOptions, build_plan
+from reconciler.render.audit import AuditData, TableCounts, render_audit
 from reconciler.spec.models import Waiver
 from tests.core.factories import NOW, SPECS, full, games, lineup_units, observed
 

@@ -20,17 +20,16 @@ profile, config, time, plan id and fingerprint) so anyone can reproduce it, then
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from reconciler.core.observed import TableCounts
 from reconciler.core.plan import Plan, TargetPlan
-from reconciler.observe.counts import TableCounts
 from reconciler.render.common import group_actions, summary_line
 from reconciler.render.coverage import (
     LEGEND,
     MARKERS,
     GapIds,
-    compress_units,
     coverage_targets,
     gaps_of,
     gate_lines,
@@ -42,7 +41,7 @@ from reconciler.render.fill import FillCost, render_fill
 from reconciler.render.markdown import coverage_matrix
 from reconciler.seasons import format_seasons
 
-__all__ = ["GAP_CHARS", "AuditData", "TableCounts", "audit_targets", "compress_ids", "render_audit"]
+__all__ = ["GAP_CHARS", "AuditData", "TableCounts", "audit_targets", "render_audit"]
 
 #: Width of one season's gap list in the report; the rest is counted, and is in the JSON plan.
 GAP_CHARS = 600
@@ -77,19 +76,6 @@ class AuditData:
     preamble: list[str] = field(default_factory=list)
     fill: FillCost | None = None
     images: Mapping[str, str] = field(default_factory=dict)
-
-
-def compress_ids(ids: Sequence[str], limit: int = 12) -> str:
-    """Compress unit ids into ranges: ``1201-1209, 1300, 1302 … +40 more``.
-
-    Args:
-        ids: Unit keys.
-        limit: Ranges to show before summarising.
-
-    Returns:
-        The text.
-    """
-    return compress_units(ids, max_items=limit)
 
 
 def _short(table: str) -> str:
