@@ -9,14 +9,12 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reconciler.core.addresses import WaiverSet, glob_match, unit_address
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, UnitState
+from reconciler.core.options import PlanOptions
 from reconciler.spec.models import FetchStrategy, Spec
-
-if TYPE_CHECKING:
-    from reconciler.core.planner import PlanOptions
 
 __all__ = ["Inputs", "Work", "classify", "failed_units", "glob_match", "mean_rows", "unit_address"]
 

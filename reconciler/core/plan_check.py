@@ -28,8 +28,8 @@ from typing import Any
 from reconciler.core.actions import api_action, lake_action
 from reconciler.core.classify import Inputs, Work, classify
 from reconciler.core.observed import ExpectedUnit, ObservedState
+from reconciler.core.options import PlanOptions
 from reconciler.core.plan import Action, Plan
-from reconciler.core.planner import PlanOptions
 from reconciler.core.requests import calls_of, group_params, nparts_of, request_index
 from reconciler.spec.models import FetchStrategy, Spec
 

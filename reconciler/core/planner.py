@@ -11,7 +11,6 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -26,34 +25,12 @@ from reconciler.core.classify import (
     unit_address,
 )
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget
+from reconciler.core.options import PlanOptions
 from reconciler.core.plan import Action, Plan, SeasonCoverage, Summary, TargetPlan
 from reconciler.core.requests import group_params
-from reconciler.spec.models import FetchStrategy, Spec, Waiver
+from reconciler.spec.models import FetchStrategy, Spec
 
 __all__ = ["PlanOptions", "build_plan", "glob_match", "unit_address", "with_dependencies"]
-
-
-@dataclass(frozen=True, slots=True)
-class PlanOptions:
-    """Choices that shape a plan.
-
-    Attributes:
-        targets: Target names or address globs to include (empty: all).
-        waivers: Acknowledged gaps.
-        retry_failed: Re-plan quarantined units.
-        rate_per_sec: API pacing, for the time estimate.
-        quota_reserve: Calls to keep in reserve.
-        profile: Profile name, recorded in the plan.
-        extra_targets: Plans for non-spec targets (partition layouts), appended as given.
-    """
-
-    targets: tuple[str, ...] = ()
-    waivers: tuple[Waiver, ...] = ()
-    retry_failed: bool = False
-    rate_per_sec: float = 3.0
-    quota_reserve: int = 0
-    profile: str = ""
-    extra_targets: tuple[TargetPlan, ...] = field(default_factory=tuple)
 
 
 def _selected(spec: Spec, selectors: Sequence[str]) -> bool:
