@@ -184,7 +184,8 @@ def base_after_imports() -> float:
     """RSS (MB) of a process that has imported the CLI and the apply path, and done nothing else."""
     # Its own RSS, not ru_maxrss: that is carried over from the process it was forked from.
     code = (
-        "import psutil, reconciler.cli.app, reconciler.apply.run, reconciler.apply.executor;"
+        "import psutil, reconciler.cli.app, reconciler.cli.apply_run, reconciler.service.apply,"
+        " reconciler.apply.executor;"
         "print(psutil.Process().memory_info().rss)"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout

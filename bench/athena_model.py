@@ -177,7 +177,7 @@ def measure(cfg: Path, seasons: str, targets: tuple[str, ...] = ()) -> dict[str,
     # A layout plan answered whole from the observation cache (an unchanged lake) starts no query:
     # the model is of the plan that must start them all.
     try:
-        import reconciler.layout.plan_cache as plan_cache
+        import reconciler.observe.layout_plan_cache as plan_cache
 
         kept = plan_cache.cached_plan
         plan_cache.cached_plan = lambda cache, key: None  # type: ignore[assignment]

@@ -121,7 +121,7 @@ def _floors(cfg: Path) -> dict[str, Any]:
     from reconciler.adapters.local_store import LocalStore
     from reconciler.config import load_profile
     from reconciler.lake.keys import key_parts, key_sql
-    from reconciler.layout.tables import declared_tables
+    from reconciler.observe.layout_tables import declared_tables
     from reconciler.observe.queries import duplicate_seasons_query
     from reconciler.seasons import parse_seasons
     from reconciler.service import Session
@@ -207,7 +207,7 @@ def startup() -> float:
     code = (
         "import reconciler.cli.app, reconciler.service, reconciler.adapters.factory, "
         "reconciler.adapters.duckdb_engine, reconciler.observe.observer, reconciler.core.planner, "
-        "reconciler.layout.observe, reconciler.render.text"
+        "reconciler.observe.layout, reconciler.render.text"
     )
     best = float("inf")
     for _ in range(3):
@@ -251,7 +251,7 @@ def rows_by_target(cfg: Path) -> tuple[dict[str, int], dict[str, int]]:
     import dataclasses
 
     from reconciler.config import load_profile
-    from reconciler.layout.observe import LayoutObserver
+    from reconciler.observe.layout import LayoutObserver
     from reconciler.observe.observer import Observer
     from reconciler.seasons import parse_seasons
     from reconciler.service import Session

@@ -342,7 +342,8 @@ def item_memory() -> list[Row]:
             f"{r['base_after_imports_mb']:.0f} MB",
             "—",
             "—",
-            "python -c 'import reconciler.cli.app, reconciler.apply.run, reconciler.apply.executor'",
+            "python -c 'import reconciler.cli.app, reconciler.cli.apply_run, reconciler.service.apply, "
+            "reconciler.apply.executor'",
             "—",
             None,
         )

@@ -18,8 +18,9 @@ from reconciler.adapters.local_store import LocalStore
 from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
 from reconciler.config import load_profile
 from reconciler.core.layout_observed import FileObs
-from reconciler.layout.files import files_from_table, files_table, read_footers
+from reconciler.observe.layout_files import files_from_table, files_table, read_footers
 from tests.e2e_helpers import make_sandbox, plan_json
+from tests.text_edits import replaced
 
 
 def _comparable(plan: dict[str, Any]) -> str:
@@ -59,7 +60,7 @@ def test_a_warm_plan_is_the_cold_plan_and_a_new_file_is_seen(sandbox: Path, tmp_
 def test_the_cache_can_be_disabled(sandbox: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "sb" / "config.yaml"
     shutil.copytree(sandbox.parent, cfg.parent)
-    cfg.write_text(cfg.read_text().replace("    engine:\n", "    cache:\n      enabled: false\n    engine:\n", 1))
+    cfg.write_text(replaced(cfg.read_text(), "    engine:\n", "    cache:\n      enabled: false\n    engine:\n", 1))
     assert load_profile(cfg).cache.enabled is False
     plan_json(cfg, "2015-2016")
     assert not cache_path(load_profile(cfg)).exists()
@@ -177,8 +178,8 @@ def test_a_table_s_objects_read_back_from_the_cache_as_they_were(files: list[Fil
 
 def test_a_table_s_objects_are_cached_whole_and_any_change_is_a_miss(tmp_path: Path) -> None:
     from reconciler.core.layout_observed import TableDecl
-    from reconciler.layout.observe import LayoutObserver
-    from reconciler.layout.superseded import Superseded
+    from reconciler.observe.layout import LayoutObserver
+    from reconciler.observe.layout_superseded import Superseded
 
     store = LocalStore(tmp_path / "lake", create=True)
     for i, season in enumerate((2015, 2016)):

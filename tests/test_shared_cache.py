@@ -16,8 +16,8 @@ import pyarrow as pa
 import pytest
 import yaml
 
-import reconciler.layout.files as layout_files
-import reconciler.layout.plan_cache as plan_cache
+import reconciler.observe.layout_files as layout_files
+import reconciler.observe.layout_plan_cache as plan_cache
 from reconciler.adapters.local_store import LocalStore
 from reconciler.adapters.obs_cache import CachedFooter, ObservationCache
 from reconciler.adapters.shared_cache import SharedCache

@@ -55,7 +55,7 @@ MAX_ATTEMPTS = 8
 #: Client config for every adapter: botocore's standard retry mode with more patience than the
 #: default (throttling and 5xx are retried with jittered backoff before we see them).
 #: Pooled connections per client: the S3 listing runs 16 sub-prefix listings for each of up to 4
-#: tables at once (``reconciler/adapters/s3_store.py``, ``reconciler/layout/observe.py``).
+#: tables at once (``reconciler/adapters/s3_store.py``, ``reconciler/observe/layout.py``).
 MAX_POOL_CONNECTIONS = 64
 BOTO_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from reconciler.errors import LakeError
+from reconciler.adapters.arrow_errors import store_read_error
+from reconciler.errors import LakeError, ReconcilerError
 from reconciler.ports import ObjectInfo
 
 __all__ = ["LocalStore"]
@@ -213,6 +214,18 @@ class LocalStore:
             ``(LocalFileSystem, root)``.
         """
         return pafs.LocalFileSystem(), str(self.root)
+
+    def read_error(self, exc: BaseException, uri: str) -> ReconcilerError | None:
+        """The error a failed read of one of this store's objects is, when the store failed it.
+
+        Args:
+            exc: What pyarrow raised reading the object.
+            uri: The object's location, for the message.
+
+        Returns:
+            The store's failure as an error, or None when the bytes themselves are bad (a note).
+        """
+        return store_read_error(exc, uri)
 
     def uri(self, key: str) -> str:
         """The absolute path of a key.

@@ -22,10 +22,11 @@ import pyarrow.fs as pafs
 from botocore.exceptions import ClientError
 
 from reconciler.adapters._batching import S3_DELETE_BATCH, chunked
+from reconciler.adapters.arrow_errors import store_read_error
 from reconciler.adapters.aws_errors import MAX_ATTEMPTS, error_code, translate_aws_errors
 from reconciler.adapters.aws_session import make_client, make_session, region_of
 from reconciler.config import StoreSettings
-from reconciler.errors import BackendError, LakeError
+from reconciler.errors import BackendError, LakeError, ReconcilerError
 from reconciler.ports import ObjectInfo
 
 __all__ = ["S3Store"]
@@ -431,6 +432,18 @@ class S3Store:
             kwargs["endpoint_override"] = parts.netloc or parts.path
             kwargs["scheme"] = parts.scheme or "https"
         return pafs.S3FileSystem(**kwargs)
+
+    def read_error(self, exc: BaseException, uri: str) -> ReconcilerError | None:
+        """The error a failed read of one of this store's objects is, when the store failed it.
+
+        Args:
+            exc: What pyarrow raised reading the object.
+            uri: The object's location, for the message.
+
+        Returns:
+            The store's failure as an error, or None when the bytes themselves are bad (a note).
+        """
+        return store_read_error(exc, uri)
 
     def uri(self, key: str) -> str:
         """The ``s3://`` URI of a key.

@@ -29,8 +29,8 @@ import threading
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from reconciler.adapters.obs_cache import code_version
 from reconciler.errors import LakeError, ReconcilerError
+from reconciler.lake.fingerprint import code_version
 from reconciler.ports import ObjectStore
 
 __all__ = ["FooterRow", "SharedCache"]

@@ -23,12 +23,7 @@ from datetime import UTC, datetime
 import anyio
 
 from reconciler.apply.derive import materialize_derive
-from reconciler.apply.executor_types import (
-    ApiClientLike,
-    ApplyResult,
-    NullProgress,
-    ProgressSink,
-)
+from reconciler.apply.executor_types import ApplyResult, NullProgress
 from reconciler.apply.lakeindex import TableIndex
 from reconciler.apply.materialize import Outcome, Response, convert_response, materialize_fetch, materialize_rebuild
 from reconciler.apply.memory import release_freed_memory
@@ -47,8 +42,7 @@ from reconciler.errors import (
     ReconcilerError,
     TransientApiError,
 )
-from reconciler.observe.observer import QUOTA_META_KEY
-from reconciler.ports import ObjectStore, StateStore
+from reconciler.ports import QUOTA_META_KEY, ApiClientLike, ObjectStore, ProgressSink, StateStore
 from reconciler.spec.models import Spec
 
 __all__ = ["ApiClientLike", "ApplyResult", "Executor", "ProgressSink", "season_windows"]

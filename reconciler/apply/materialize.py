@@ -35,7 +35,7 @@ from reconciler.lake.keys import key_parts
 from reconciler.lake.layout import format_layout, hash8, param_hash, raw_key, table_key
 from reconciler.lake.schemas import BRONZE_TABLES, SILVER_TABLES, TableBuilder, records_to_table
 from reconciler.lake.writer import RawEncoder
-from reconciler.layout.tables import bronze_partition
+from reconciler.observe.layout_tables import bronze_partition
 from reconciler.ports import ObjectStore
 from reconciler.spec.models import Spec
 

@@ -35,8 +35,8 @@ def _counts(session: Session, seasons: tuple[int, ...]) -> dict[str, TableCounts
     layers = layer_map(session.profile)
     return {
         spec.name: table_counts(
-            b.store,  # type: ignore[attr-defined]
-            b.engine,  # type: ignore[attr-defined]
+            b.store,
+            b.engine,
             spec,
             layers.get(spec.target.silver.database, "silver"),
             seasons,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sys
@@ -11,7 +10,6 @@ from typing import Annotated
 
 import anyio
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -30,13 +28,13 @@ from reconciler.cli.common import (
     print_aws_calls,
     seasons_of,
 )
-from reconciler.core.plan import Plan, check_digest
-from reconciler.errors import InputError, StalePlan
+from reconciler.core.plan import Plan
+from reconciler.errors import InputError
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 from reconciler.service import Session
 
-__all__ = ["apply_cmd", "check_output_file", "load_plan_file", "plan_cmd", "write_output_file"]
+__all__ = ["apply_cmd", "check_output_file", "plan_cmd", "write_output_file"]
 
 FormatOpt = Annotated[str, typer.Option("--format", help="text, markdown or json.")]
 
@@ -165,7 +163,7 @@ def apply_cmd(
     debug: DebugOpt = False,
 ) -> None:
     """Apply a saved plan, or plan and apply after confirmation."""
-    from reconciler.apply.run import ApplyOptions, run_apply
+    from reconciler.cli.apply_run import ApplyOptions, run_apply
 
     with guarded(debug):
         if max_requests is not None and max_requests < 0:
@@ -192,42 +190,3 @@ def apply_cmd(
         )
         code = anyio.run(run_apply, prof, opts, con)
     raise typer.Exit(code)
-
-
-def load_plan_file(path: Path) -> Plan:
-    """Read a saved plan.
-
-    Args:
-        path: The plan file.
-
-    Returns:
-        The plan.
-
-    Raises:
-        InputError: If the file is missing or not a plan.
-        StalePlan: If its format version is not supported.
-    """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: plan file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a plan file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the plan file ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a JSON plan file ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: not a plan file (a JSON {type(data).__name__}, not an object with format_version 1)")
-    if data.get("format_version") != 1:
-        raise StalePlan(f"{path}: unsupported plan format_version {data.get('format_version')!r}")
-    check_digest(data, str(path))
-    try:
-        return Plan.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        more = f"; {exc.error_count() - 1} more" if exc.error_count() > 1 else ""
-        raise InputError(f"{path}: not a valid plan file ({where}: {first['msg']}{more})") from None
-    except ValueError as exc:
-        raise InputError(f"{path}: not a valid plan file ({str(exc).splitlines()[0]})") from None

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from reconciler.cli.common import DebugOpt, console, guarded
-from reconciler.cli.plan_cmds import load_plan_file
+from reconciler.cli.plan_file import load_plan_file
 from reconciler.errors import InputError
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, render_markdown
 from reconciler.render.text import render_text

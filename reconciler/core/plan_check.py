@@ -27,9 +27,10 @@ from typing import Any
 
 from reconciler.core.actions import api_action, lake_action
 from reconciler.core.classify import Inputs, Work, classify
+from reconciler.core.layout_planner import LAYOUT_TARGET
 from reconciler.core.observed import ExpectedUnit, ObservedState
 from reconciler.core.options import PlanOptions
-from reconciler.core.plan import Action, Plan
+from reconciler.core.plan import Action, Plan, TargetPlan
 from reconciler.core.requests import calls_of, group_params, nparts_of, request_index
 from reconciler.spec.models import FetchStrategy, Spec
 
@@ -192,4 +193,55 @@ def check_saved_actions(
     checker = _Checker(specs, observed, opts, now, fresh)
     out = [f"{a.address}: {why}" for a in saved.all_actions() if (why := checker.check(a))]
     out.extend(_shared_units(saved.all_actions(), checker.specs))
+    return out
+
+
+def _counts(t: TargetPlan) -> dict[str, int]:
+    cov = t.coverage.values()
+    return {
+        "expected": sum(c.expected for c in cov),
+        "filled": sum(c.present + c.verified_empty for c in cov),
+        "failed": sum(c.failed for c in cov),
+        "quarantined": sum(c.quarantined for c in cov),
+    }
+
+
+def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
+    """Say what changed between a saved plan's inputs and the lake now.
+
+    Args:
+        saved: The saved plan.
+        fresh: A plan computed now, for the same seasons and targets.
+
+    Returns:
+        One line per changed side and target (``observed: 12 plays units filled since the plan
+        was made``), empty when the saved plan is still valid.
+    """
+    out = []
+    new = {t.target: t for t in fresh.targets}
+    for t in saved.targets:
+        n = new.get(t.target)
+        if n is None:
+            continue
+        was, now = _counts(t), _counts(n)
+        fe = saved.fingerprints.get("expected", {}).get(t.target)
+        if fe != fresh.fingerprints.get("expected", {}).get(t.target):
+            out.append(
+                f"expected: {t.target} expects {now['expected']:,} units now, "
+                f"{was['expected']:,} when the plan was made"
+            )
+        fo = saved.fingerprints.get("observed", {}).get(t.target)
+        if fo != fresh.fingerprints.get("observed", {}).get(t.target):
+            what = []
+            for key, verb in (("filled", "filled"), ("failed", "failed"), ("quarantined", "quarantined")):
+                d = now[key] - was[key]
+                if d:
+                    what.append(f"{abs(d):,} {t.target} units {verb if d > 0 else 'no longer ' + verb}")
+            if not what and t.target == LAYOUT_TARGET:
+                acts = len(n.actions) - len(t.actions)
+                more = f" ({abs(acts):,} {'more' if acts > 0 else 'fewer'} actions)" if acts else ""
+                what.append(f"layout state changed{more}: objects, partitions or their records moved")
+            elif not what:
+                what.append(f"{t.target}: rows or checkpoints of some units changed")
+            out.append(f"observed: {', '.join(what)} since the plan was made")
     return out

@@ -20,14 +20,13 @@ from reconciler.observe.queries import coverage_query
 from reconciler.observe.runner import QueryRunner
 from reconciler.observe.sources import missing_columns
 from reconciler.observe.units import expected_units, unit_key
-from reconciler.ports import ObjectStore, QueryEngine, StateStore
+from reconciler.ports import QUOTA_META_KEY, ObjectStore, QueryEngine, StateStore
 from reconciler.spec.models import Spec
 
 __all__ = ["Observer", "unit_key"]
 
 log = logging.getLogger(__name__)
 
-QUOTA_META_KEY = "api.calllimit_remaining"
 
 #: Most unit keys a query names in an ``IN`` list (about 60 kB of SQL; Athena takes 256 kB);
 #: past it the units' seasons are read whole.

@@ -22,11 +22,11 @@ import yaml
 import reconciler
 from reconciler.adapters.factory import catalog_path
 from reconciler.adapters.local_catalog import LocalCatalog
+from reconciler.apply.layout_catalog import catalog_lake
 from reconciler.config import Profile, load_profile
 from reconciler.core.layout_observed import TableDecl
 from reconciler.errors import ReconcilerError
-from reconciler.layout.catalog_ops import catalog_lake
-from reconciler.layout.tables import declared_tables
+from reconciler.observe.layout_tables import declared_tables
 from reconciler.ports import Catalog, PartitionSpec
 from reconciler.spec.loader import load_specs
 from reconciler.spec.models import Spec

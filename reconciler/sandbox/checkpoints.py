@@ -50,7 +50,7 @@ def record_verified_empty(dest: Path, seasons: Sequence[int], now: float | None 
                     continue
                 extra = {"address": unit_address(specs[name], u), "by": WRITTEN_BY}
                 records.append(UnitRecord(name, u.key, "empty", updated_at=checked, season=u.season, extra=extra))
-        session.backends.state.record_units(records)  # type: ignore[attr-defined]
+        session.backends.state.record_units(records)
     finally:
         session.close()
     return dict(Counter(r.target for r in records))

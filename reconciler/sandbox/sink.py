@@ -47,7 +47,7 @@ _PLAY_DICT = [
     "shot_assisted_by_name",
 ]
 _PLAY_STATS = ["id", "gameId", "season", "period", "secondsRemaining", "teamId"]
-#: Columns whose statistics readers use: where rows belong (``reconciler.layout.files.RANGE_COLUMNS``)
+#: Columns whose statistics readers use: where rows belong (``reconciler.observe.layout_files.RANGE_COLUMNS``)
 #: and the key and unit columns.
 _LEAN_STATS = frozenset(
     ("season", "date", "gameStartDate", "startDate", "id", "gameId", "teamId", "teamid", "athleteId", "idhash")

@@ -14,7 +14,7 @@ from reconciler.adapters.athena_engine import AthenaEngine
 from reconciler.adapters.local_store import LocalStore
 from reconciler.core.layout_observed import FileObs
 from reconciler.errors import BackendError, LakeError, QueryError
-from reconciler.layout.files import read_footers, read_object
+from reconciler.observe.layout_files import read_footers, read_object
 from tests.aws_recorded import ROLE, replay
 from tests.aws_recorded import _json_error as json_error
 

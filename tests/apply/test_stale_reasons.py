@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.apply.run import stale_reasons
 from reconciler.core.plan import Plan, SeasonCoverage, TargetPlan
+from reconciler.core.plan_check import stale_reasons
 
 
 def _plan(fp_exp: str, fp_obs: str, **cov: int) -> Plan:

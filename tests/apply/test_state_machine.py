@@ -66,7 +66,8 @@ def apply_once(
     """Plan and execute once in process, as one `reconcile apply` would; returns how it ended."""
     session = Session.open(load_profile(cfg, None))
     try:
-        # The data targets only: this in-process executor has no layout handlers (apply/run.py adds them).
+        # The data targets only: this in-process executor has no layout handlers
+        # (reconciler/service/apply.py adds them).
         plan, observed = session.plan(SEASONS, DATA_TARGETS, retry_failed=retry_failed)
         if plan.summary.changes == 0:
             return "no changes"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from reconciler.adapters.local_store import LocalStore
 from reconciler.core.layout_observed import FileObs
-from reconciler.layout.files import read_footers
+from reconciler.observe.layout_files import read_footers
 
 #: Column types a pipeline's per-batch inference can give one column (same Parquet schema for some).
 TYPES = {

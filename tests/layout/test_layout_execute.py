@@ -17,15 +17,15 @@ from reconciler.adapters.local_catalog import LocalCatalog
 from reconciler.adapters.local_store import LocalStore
 from reconciler.adapters.sqlite_state import SqliteState
 from reconciler.apply.executor import MAINTENANCE_ORDER, REMOVES_DATA, _maintenance_steps
+from reconciler.apply.layout_catalog import WrittenPartitions, catalog_lake
+from reconciler.apply.layout_execute import LayoutApply
 from reconciler.core.layout_observed import TableDecl
 from reconciler.core.layout_planner import plan_layout
 from reconciler.core.plan import Action
 from reconciler.errors import LakeError
 from reconciler.lake.writer import encode_parquet
-from reconciler.layout.catalog_ops import WrittenPartitions, catalog_lake
-from reconciler.layout.execute import LayoutApply
-from reconciler.layout.observe import LayoutObserver
-from reconciler.layout.superseded import SUPERSEDED, load_superseded
+from reconciler.observe.layout import LayoutObserver
+from reconciler.observe.layout_superseded import SUPERSEDED, load_superseded
 from reconciler.ports import PartitionSpec, UnitRecord
 
 PLAYS = TableDecl(

@@ -17,8 +17,8 @@ from reconciler.adapters import factory
 from reconciler.adapters.aws_metrics import is_lock_request
 from reconciler.adapters.glue_catalog import GlueCatalog
 from reconciler.adapters.s3_store import S3Store
-from reconciler.layout.catalog_ops import catalog_lake
-from reconciler.layout.tables import declared_tables
+from reconciler.apply.layout_catalog import catalog_lake
+from reconciler.observe.layout_tables import declared_tables
 from reconciler.sandbox.catalog import inject_catalog_drift
 from reconciler.spec.loader import load_specs
 from tests.e2e_helpers import cli, make_sandbox, plan_json

@@ -7,10 +7,10 @@ from typing import Any
 import boto3
 import pytest
 
+from reconciler.adapters.msck import MsckRunner
+from reconciler.apply.layout_catalog import register_partitions
 from reconciler.config import EngineSettings
 from reconciler.errors import BackendError
-from reconciler.layout.catalog_ops import register_partitions
-from reconciler.layout.msck import MsckRunner
 from reconciler.ports import PartitionSpec
 
 SETTINGS = EngineSettings(kind="athena", output_location="s3://hoops-edge/athena/", query_timeout_seconds=3)

@@ -13,8 +13,8 @@ import pytest
 from reconciler.config import load_profile
 from reconciler.core.layout_planner import LAYOUT_TARGET
 from reconciler.core.plan import TargetPlan
-from reconciler.layout.observe import LayoutObserver
-from reconciler.layout.superseded import Superseded, record_superseded
+from reconciler.observe.layout import LayoutObserver
+from reconciler.observe.layout_superseded import Superseded, record_superseded
 from reconciler.service import Session
 from tests.e2e_helpers import make_sandbox
 
@@ -208,7 +208,7 @@ def test_a_plan_whose_census_failed_is_not_kept(
 
 def test_a_catalog_pointing_outside_the_table_gets_a_census_text_of_its_own() -> None:
     from reconciler.core.layout_observed import TableDecl
-    from reconciler.layout.census import census_tag as _census_tag
+    from reconciler.observe.layout_census import census_tag as _census_tag
     from reconciler.ports import CatalogTable, ObjectInfo, PartitionSpec
 
     decl = TableDecl(layer="silver", database="cbbd_silver", table="t", layout="season={season}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import reconciler.layout.observe as layout_observe
+import reconciler.observe.layout as layout_observe
 from reconciler.config import load_profile
 from reconciler.seasons import parse_seasons
 from reconciler.service import Session

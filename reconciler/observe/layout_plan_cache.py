@@ -2,7 +2,7 @@
 
 A warm plan of an unchanged lake used to decode every table's cached objects (145k at scale 1.0)
 and run the layout planner over them, to find the plan it found the time before. The plan is a
-function of what :meth:`~reconciler.layout.observe.LayoutObserver.inputs_key` reads (each table's
+function of what :meth:`~reconciler.observe.layout.LayoutObserver.inputs_key` reads (each table's
 listing and catalog entry, the superseded records, the seasons, the selectors, the profile's
 choices, the code): under that key the plan itself is kept, as one row of JSON.
 
@@ -20,9 +20,9 @@ from collections.abc import Sequence
 import pyarrow as pa
 from pydantic import ValidationError
 
-from reconciler.adapters.obs_cache import ObservationCache
 from reconciler.core.layout_observed import LayoutObservation
 from reconciler.core.plan import TargetPlan
+from reconciler.ports import ObservationCache
 
 __all__ = ["cached_plan", "keep_plan"]
 
@@ -34,7 +34,7 @@ def cached_plan(cache: ObservationCache, key: str) -> TargetPlan | None:
 
     Args:
         cache: The observation cache.
-        key: :meth:`~reconciler.layout.observe.LayoutObserver.inputs_key`'s digest.
+        key: :meth:`~reconciler.observe.layout.LayoutObserver.inputs_key`'s digest.
 
     Returns:
         The plan, or None.
@@ -63,7 +63,7 @@ def keep_plan(
 
     Args:
         cache: The observation cache.
-        key: :meth:`~reconciler.layout.observe.LayoutObserver.inputs_key`'s digest.
+        key: :meth:`~reconciler.observe.layout.LayoutObserver.inputs_key`'s digest.
         plan: The plan made from ``obs``.
         obs: The observation.
         notices: The engines' notices so far (objects left out of queries or read with casts).

@@ -1,44 +1,45 @@
-"""The apply command's flow: lock, check or make the plan, confirm, execute, report.
+"""The apply command: lock, check or make the plan, confirm, apply, report.
 
-Targets whose expected set was "known after apply" are replanned once their dependencies
-have been applied, and executed in the same run.
+The work between confirmation and the report is :func:`reconciler.service.apply.apply_plan`
+(no user interface); this module is what the user sees: the prompt, the plan and progress bar on
+the console, the summary and the exit code.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import anyio
 from rich.console import Console
 from rich.markup import escape
 
-from reconciler.adapters.factory import spool_path
-from reconciler.apply.executor import ApplyResult, Executor
+from reconciler.apply.executor_types import ApplyResult
 from reconciler.apply.interrupts import Interrupted, Stopper, interruptible
 from reconciler.apply.lake_lock import LakeLocks
 from reconciler.apply.locks import LAKE_LOCK, describe_holder, hold_lock
-from reconciler.apply.memory import limit_malloc_arenas, release_freed_memory, use_system_arrow_pool
+from reconciler.apply.memory import limit_malloc_arenas, use_system_arrow_pool
 from reconciler.apply.report import Leftovers, print_result, print_summary
-from reconciler.apply.spool import Spool
+from reconciler.cli.common import print_aws_calls
+from reconciler.cli.plan_file import load_plan_file
+from reconciler.cli.progress import RichProgress
 from reconciler.config import Profile
 from reconciler.core.layout_planner import LAYOUT_TARGET
 from reconciler.core.observed import ObservedState
-from reconciler.core.plan import Plan, TargetPlan
-from reconciler.core.plan_check import check_saved_actions
-from reconciler.errors import ConfigError, InputError, ReconcilerError, StalePlan
-from reconciler.layout.execute import LayoutApply
+from reconciler.core.plan import Plan
+from reconciler.core.plan_check import check_saved_actions, stale_reasons
+from reconciler.errors import InputError, StalePlan
+from reconciler.ports import ApiClientLike
 from reconciler.render.common import hint
 from reconciler.render.text import render_text
 from reconciler.seasons import format_seasons
-from reconciler.service import Session, layer_map
+from reconciler.service.apply import ApplyRun, apply_plan, check_apply_preconditions, planned_units, waiting_targets
+from reconciler.service.session import Session
 
-__all__ = ["ApplyOptions", "run_apply", "stale_reasons"]
+__all__ = ["ApplyOptions", "run_apply"]
 
 
 @dataclass(frozen=True)
@@ -60,57 +61,6 @@ class ApplyOptions:
     hint_args: tuple[str, ...] = ()
 
 
-def _counts(t: TargetPlan) -> dict[str, int]:
-    cov = t.coverage.values()
-    return {
-        "expected": sum(c.expected for c in cov),
-        "filled": sum(c.present + c.verified_empty for c in cov),
-        "failed": sum(c.failed for c in cov),
-        "quarantined": sum(c.quarantined for c in cov),
-    }
-
-
-def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
-    """Say what changed between a saved plan's inputs and the lake now.
-
-    Args:
-        saved: The saved plan.
-        fresh: A plan computed now, for the same seasons and targets.
-
-    Returns:
-        One line per changed side and target (``observed: 12 plays units filled since the plan
-        was made``), empty when the saved plan is still valid.
-    """
-    out = []
-    new = {t.target: t for t in fresh.targets}
-    for t in saved.targets:
-        n = new.get(t.target)
-        if n is None:
-            continue
-        was, now = _counts(t), _counts(n)
-        fe = saved.fingerprints.get("expected", {}).get(t.target)
-        if fe != fresh.fingerprints.get("expected", {}).get(t.target):
-            out.append(
-                f"expected: {t.target} expects {now['expected']:,} units now, "
-                f"{was['expected']:,} when the plan was made"
-            )
-        fo = saved.fingerprints.get("observed", {}).get(t.target)
-        if fo != fresh.fingerprints.get("observed", {}).get(t.target):
-            what = []
-            for key, verb in (("filled", "filled"), ("failed", "failed"), ("quarantined", "quarantined")):
-                d = now[key] - was[key]
-                if d:
-                    what.append(f"{abs(d):,} {t.target} units {verb if d > 0 else 'no longer ' + verb}")
-            if not what and t.target == LAYOUT_TARGET:
-                acts = len(n.actions) - len(t.actions)
-                more = f" ({abs(acts):,} {'more' if acts > 0 else 'fewer'} actions)" if acts else ""
-                what.append(f"layout state changed{more}: objects, partitions or their records moved")
-            elif not what:
-                what.append(f"{t.target}: rows or checkpoints of some units changed")
-            out.append(f"observed: {', '.join(what)} since the plan was made")
-    return out
-
-
 def _confirm(con: Console, plan: Plan, opts: ApplyOptions) -> bool:
     rewrites = plan.summary.relayout + plan.summary.dedupe
     if opts.allow_delete and (plan.summary.delete or rewrites):
@@ -126,103 +76,10 @@ def _confirm(con: Console, plan: Plan, opts: ApplyOptions) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-async def _client(profile: Profile, max_requests: int | None) -> object:
+def _client(profile: Profile, max_requests: int | None) -> ApiClientLike:
     from reconciler.api.client import CbbdClient
 
     return CbbdClient(profile.api, profile.api_key(), max_requests=max_requests)
-
-
-async def _execute(
-    session: Session,
-    plan: Plan,
-    observed: ObservedState,
-    opts: ApplyOptions,
-    con: Console,
-    total: ApplyResult,
-    client: object | None,
-    stopper: Stopper,
-    started: float,
-) -> ApplyResult:
-    from reconciler.cli.progress import RichProgress
-
-    b = session.backends
-    specs = {s.name: s for s in session.specs}
-    layout = _layout_apply(session, plan)
-    # What planning used (the engine's connection, query results) goes back to the OS before
-    # responses arrive; a replan opens the engine again.
-    idle = getattr(getattr(b, "engine", None), "idle", None)
-    if callable(idle):
-        idle()
-    release_freed_memory()
-    with RichProgress(con) as progress:
-        ex = Executor(
-            specs=specs,
-            store=b.store,  # type: ignore[attr-defined]
-            state=b.state,  # type: ignore[attr-defined]
-            client=client,  # type: ignore[arg-type]
-            observed=observed,
-            concurrency=session.profile.api.max_concurrency,
-            progress=progress,
-            max_duration=opts.max_duration,
-            started=started,  # one duration budget for the whole apply, however often it replans
-            allow_delete=opts.allow_delete,
-            handlers=layout.handlers(),
-            on_written=layout.on_written,
-            # One apply is one failed apply for a unit, however often it replans.
-            charged=frozenset(u for u, v in total.outcomes.items() if v == "failed"),
-            # Fetched responses wait for the writer on disk: requests keep the paced rate, and a
-            # killed apply's fetched-but-unwritten responses are replayed, not fetched again.
-            spool=Spool(spool_path(session.profile)) if client is not None else None,
-        )
-        if stopper.reason:
-            ex.request_stop(stopper.reason, stopper.kind)
-        stopper.target = ex
-        try:
-            result = await ex.run(plan)
-        finally:
-            stopper.target = None
-            # Whatever happened, what was written is registered (partitions also go in batches
-            # as apply writes them: LayoutApply.on_written).
-            flushed = await _flush(layout)
-    if flushed:
-        result.fail(f"registering the partitions written: {flushed}")
-    total.merge(result)
-    return result
-
-
-async def _flush(layout: LayoutApply) -> str:
-    """Register the partitions written and not registered yet; the error, if any."""
-    try:
-        await anyio.to_thread.run_sync(layout.flush)
-    except ReconcilerError as exc:
-        return str(exc)
-    return ""
-
-
-def _layout_apply(session: Session, plan: Plan) -> LayoutApply:
-    """The layout handlers (relayout, dedupe, register, delete) and the written-partition registrar."""
-    profile = session.profile
-    msck = None
-    if profile.catalog.kind == "glue" and profile.engine.kind == "athena":
-        from reconciler.layout.msck import MsckRunner
-
-        msck = MsckRunner(profile.engine)
-    return LayoutApply.open(
-        session.backends,
-        {v: k for k, v in layer_map(profile).items()},
-        plan.all_actions(),
-        method=profile.catalog.partition_registration,
-        msck=msck,
-    )
-
-
-def _waiting(plan: Plan) -> list[str]:
-    """Targets with units whose expected set or inputs other targets fill first."""
-    return [t.target for t in plan.targets if any(c.known_after_apply or c.after_apply for c in t.coverage.values())]
-
-
-def _planned_units(plan: Plan) -> int:
-    return len({(a.target, k) for a in plan.all_actions() for k in a.units})
 
 
 async def _apply_locked(
@@ -247,24 +104,25 @@ async def _apply_locked(
     plan, observed, seasons, retry = ready
     leftovers.note(plan)
     profile = session.profile
-    needs_api = plan.summary.api_calls > 0 or bool(_waiting(plan))
+    needs_api = plan.summary.api_calls > 0 or bool(waiting_targets(plan))
     if stopper.reason:  # the lock was lost while planning: nothing was started
-        total.stopped, total.stop_kind, total.remaining = stopper.reason, stopper.kind, _planned_units(plan)
+        total.stopped, total.stop_kind, total.remaining = stopper.reason, stopper.kind, planned_units(plan)
         return None
-    client = await _client(profile, opts.max_requests) if needs_api else None
-    async with _maybe(client), stopper.watching():
-        await _execute(session, plan, observed, opts, con, total, client, stopper, started)
-        for _ in range(3):
-            pending = _waiting(plan)
-            if not pending or total.stopped:
-                break
-            con.print(f"[bold]Replanning {', '.join(pending)}: their expected sets are known now.[/bold]")
-            plan, observed = session.plan(seasons, pending, retry_failed=retry)
-            leftovers.note(plan)
-            render_text(plan, con, rate=float(profile.api.rate_limit_per_sec))
-            if plan.summary.changes == 0:
-                break
-            await _execute(session, plan, observed, opts, con, total, client, stopper, started)
+    client = _client(profile, opts.max_requests) if needs_api else None
+
+    def replanned(new: Plan, targets: Sequence[str]) -> None:
+        con.print(f"[bold]Replanning {', '.join(targets)}: their expected sets are known now.[/bold]")
+        leftovers.note(new)
+        render_text(new, con, rate=float(profile.api.rate_limit_per_sec))
+
+    run = ApplyRun(
+        seasons=seasons,
+        retry_failed=retry,
+        allow_delete=opts.allow_delete,
+        max_duration=opts.max_duration,
+        started=started,
+    )
+    await apply_plan(session, plan, observed, client, lambda: RichProgress(con), run, stopper, total, replanned)
     return None
 
 
@@ -311,31 +169,11 @@ def _plan_and_confirm(
         )
     if plan.summary.changes == 0:
         return 0
-    _preflight(session, plan, opts.allow_delete)
+    check_apply_preconditions(session, plan, opts.allow_delete)
     if not _confirm(con, plan, opts):
         con.print("Apply cancelled.")
         return 0
     return plan, observed, seasons, retry
-
-
-def _preflight(session: Session, plan: Plan, allow_delete: bool) -> None:
-    """What must hold before the first write or API call: a key, a writable lake and send log, permissions."""
-    from reconciler.api.client import check_send_log
-    from reconciler.preflight import apply_permissions, check_permissions
-
-    profile = session.profile
-    if plan.summary.api_calls > 0 or _waiting(plan):
-        if profile.api_key() is None:
-            raise ConfigError(
-                f"CBBD_API_KEY is not set: this apply calls the CBBD API at {profile.api.base_url}; "
-                "export CBBD_API_KEY=<your key> and run it again"
-            )
-        check_send_log()
-    check = getattr(session.backends.store, "check_writable", None)  # type: ignore[attr-defined]
-    if check is not None:
-        check()
-    needs = apply_permissions(profile, plan.all_actions(), allow_delete)
-    check_permissions(profile, session.backends, needs, "reconcile apply")
 
 
 def _applied_seasons(opts: ApplyOptions, saved: Plan | None) -> tuple[int, ...]:
@@ -381,15 +219,13 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
         StalePlan: When a saved plan no longer matches the lake (and --replan is not given).
         LockHeld: When another apply holds the lake's lock.
     """
-    from reconciler.cli.plan_cmds import load_plan_file
-
     # A saved plan is read and its digest checked before anything is opened or locked.
     saved = load_plan_file(opts.plan_file) if opts.plan_file else None
     use_system_arrow_pool()
     limit_malloc_arenas()  # before the engine's and the apply's threads allocate
     session = Session.open(profile)
     try:
-        locks = LakeLocks(session.backends.store)  # type: ignore[attr-defined]
+        locks = LakeLocks(session.backends.store)
         stopper = Stopper()
         total = ApplyResult()
         leftovers = Leftovers(all_targets=(*(sp.name for sp in session.specs), LAYOUT_TARGET))
@@ -429,15 +265,4 @@ async def run_apply(profile: Profile, opts: ApplyOptions, con: Console) -> int:
     finally:
         session.close()
         if opts.stats:
-            from reconciler.cli.common import print_aws_calls
-
             print_aws_calls(session.backends)
-
-
-@asynccontextmanager
-async def _maybe(client: object | None) -> AsyncIterator[None]:
-    if client is None:
-        yield
-        return
-    async with client:  # type: ignore[attr-defined]
-        yield

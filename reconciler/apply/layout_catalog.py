@@ -1,7 +1,7 @@
 """Catalog writes for layout work: registering partitions, and cataloguing a whole lake.
 
 Partitions are registered with the Catalog port's batch create (Glue ``BatchCreatePartition``,
-100 a call), or with ``MSCK REPAIR TABLE`` (:mod:`reconciler.layout.msck`) when the profile asks
+100 a call), or with ``MSCK REPAIR TABLE`` (:mod:`reconciler.adapters.msck`) when the profile asks
 for it and the catalog is Glue behind Athena. :class:`WrittenPartitions` collects what an apply writes
 (fetch, rebuild, relayout, dedupe) and registers it at the end, for tables the catalog has, so
 that plan → apply → plan stays "No changes" on a catalogued lake.
@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.core.layout_observed import TableDecl, in_declared_layout
-from reconciler.layout.files import file_obs, list_table
-from reconciler.layout.tables import catalog_definition
+from reconciler.observe.layout_files import file_obs, list_table
+from reconciler.observe.layout_tables import catalog_definition
 from reconciler.ports import Catalog, CatalogTable, ObjectStore, PartitionSpec
 
 __all__ = ["Msck", "WrittenPartitions", "catalog_lake", "register_partitions"]

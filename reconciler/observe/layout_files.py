@@ -16,14 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from reconciler.adapters.arrow_errors import store_read_error
-from reconciler.adapters.obs_cache import CachedFooter, JsonMemo, ObservationCache, code_version, listing_fingerprint
 from reconciler.core.layout_observed import FileObs, TableDecl
 from reconciler.errors import BackendError, LakeError
+from reconciler.lake.fingerprint import JsonMemo, code_version, listing_fingerprint, result_key
 from reconciler.lake.footers import read_footer
 from reconciler.lake.keys import KeyPart, key_tuples, source_columns
 from reconciler.lake.layout import is_data_object, partition_pairs
-from reconciler.ports import ObjectInfo, ObjectStore
+from reconciler.ports import CachedFooter, ObjectInfo, ObjectStore, ObservationCache
 
 __all__ = [
     "RANGE_COLUMNS",
@@ -163,6 +162,34 @@ def _ranges(md: pq.FileMetaData, names: list[str]) -> tuple[tuple[str, str, str]
     return tuple(out)
 
 
+def _read_one(store: ObjectStore, f: FileObs, memo: _SchemaMemo) -> CachedFooter:
+    """One object's footer, or why its bytes are not Parquet (a store failure raises)."""
+    fs, path = _path(store, f.key)
+    try:
+        md = read_footer(fs, path, f.size)
+        columns, names = _described(md, memo)
+        ranges = _ranges(md, names)
+    except (OSError, pa.ArrowException) as exc:
+        failed = store.read_error(exc, store.uri(f.key))
+        if failed is not None:
+            raise failed from exc
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return CachedFooter(0, (), unreadable=first)
+    return CachedFooter(md.num_rows, columns, ranges=ranges)
+
+
+def _read_many(store: ObjectStore, todo: Sequence[FileObs]) -> list[CachedFooter]:
+    """The footers of objects, read in parallel, in order."""
+    memo: _SchemaMemo = {}
+    workers = min(_readers(store), len(todo))
+    # Objects go to the readers in chunks: one future per object costs more in locking than
+    # a local footer read takes (a lake of 129k objects spent 30 s of 45 submitting).
+    size = max(1, min(_CHUNK, -(-len(todo) // (workers * 8))))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [got for part in pool.map(lambda c: [_read_one(store, f, memo) for f in c], chunks) for got in part]
+
+
 def read_footers(
     store: ObjectStore,
     files: Sequence[FileObs],
@@ -193,24 +220,9 @@ def read_footers(
         LakeError: If an object vanished since it was listed.
     """
     tags = etags or {}
-    memo: _SchemaMemo = {}
 
     def ident(f: FileObs) -> tuple[str, int, float, str]:
         return (f.key, f.size, f.mtime, tags.get(f.key, ""))
-
-    def one(f: FileObs) -> CachedFooter:
-        fs, path = _path(store, f.key)
-        try:
-            md = read_footer(fs, path, f.size)
-            columns, names = _described(md, memo)
-            ranges = _ranges(md, names)
-        except (OSError, pa.ArrowException) as exc:
-            failed = store_read_error(exc, store.uri(f.key))
-            if failed is not None:
-                raise failed from exc
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            return CachedFooter(0, (), unreadable=first)
-        return CachedFooter(md.num_rows, columns, ranges=ranges)
 
     if not files:
         return []
@@ -218,14 +230,7 @@ def read_footers(
     known = cache.footers(lake, [ident(f) for f in files], group) if cache is not None else {}
     todo = [f for f in files if f.key not in known]
     if todo:
-        workers = min(_readers(store), len(todo))
-        # Objects go to the readers in chunks: one future per object costs more in locking than
-        # a local footer read takes (a lake of 129k objects spent 30 s of 45 submitting).
-        size = max(1, min(_CHUNK, -(-len(todo) // (workers * 8))))
-        chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            read = [got for part in pool.map(lambda c: [one(f) for f in c], chunks) for got in part]
-        fresh = dict(zip([f.key for f in todo], read, strict=True))
+        fresh = dict(zip([f.key for f in todo], _read_many(store, todo), strict=True))
         if cache is not None:
             # An unreadable footer is never cached: the read may have failed for a passing reason
             # (throttling, a reset connection, expired credentials) and must be tried again.
@@ -269,7 +274,7 @@ def read_object(store: ObjectStore, key: str, columns: Sequence[str] | None = No
             cols = [c for c in columns if c in have] if columns is not None else None
             table = pf.read(columns=cols)
     except (OSError, pa.ArrowException) as exc:
-        failed = store_read_error(exc, store.uri(key))
+        failed = store.read_error(exc, store.uri(key))
         if isinstance(failed, BackendError):
             raise failed from exc
         raise LakeError(f"{key}: unreadable Parquet object ({str(exc).splitlines()[0] if str(exc) else exc})") from None
@@ -316,7 +321,7 @@ def files_key(
     """
     fp = listing_fingerprint((o.key, o.size, o.mtime, o.etag or "") for o in listed)
     where = json.dumps([code_version(), store.uri(""), repr(decl), sorted(seasons), context])
-    return ObservationCache.result_key(_FILES_VERSION, {decl.prefix: fp}, where)
+    return result_key(_FILES_VERSION, {decl.prefix: fp}, where)
 
 
 def files_table(files: Sequence[FileObs]) -> pa.Table:

@@ -7,10 +7,10 @@ Read-only. For each table, in bronze and silver:
 2. read the footer of every live object (rows and schema; never the data);
 3. read the catalog's definition and registered partitions;
 4. silver only: find duplicate natural keys, as a full scan sees them (any layout, any types):
-   :mod:`reconciler.layout.census`.
+   :mod:`reconciler.observe.layout_census`.
 
 :meth:`LayoutObserver.inputs_key` digests everything the layout plan is a function of, so that an
-unchanged lake's plan is answered from the observation cache (:mod:`reconciler.layout.plan_cache`).
+unchanged lake's plan is answered from the observation cache (:mod:`reconciler.observe.layout_plan_cache`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Literal
 
 import pyarrow as pa
 
-from reconciler.adapters.obs_cache import ObservationCache, code_version
 from reconciler.core.layout_observed import (
     CatalogObs,
     FileObs,
@@ -36,8 +35,9 @@ from reconciler.core.layout_observed import (
     TableObs,
     row_seasons,
 )
-from reconciler.layout.census import Census, catalog_doc, census_tag, library_versions, season_of
-from reconciler.layout.files import (
+from reconciler.lake.fingerprint import code_version
+from reconciler.observe.layout_census import Census, catalog_doc, census_tag, library_versions, season_of
+from reconciler.observe.layout_files import (
     file_obs,
     files_from_table,
     files_key,
@@ -46,8 +46,17 @@ from reconciler.layout.files import (
     list_table,
     read_footers,
 )
-from reconciler.layout.superseded import Superseded, load_superseded, same_object
-from reconciler.ports import Catalog, CatalogTable, ObjectInfo, ObjectStore, PartitionSpec, QueryEngine, StateStore
+from reconciler.observe.layout_superseded import Superseded, load_superseded, same_object
+from reconciler.ports import (
+    Catalog,
+    CatalogTable,
+    ObjectInfo,
+    ObjectStore,
+    ObservationCache,
+    PartitionSpec,
+    QueryEngine,
+    StateStore,
+)
 
 __all__ = ["LayoutObserver"]
 

@@ -20,11 +20,11 @@ from importlib import metadata
 from itertools import combinations
 from typing import Any
 
-from reconciler.adapters.obs_cache import listing_fingerprint
 from reconciler.core.layout_observed import FileObs, Overlap, TableDecl
 from reconciler.errors import QueryError
+from reconciler.lake.fingerprint import listing_fingerprint
 from reconciler.lake.keys import key_parts, key_sql
-from reconciler.layout.files import object_keys
+from reconciler.observe.layout_files import object_keys
 from reconciler.observe.queries import duplicate_seasons_query, season_rows_query
 from reconciler.ports import CatalogTable, ObjectInfo, ObjectStore, PartitionSpec, QueryEngine
 

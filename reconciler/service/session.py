@@ -18,6 +18,7 @@ from reconciler.core.plan import Plan, TargetPlan
 from reconciler.core.planner import PlanOptions, build_plan, with_dependencies
 from reconciler.errors import InputError
 from reconciler.observe.observer import Observer
+from reconciler.ports import Backends
 from reconciler.spec.loader import load_specs, load_waivers
 from reconciler.spec.models import Spec
 
@@ -67,7 +68,7 @@ class Session:
 
     profile: Profile
     specs: list[Spec]
-    backends: object
+    backends: Backends
 
     @classmethod
     def open(cls, profile: Profile) -> Session:
@@ -98,7 +99,7 @@ class Session:
 
     def close(self) -> None:
         """Close the backends."""
-        self.backends.close()  # type: ignore[attr-defined]
+        self.backends.close()
 
     def observe(
         self,
@@ -121,9 +122,9 @@ class Session:
         """
         b = self.backends
         observer = Observer(
-            store=b.store,  # type: ignore[attr-defined]
-            engine=b.engine,  # type: ignore[attr-defined]
-            state=b.state,  # type: ignore[attr-defined]
+            store=b.store,
+            engine=b.engine,
+            state=b.state,
             layer_of=layer_map(self.profile),
             hidden=getattr(b, "hidden", None),
             now=now or datetime.now(UTC),
@@ -156,17 +157,17 @@ class Session:
         Returns:
             The ``layout`` target's plan, and the bytes its queries scanned.
         """
-        from reconciler.layout.observe import LayoutObserver
-        from reconciler.layout.plan_cache import cached_plan, keep_plan
-        from reconciler.layout.tables import declared_tables
+        from reconciler.observe.layout import LayoutObserver
+        from reconciler.observe.layout_plan_cache import cached_plan, keep_plan
+        from reconciler.observe.layout_tables import declared_tables
 
         b = self.backends
         cat = self.profile.catalog
         observer = LayoutObserver(
-            store=b.store,  # type: ignore[attr-defined]
-            catalog=b.catalog,  # type: ignore[attr-defined]
-            engine=b.engine,  # type: ignore[attr-defined]
-            state=b.state,  # type: ignore[attr-defined]
+            store=b.store,
+            catalog=b.catalog,
+            engine=b.engine,
+            state=b.state,
             registration=cat.partition_registration,
             catalog_kind=cat.kind,
             engine_kind=self.profile.engine.kind,
@@ -246,9 +247,9 @@ class Session:
         )
 
 
-def _notices(backends: object) -> list[str]:
+def _notices(backends: Backends) -> list[str]:
     """The engines' notices: objects they left out or read with casts, each named once with its table."""
-    engines = (getattr(backends, "engine", None), getattr(backends, "hidden", None))
+    engines = (backends.engine, backends.hidden)
     return [n for e in engines for n in getattr(e, "notices", [])]
 
 

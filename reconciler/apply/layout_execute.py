@@ -22,16 +22,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.apply.lakeio import dedupe_rows, write_parquet
+from reconciler.apply.layout_catalog import Msck, WrittenPartitions, register_partitions
+from reconciler.apply.layout_rewrite import canonical_partitions, cast_columns, output_key, split_rows
 from reconciler.apply.materialize import Outcome
 from reconciler.core.layout_observed import TableDecl
 from reconciler.core.layout_rekey import path_values
 from reconciler.core.plan import Action
 from reconciler.errors import LakeError
 from reconciler.lake.keys import KeyPart, key_parts
-from reconciler.layout.catalog_ops import Msck, WrittenPartitions, register_partitions
-from reconciler.layout.files import file_obs, list_table, object_keys, read_footers, read_object, stat
-from reconciler.layout.rewrite import canonical_partitions, cast_columns, output_key, split_rows
-from reconciler.layout.superseded import Superseded, load_superseded, record_superseded, same_object
+from reconciler.observe.layout_files import file_obs, list_table, object_keys, read_footers, read_object, stat
+from reconciler.observe.layout_superseded import Superseded, load_superseded, record_superseded, same_object
 from reconciler.ports import Catalog, CatalogTable, ObjectInfo, ObjectStore, PartitionSpec, StateStore
 
 __all__ = ["BATCH_PARTITIONS", "LayoutApply"]

@@ -10,7 +10,7 @@ The planner never sees these; observation reads through them and hands the plann
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -18,13 +18,17 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from reconciler.core.empties import EmptyDigest
+from reconciler.errors import ReconcilerError
 
 __all__ = [
+    "Backends",
+    "CachedFooter",
     "Catalog",
     "CatalogTable",
     "LockInfo",
     "ObjectInfo",
     "ObjectStore",
+    "ObservationCache",
     "PartitionSpec",
     "QueryEngine",
     "QueryResult",
@@ -79,6 +83,10 @@ class ObjectStore(Protocol):
 
     def arrow(self) -> tuple[pafs.FileSystem, str]:
         """A pyarrow filesystem and the root path under which keys live (for Parquet I/O)."""
+        ...
+
+    def read_error(self, exc: BaseException, uri: str) -> ReconcilerError | None:
+        """The error a failed read of a store object is, when the store failed it (None: the bytes are bad)."""
         ...
 
     def uri(self, key: str) -> str:
@@ -267,4 +275,104 @@ class StateStore(Protocol):
 
     def close(self) -> None:
         """Release resources."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFooter:
+    """What a Parquet footer said about one object.
+
+    Attributes:
+        rows: Row count.
+        columns: ``(name, arrow type)`` pairs.
+        unreadable: Why the footer could not be read ("" when it could).
+        ranges: ``(column, min, max)`` from the column statistics of the partition-value columns.
+    """
+
+    rows: int
+    columns: tuple[tuple[str, str], ...]
+    unreadable: str = ""
+    ranges: tuple[tuple[str, str, str], ...] = ()
+
+
+class ObservationCache(Protocol):
+    """What observation keeps between plans: query results and Parquet footers (best effort).
+
+    Any failure reading or writing it is a miss, never an error; entries are keyed by the
+    objects they were computed from, so a changed lake is never answered from a stale entry.
+    """
+
+    def result(self, digest: str) -> pa.Table | None:
+        """A kept table, or None."""
+        ...
+
+    def put_result(self, digest: str, table: pa.Table) -> None:
+        """Keep a table under a digest."""
+        ...
+
+    def footers(
+        self, lake: str, objects: Sequence[tuple[str, int, float, str]], group: str = ""
+    ) -> dict[str, CachedFooter]:
+        """Kept footers of the objects ((key, size, mtime, etag)) unchanged since read."""
+        ...
+
+    def put_footers(self, lake: str, entries: Sequence[tuple[tuple[str, int, float, str], CachedFooter]]) -> None:
+        """Keep footers just read."""
+        ...
+
+    def share_footers(
+        self,
+        lake: str,
+        group: str,
+        entries: Sequence[tuple[tuple[str, int, float, str], CachedFooter]],
+        listed: Collection[str],
+    ) -> None:
+        """Replace a table's entry in the shared tier after footers had to be read (no tier: nothing)."""
+        ...
+
+
+class Backends(Protocol):
+    """A profile's open ports, as a command uses them (one store, engine, catalog and state).
+
+    ``cache`` is the observation cache (None when the profile turns it off); ``hidden`` an
+    embedded engine over the objects a catalog-reading engine misses (None when the engine reads
+    the files themselves).
+    """
+
+    @property
+    def store(self) -> ObjectStore:
+        """The object store."""
+        ...
+
+    @property
+    def engine(self) -> QueryEngine:
+        """The query engine."""
+        ...
+
+    @property
+    def catalog(self) -> Catalog:
+        """The table catalog."""
+        ...
+
+    @property
+    def state(self) -> StateStore:
+        """The state store."""
+        ...
+
+    @property
+    def cache(self) -> ObservationCache | None:
+        """The observation cache, or None."""
+        ...
+
+    @property
+    def hidden(self) -> QueryEngine | None:
+        """The embedded engine over objects the catalog misses, or None."""
+        ...
+
+    def preflight(self) -> None:
+        """Check that every resource the profile names exists and is reachable."""
+        ...
+
+    def close(self) -> None:
+        """Close every port."""
         ...
