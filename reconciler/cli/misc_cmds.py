@@ -8,6 +8,7 @@ import shlex
 import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -151,21 +152,7 @@ def sandbox_init_cmd(
 
     with guarded(debug):
         seas = parse_seasons(seasons)
-        if scale is None:
-            scale = 1.0 if twin else 0.02
-        if not 0 < scale <= 2:
-            raise InputError(f"--scale: {scale} must be in (0, 2]")
-        if twin and scale > 1:
-            raise InputError(f"--scale: {scale} must be in (0, 1] with --twin (the twin is at most the real lake)")
-        if twin and writer == "default":
-            raise InputError("--twin: the twin is written the pipeline's way; drop --writer default")
-        writer = writer or ("pipeline" if twin else "default")
-        if not 1 <= api_port <= 65535:
-            raise InputError(f"--api-port: {api_port} is not a TCP port (1-65535)")
-        if directory.exists() and not directory.is_dir():
-            raise InputError(f"{directory}: exists and is not a directory; choose a new directory")
-        if directory.exists() and any(directory.iterdir()):
-            raise InputError(f"{directory}: not empty; choose a new directory (the sandbox never overwrites)")
+        scale, writer = _init_args(directory, scale, writer, twin, api_port)
         target, calls = check_target(into_config, into_profile)
         _make_directory(directory)
         con = console()
@@ -195,6 +182,27 @@ def sandbox_init_cmd(
         serve = shlex.join(["reconcile", "sim", "serve", "--config", cfg])
         plan = shlex.join(["reconcile", "plan", "--config", cfg, "--seasons", format_seasons(seas)])
         con.print(f"[dim]Next: {escape(serve)} &  then  {escape(plan)}[/dim]")
+
+
+def _init_args(
+    directory: Path, scale: float | None, writer: str | None, twin: bool, api_port: int
+) -> tuple[float, str]:
+    """``sandbox init``'s scale and writer, defaults filled in, after checking its arguments and directory."""
+    if scale is None:
+        scale = 1.0 if twin else 0.02
+    if not 0 < scale <= 2:
+        raise InputError(f"--scale: {scale} must be in (0, 2]")
+    if twin and scale > 1:
+        raise InputError(f"--scale: {scale} must be in (0, 1] with --twin (the twin is at most the real lake)")
+    if twin and writer == "default":
+        raise InputError("--twin: the twin is written the pipeline's way; drop --writer default")
+    if not 1 <= api_port <= 65535:
+        raise InputError(f"--api-port: {api_port} is not a TCP port (1-65535)")
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"{directory}: exists and is not a directory; choose a new directory")
+    if directory.exists() and any(directory.iterdir()):
+        raise InputError(f"{directory}: not empty; choose a new directory (the sandbox never overwrites)")
+    return scale, writer or ("pipeline" if twin else "default")
 
 
 def _make_directory(directory: Path) -> None:
@@ -291,6 +299,10 @@ def sim_serve_cmd(
             server.stop()
 
 
+#: The wall clock ``locks list`` reads ages and expiries from (tests fix it).
+clock: Callable[[], float] = time.time
+
+
 def locks_list_cmd(
     config: ConfigOpt = Path("config.yaml"), profile: ProfileOpt = None, debug: DebugOpt = False
 ) -> None:
@@ -314,7 +326,7 @@ def locks_list_cmd(
         tab = Table(show_edge=False, header_style="bold")
         for c in ("lock", "owner", "host", "pid", "command", "age", "expires in", "state"):
             tab.add_column(c)
-        now = time.time()
+        now = clock()
         host = socket.gethostname()
         for lk in locks:
             state = "expired" if lk.expires_at < now else "held"

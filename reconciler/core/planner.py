@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -209,74 +210,29 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
     opts = opts or PlanOptions()
     waivers = WaiverSet(opts.waivers, now.date(), legacy_labels(specs)) if opts.waivers else None
     targets: list[TargetPlan] = []
-    pending_seasons: dict[str, set[int]] = {}
-    pending_units: dict[str, set[str]] = {}
-    inputs = Inputs(specs={s.name: s for s in specs}, observed=observed, pending=pending_units)
+    pending = _Pending(seasons={}, units={})
+    inputs = Inputs(specs={s.name: s for s in specs}, observed=observed, pending=pending.units)
     planned, whole = _closure(specs, opts.targets)
     for spec in specs:
         if spec.name not in planned:
             continue
-        obs = observed.targets.get(spec.name)
-        if obs is None:
-            continue
-        cov_counts, work, quarantined = classify(spec, obs, opts, now, waivers)
-        # A dependency that feeds the source query leaves the expected set unknown for its pending
-        # seasons; one that only feeds a derivation defers just the units waiting for it.
-        feeds = {d for f in spec.fetch for d in f.inputs}
-        blocked = set().union(*(pending_seasons.get(d, set()) for d in spec.depends_on if d not in feeds))
-        actions: list[Action] = []
-        choices: list[str] = []
-        by_season: dict[int, list[ExpectedUnit]] = defaultdict(list)
-        for u in work.units.values():
-            by_season[u.season].append(u)
-        all_by_season: dict[int, list[ExpectedUnit]] = defaultdict(list)
-        for u in obs.expected or ():
-            all_by_season[u.season].append(u)
-        waiting: Counter[int] = Counter()
-        rows_mean = mean_rows(obs)
-        by_key = {u.key: u for u in obs.expected or ()} if spec.name not in whole else {}
-        for season in sorted(by_season):
-            if season in blocked:
-                continue
-            acts, choice, waiting[season] = _plan_season(
-                spec, season, by_season[season], work.reasons, all_by_season[season], obs, inputs, rows_mean
-            )
-            actions.extend(a for a in acts if spec.name in whole or _action_selected(a, spec, opts.targets, by_key))
-            choices.append(choice)
-        pending_seasons[spec.name] = {a.season for a in actions if a.season is not None}
-        pending_units[spec.name] = {k for a in actions for k in a.units}
-        coverage: dict[str, SeasonCoverage] = {}
-        for season in observed.seasons:
-            c = cov_counts.get(season, Counter())
-            coverage[str(season)] = SeasonCoverage(
-                **{k: int(v) for k, v in c.items()},
-                after_apply=waiting.get(season, 0),
-                known_after_apply=season in blocked,
-            )
-        # An expected set that cannot be computed for a season no dependency is still filling is
-        # an error (a broken source query), never "ok": nothing can be said about the target.
-        source_error = obs.source_error if obs.expected is None and set(observed.seasons) - blocked else ""
-        notes = [f"expected set unavailable: {obs.source_error}"] if obs.source_error else []
-        notes.extend(waivers.expired_notes(spec.name) if waivers is not None else ())
-        if spec.name not in whole and not _selected(spec, opts.targets):
-            continue
-        targets.append(
-            TargetPlan(
-                target=spec.name,
-                table=f"{spec.target.silver.database}.{spec.target.silver.table}",
-                depends_on=list(spec.depends_on),
-                coverage=coverage,
-                actions=actions,
-                choices=choices,
-                quarantined=quarantined,
-                gate="error" if source_error else _gate(spec, coverage),
-                warn_below=spec.expect.coverage.warn_below,
-                error_below=spec.expect.coverage.error_below,
-                notes=notes,
-                source_error=source_error,
-            )
-        )
+        target = _plan_target(spec, observed, opts, now, waivers, inputs, whole, pending)
+        if target is not None:
+            targets.append(target)
     targets.extend(t for t in opts.extra_targets)
+    return _assemble(specs, planned, observed, opts, now, waivers, targets)
+
+
+def _assemble(
+    specs: Sequence[Spec],
+    planned: set[str],
+    observed: ObservedState,
+    opts: PlanOptions,
+    now: datetime,
+    waivers: WaiverSet | None,
+    targets: list[TargetPlan],
+) -> Plan:
+    """The plan of the targets planned: warnings, the summary, fingerprints and identity."""
     by_name = {s.name: s for s in specs if s.name in planned and s.name in observed.targets}
     warnings = list(observed.warnings) + selector_warnings(
         opts.targets,
@@ -321,4 +277,84 @@ def build_plan(specs: Sequence[Spec], observed: ObservedState, now: datetime, op
         },
         retry_failed=opts.retry_failed,
         warnings=warnings,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """What earlier targets leave to apply: per target, the seasons and the units of its actions."""
+
+    seasons: dict[str, set[int]]
+    units: dict[str, set[str]]
+
+
+def _plan_target(
+    spec: Spec,
+    observed: ObservedState,
+    opts: PlanOptions,
+    now: datetime,
+    waivers: WaiverSet | None,
+    inputs: Inputs,
+    whole: set[str],
+    pending: _Pending,
+) -> TargetPlan | None:
+    """One target's plan (None when it is not observed or not selected), noting what it leaves pending."""
+    pending_seasons, pending_units = pending.seasons, pending.units
+    obs = observed.targets.get(spec.name)
+    if obs is None:
+        return None
+    cov_counts, work, quarantined = classify(spec, obs, opts, now, waivers)
+    # A dependency that feeds the source query leaves the expected set unknown for its pending
+    # seasons; one that only feeds a derivation defers just the units waiting for it.
+    feeds = {d for f in spec.fetch for d in f.inputs}
+    blocked = set().union(*(pending_seasons.get(d, set()) for d in spec.depends_on if d not in feeds))
+    actions: list[Action] = []
+    choices: list[str] = []
+    by_season: dict[int, list[ExpectedUnit]] = defaultdict(list)
+    for u in work.units.values():
+        by_season[u.season].append(u)
+    all_by_season: dict[int, list[ExpectedUnit]] = defaultdict(list)
+    for u in obs.expected or ():
+        all_by_season[u.season].append(u)
+    waiting: Counter[int] = Counter()
+    rows_mean = mean_rows(obs)
+    by_key = {u.key: u for u in obs.expected or ()} if spec.name not in whole else {}
+    for season in sorted(by_season):
+        if season in blocked:
+            continue
+        acts, choice, waiting[season] = _plan_season(
+            spec, season, by_season[season], work.reasons, all_by_season[season], obs, inputs, rows_mean
+        )
+        actions.extend(a for a in acts if spec.name in whole or _action_selected(a, spec, opts.targets, by_key))
+        choices.append(choice)
+    pending_seasons[spec.name] = {a.season for a in actions if a.season is not None}
+    pending_units[spec.name] = {k for a in actions for k in a.units}
+    coverage: dict[str, SeasonCoverage] = {}
+    for season in observed.seasons:
+        c = cov_counts.get(season, Counter())
+        coverage[str(season)] = SeasonCoverage(
+            **{k: int(v) for k, v in c.items()},
+            after_apply=waiting.get(season, 0),
+            known_after_apply=season in blocked,
+        )
+    # An expected set that cannot be computed for a season no dependency is still filling is
+    # an error (a broken source query), never "ok": nothing can be said about the target.
+    source_error = obs.source_error if obs.expected is None and set(observed.seasons) - blocked else ""
+    notes = [f"expected set unavailable: {obs.source_error}"] if obs.source_error else []
+    notes.extend(waivers.expired_notes(spec.name) if waivers is not None else ())
+    if spec.name not in whole and not _selected(spec, opts.targets):
+        return None
+    return TargetPlan(
+        target=spec.name,
+        table=f"{spec.target.silver.database}.{spec.target.silver.table}",
+        depends_on=list(spec.depends_on),
+        coverage=coverage,
+        actions=actions,
+        choices=choices,
+        quarantined=quarantined,
+        gate="error" if source_error else _gate(spec, coverage),
+        warn_below=spec.expect.coverage.warn_below,
+        error_below=spec.expect.coverage.error_below,
+        notes=notes,
+        source_error=source_error,
     )

@@ -167,6 +167,30 @@ def gap_query(
         ``rc_b<j>`` per bronze strategy (in ``bronze``'s order) and ``rc_i<k>_n``, ``rc_i<k>_ok``
         per input.
     """
+    ctes = _base_ctes(spec, seasons, database, table)
+    lacking = "rc_ok IS NULL OR NOT rc_ok"
+    if empties:
+        ctes += _empty_ctes(empties)
+        ctes += [
+            "c AS (SELECT k.*, v.v_n AS rc_vempty FROM k LEFT JOIN v ON v.v_season = k.rc_cseason)",
+            f"g AS (\n  SELECT * FROM j WHERE ({lacking})\n"
+            "  AND NOT (rc_n IS NULL AND rc_season IN (SELECT v_season FROM v))\n)",
+        ]
+    else:
+        ctes += ["c AS (SELECT * FROM k)", f"g AS (SELECT * FROM j WHERE {lacking})"]
+    more, joins, cols = _side_columns(spec, bronze or {}, inputs)
+    ctes += more
+    select = ", ".join(["m.*", "c.*", "g.*", *cols])
+    return (
+        "WITH "
+        + ",\n".join(ctes)
+        + f"\nSELECT {select}\nFROM m\nLEFT JOIN c ON TRUE\nLEFT JOIN g ON g.rc_season = c.rc_cseason\n"
+        + "".join(f"{x}\n" for x in joins)
+    ).rstrip("\n")
+
+
+def _base_ctes(spec: Spec, seasons: Sequence[int], database: str, table: str) -> list[str]:
+    """The gap query's expected units (``e``), present units (``p``), their join and per-season counts."""
     silver = spec.target.silver
     comp = spec.expect.complete
     source = spec.source.query.strip().rstrip(";").strip()
@@ -189,18 +213,18 @@ def gap_query(
         "  FROM j\n  GROUP BY rc_season\n)",
         "m AS (SELECT sum(rc_n) AS rc_rows_sum, count(*) AS rc_rows_units FROM p WHERE rc_ok)",
     ]
-    lacking = "rc_ok IS NULL OR NOT rc_ok"
-    if empties:
-        ctes += _empty_ctes(empties)
-        ctes += [
-            "c AS (SELECT k.*, v.v_n AS rc_vempty FROM k LEFT JOIN v ON v.v_season = k.rc_cseason)",
-            f"g AS (\n  SELECT * FROM j WHERE ({lacking})\n"
-            "  AND NOT (rc_n IS NULL AND rc_season IN (SELECT v_season FROM v))\n)",
-        ]
-    else:
-        ctes += ["c AS (SELECT * FROM k)", f"g AS (SELECT * FROM j WHERE {lacking})"]
+    return ctes
+
+
+def _side_columns(
+    spec: Spec, bronze: Mapping[str, str], inputs: Sequence[Spec]
+) -> tuple[list[str], list[str], list[str]]:
+    """The CTEs, joins and columns riding on the gap's rows: touch counts, bronze and input readiness."""
+    silver, comp = spec.target.silver, spec.expect.complete
     touch = touch_strategies(spec)
-    joins, cols = [], []
+    ctes: list[str] = []
+    joins: list[str] = []
+    cols: list[str] = []
     for j, strategy in enumerate(touch):
         ctes.append(_touch_cte(j, strategy))
         for i, alt in enumerate(_alternatives(strategy)):
@@ -211,7 +235,7 @@ def gap_query(
             )
             joins.append(f"LEFT JOIN t{j} AS {alias} ON {on}")
             cols.append(f"{alias}.t_n AS {_PREFIX}t{j}_{i}")
-    for j, (name, bronze_db) in enumerate((bronze or {}).items()):
+    for j, (name, bronze_db) in enumerate(bronze.items()):
         strat = next(f for f in spec.fetch if f.name == name)
         ucols = strat.unit_columns or silver.unit_columns
         cov = coverage_query(
@@ -230,13 +254,7 @@ def gap_query(
         ctes.append(f"i{k} AS (\n  SELECT {ikey} AS rc_ikey, n AS rc_in, ok AS rc_iok FROM (\n{cov}\n  ) AS c\n)")
         joins.append(f"LEFT JOIN i{k} ON i{k}.rc_ikey = {key_expr(ispec.unit, 'g')}")
         cols += [f"i{k}.rc_in AS {_PREFIX}i{k}_n", f"i{k}.rc_iok AS {_PREFIX}i{k}_ok"]
-    select = ", ".join(["m.*", "c.*", "g.*", *cols])
-    return (
-        "WITH "
-        + ",\n".join(ctes)
-        + f"\nSELECT {select}\nFROM m\nLEFT JOIN c ON TRUE\nLEFT JOIN g ON g.rc_season = c.rc_cseason\n"
-        + "".join(f"{x}\n" for x in joins)
-    ).rstrip("\n")
+    return ctes, joins, cols
 
 
 def _empty_ctes(empties: Mapping[int, tuple[SetDigest, str | None]]) -> list[str]:

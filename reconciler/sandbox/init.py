@@ -54,6 +54,12 @@ _TARGETS = {
 }
 
 
+def _check_complete(complete: bool, drift: bool, writer: str) -> None:
+    """A complete lake (no gaps) is the default writer's, without drift."""
+    if complete and (drift or writer != "default"):
+        raise InputError("--complete: a lake with no gaps is written by the default writer, without --drift")
+
+
 def _check(dest: Path, seasons: tuple[int, ...], scale: float, api_port: int, writer: str, twin: bool) -> None:
     if writer not in WRITERS:
         raise InputError(f"--writer: {writer!r} is not one of {', '.join(WRITERS)}")
@@ -149,6 +155,102 @@ def _manifest(
     )
 
 
+def _build_default(
+    lake: Path, universe: Universe, complete: bool, ingest_date: str, raw: bool, workers: int
+) -> list[SeasonResult]:
+    """Write every season with the default writer (busiest seasons first), results in season order."""
+    jobs = [
+        SeasonJob(
+            str(lake),
+            universe.seed,
+            universe.scale,
+            universe.seasons,
+            complete_plan(plan_season(universe, s)) if complete else plan_season(universe, s),
+            ingest_date,
+            raw,
+        )
+        for s in universe.seasons
+    ]
+    jobs.sort(key=lambda j: -games_in_season(j.plan.season, universe.scale) * plays_per_game(j.plan.season))
+    return sorted(_run_jobs(jobs, workers), key=lambda r: r.season)
+
+
+def _finish_pipeline(
+    dest: Path,
+    build: PipelineBuild,
+    universe: Universe,
+    results: list[SeasonResult],
+    raw: bool,
+    ingest_date: str,
+    drift: dict[str, Any] | None,
+) -> Manifest:
+    """Catalogue a lake the pipeline writer built and write its manifest."""
+    twin = universe.twin
+    catalog = finish_pipeline_catalog(dest, build, drift)
+    manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=drift or {})
+    notes = list(TWIN_NOTES if twin else _PIPELINE_NOTES)
+    if not raw:
+        notes.append("raw/plays/game and raw/plays/date were not written (scale above the raw-plays limit).")
+    pipeline = {**build.info, "catalog": catalog}
+    update: dict[str, Any] = {"writer": "pipeline", "pipeline": pipeline, "notes": notes}
+    if twin:
+        games = {s: universe.season_games(s) for s in universe.seasons}
+        update["twin"] = derivation(universe.seed, universe.scale, universe.seasons, games)
+    manifest = manifest.model_copy(update=update)
+    manifest.save(dest / "manifest.json")
+    return manifest
+
+
+def _finish_default(
+    dest: Path,
+    store: LocalStore,
+    universe: Universe,
+    results: list[SeasonResult],
+    raw: bool,
+    ingest_date: str,
+    drift: dict[str, Any] | None,
+    complete: bool,
+) -> Manifest:
+    """Catalogue a lake the default writer built, record a complete lake's empties, write the manifest."""
+    catalogued = catalog_sandbox(dest, store, list(universe.seasons), drift)
+    manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=drift or {}, complete=complete)
+    notes = [
+        *manifest.notes,
+        f"catalog: {catalogued['tables']} tables and {catalogued['partitions']} partitions registered in "
+        ".reconcile/catalog.sqlite (before any catalog drift).",
+    ]
+    if complete:
+        recorded = record_verified_empty(dest, universe.seasons)
+        notes.append(
+            "checkpoints: every unit the API lacks is recorded empty in .reconcile/state.sqlite, as the "
+            "applies that filled the lake would have left it ("
+            + ", ".join(f"{t} {n:,}" for t, n in sorted(recorded.items()))
+            + ")."
+        )
+    manifest = manifest.model_copy(update={"notes": notes})
+    manifest.save(dest / "manifest.json")
+    return manifest
+
+
+def _write_specs_and_config(
+    dest: Path, universe: Universe, specs_source: Path | None, api_port: int, writer: str
+) -> None:
+    """Copy the specs (the project's by default) into the sandbox and write its ``config.yaml``."""
+    src = specs_source if specs_source is not None else Path(reconciler.__file__).resolve().parents[1] / "specs"
+    if src.is_dir():
+        shutil.copytree(src, dest / "specs", dirs_exist_ok=True)
+    write_config(
+        dest,
+        seed=universe.seed,
+        scale=universe.scale,
+        seasons=universe.seasons,
+        api_port=api_port,
+        waivers=(dest / "specs" / "waivers.yaml").is_file(),
+        writer=writer,
+        twin=universe.twin,
+    )
+
+
 def init_sandbox(
     dest: Path,
     *,
@@ -202,8 +304,7 @@ def init_sandbox(
     dest = Path(dest)
     season_tuple = tuple(sorted({int(s) for s in seasons}))
     _check(dest, season_tuple, float(scale), int(api_port), writer, twin)
-    if complete and (drift or writer != "default"):
-        raise InputError("--complete: a lake with no gaps is written by the default writer, without --drift")
+    _check_complete(complete, drift, writer)
     raw = raw_plays if raw_plays is not None else scale <= RAW_PLAYS_MAX_SCALE
     universe = Universe(seed, scale, season_tuple, twin=twin)
     lake = dest / "lake"
@@ -214,70 +315,19 @@ def init_sandbox(
         build = build_pipeline_lake(lake, universe, ingest=ingest_date, raw=raw, workers=n_workers)
         results = build.results
     else:
-        jobs = [
-            SeasonJob(
-                str(lake),
-                universe.seed,
-                universe.scale,
-                season_tuple,
-                complete_plan(plan_season(universe, s)) if complete else plan_season(universe, s),
-                ingest_date,
-                raw,
-            )
-            for s in season_tuple
-        ]
-        jobs.sort(key=lambda j: -games_in_season(j.plan.season, scale) * plays_per_game(j.plan.season))
-        results = sorted(_run_jobs(jobs, n_workers), key=lambda r: r.season)
-    for r in results:
-        log.info("season %s built in %.1fs", r.season, r.seconds)
+        results = _build_default(lake, universe, complete, ingest_date, raw, n_workers)
+    log.info("seasons built: %s", ", ".join(f"{r.season} in {r.seconds:.1f}s" for r in results))
     draft: dict[str, Any] = {"drift": {}}
     store = LocalStore(lake)
     if drift and build is None:  # the object drift kinds assume the default writer's files
         inject_drift(store, universe, draft)
-    src = specs_source if specs_source is not None else Path(reconciler.__file__).resolve().parents[1] / "specs"
-    if src.is_dir():
-        shutil.copytree(src, dest / "specs", dirs_exist_ok=True)
-    write_config(
-        dest,
-        seed=universe.seed,
-        scale=universe.scale,
-        seasons=season_tuple,
-        api_port=api_port,
-        waivers=(dest / "specs" / "waivers.yaml").is_file(),
-        writer=writer,
-        twin=twin,
-    )
+    _write_specs_and_config(dest, universe, specs_source, api_port, writer)
     if build is not None:
-        catalog = finish_pipeline_catalog(dest, build, draft["drift"] if drift else None)
-        manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"])
-        notes = list(TWIN_NOTES if twin else _PIPELINE_NOTES)
-        if not raw:
-            notes.append("raw/plays/game and raw/plays/date were not written (scale above the raw-plays limit).")
-        pipeline = {**build.info, "catalog": catalog}
-        update: dict[str, Any] = {"writer": writer, "pipeline": pipeline, "notes": notes}
-        if twin:
-            games = {s: universe.season_games(s) for s in season_tuple}
-            update["twin"] = derivation(universe.seed, universe.scale, season_tuple, games)
-        manifest = manifest.model_copy(update=update)
-        manifest.save(dest / "manifest.json")
+        manifest = _finish_pipeline(dest, build, universe, results, raw, ingest_date, draft["drift"] if drift else None)
         log.info("sandbox %s (pipeline writer) written in %.1fs", dest, time.perf_counter() - t0)
         return manifest
-    catalogued = catalog_sandbox(dest, store, list(season_tuple), draft["drift"] if drift else None)
-    manifest = _manifest(universe, results, ingest=ingest_date, raw_plays=raw, drift=draft["drift"], complete=complete)
-    notes = [
-        *manifest.notes,
-        f"catalog: {catalogued['tables']} tables and {catalogued['partitions']} partitions registered in "
-        ".reconcile/catalog.sqlite (before any catalog drift).",
-    ]
-    if complete:
-        recorded = record_verified_empty(dest, season_tuple)
-        notes.append(
-            "checkpoints: every unit the API lacks is recorded empty in .reconcile/state.sqlite, as the "
-            "applies that filled the lake would have left it ("
-            + ", ".join(f"{t} {n:,}" for t, n in sorted(recorded.items()))
-            + ")."
-        )
-    manifest = manifest.model_copy(update={"notes": notes})
-    manifest.save(dest / "manifest.json")
+    manifest = _finish_default(
+        dest, store, universe, results, raw, ingest_date, draft["drift"] if drift else None, complete
+    )
     log.info("sandbox %s written in %.1fs (%s workers)", dest, time.perf_counter() - t0, n_workers)
     return manifest
