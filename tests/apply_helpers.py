@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from tests.e2e_helpers import request_log
+from tests.text_edits import replaced
 
 #: The fault mix of issue 7: 10% 5xx, 5% timeouts (a short hang past a 1 s client timeout), 2% malformed.
 FAULTS = {"5xx": 0.10, "timeout": 0.05, "malformed": 0.02}
@@ -36,7 +37,7 @@ SILVER_KEYS = {
 def set_client_timeout(cfg: Path, seconds: float) -> None:
     """Set ``api.timeout_seconds`` in a sandbox config (make_sandbox sets 2)."""
     text = cfg.read_text()
-    cfg.write_text(text.replace("timeout_seconds: 2\n", f"timeout_seconds: {seconds:g}\n"))
+    cfg.write_text(replaced(text, "timeout_seconds: 2\n", f"timeout_seconds: {seconds:g}\n"))
 
 
 @dataclass

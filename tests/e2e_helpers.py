@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from reconciler.api.pacing import busiest_window
 from reconciler.cli.app import app
+from tests.text_edits import subbed
 
 
 def free_port() -> int:
@@ -42,14 +43,14 @@ def fast_config(cfg: Path, rate: int = 20) -> None:
     text = cfg.read_text()
     # The client and the simulator share this process, so the GIL can delay the server's stamp of
     # a request by more than the default pacing margin; the tests keep the wider margin of 0.05 s.
-    text = re.sub(
+    text = subbed(
         r"( *)rate_limit_per_sec: \d+",
         lambda m: f"{m[1]}rate_limit_per_sec: {rate}\n{m[1]}pacing_margin_seconds: 0.05",
         text,
     )
-    text = re.sub(r"base_delay_seconds: [\d.]+", "base_delay_seconds: 0.05", text)
-    text = re.sub(r"max_delay_seconds: [\d.]+", "max_delay_seconds: 0.2", text)
-    text = re.sub(r"(?<!query_)timeout_seconds: [\d.]+", "timeout_seconds: 2", text)
+    text = subbed(r"base_delay_seconds: [\d.]+", "base_delay_seconds: 0.05", text)
+    text = subbed(r"max_delay_seconds: [\d.]+", "max_delay_seconds: 0.2", text)
+    text = subbed(r"(?<!query_)timeout_seconds: [\d.]+", "timeout_seconds: 2", text)
     cfg.write_text(text)
 
 

@@ -10,6 +10,7 @@ import pytest
 from reconciler.adapters.sqlite_state import SqliteState
 from tests.apply_helpers import duplicates
 from tests.e2e_helpers import cli, make_sandbox, request_log, simulator
+from tests.text_edits import replaced
 
 SEASON = "2016"
 
@@ -71,7 +72,7 @@ def test_max_duration_stops_starting_work_then_the_next_apply_finishes(sandbox):
 def test_the_quota_reserve_stops_before_the_quota_reaches_it(sandbox):
     cfg, port, log = sandbox
     text = cfg.read_text()
-    cfg.write_text(text.replace("      max_concurrency: 3\n", "      max_concurrency: 3\n      quota_reserve: 12\n"))
+    cfg.write_text(replaced(text, "      max_concurrency: 3\n", "      max_concurrency: 3\n      quota_reserve: 12\n"))
     with simulator(cfg, port, request_log=log, quota=20) as sim:
         r = _apply(cfg)
         assert r.exit_code == 0, r.output

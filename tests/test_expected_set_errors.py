@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e_helpers import cli, make_sandbox
+from tests.text_edits import replaced
 
 SEASON = "2016"
 
@@ -29,7 +30,7 @@ def broken(template: Path, tmp_path: Path) -> Path:
     sb = tmp_path / "sb"
     shutil.copytree(template, sb)
     spec = sb / "specs" / "plays.yaml"
-    spec.write_text(spec.read_text().replace('"gameId" AS game_id', '"gameId" AS gid'))
+    spec.write_text(replaced(spec.read_text(), '"gameId" AS game_id', '"gameId" AS gid'))
     return sb / "config.yaml"
 
 

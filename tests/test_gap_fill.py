@@ -28,6 +28,7 @@ from tests.e2e_helpers import (
     simulator,
 )
 from tests.invariant import check_apply, check_plan, lake_keys
+from tests.lineups_oracle import oracle_units
 
 SEASONS = "2015-2016"
 KEYS = {
@@ -211,9 +212,6 @@ def test_pacing_limit_holds_in_the_request_log(tmp_path, monkeypatch):
     # The simulator runs in its own process, as the API would: in this process the GIL (held by
     # a response being written while the next requests go out) could delay the server's stamps.
     cfg, port, _ = make_sandbox(tmp_path / "sb", seasons="2016", scale=0.005, rate=3)
-    # The server stamps a request when its process gets the CPU: on a loaded test machine that can
-    # be ~0.1 s after the request arrived, so the margin here is wider than a network needs.
-    cfg.write_text(cfg.read_text().replace("pacing_margin_seconds: 0.05", "pacing_margin_seconds: 0.2"))
     log = tmp_path / "req.jsonl"
     sends = tmp_path / "sends.jsonl"
     monkeypatch.setenv("RECONCILE_SEND_LOG", str(sends))  # the client's own start stamps
@@ -232,11 +230,11 @@ def test_pacing_limit_holds_in_the_request_log(tmp_path, monkeypatch):
         server.terminate()
         server.wait(30)
     assert r.exit_code == 0, r.output
-    ts = [e["ts"] for e in request_log(log)]
-    assert len(ts) >= 6
-    assert max_in_window(ts) <= 3
+    # Pacing is asserted on the client's own start stamps: the server stamps a request when its
+    # process gets the CPU, which on a loaded machine can be ~0.1 s after the request arrived.
     started = request_log(sends)
-    assert len(started) == len(ts) and max_in_window([e["ts"] for e in started]) <= 3
+    assert len(started) >= 6 and len(started) == len(request_log(log))
+    assert max_in_window([e["ts"] for e in started]) <= 3
     assert sorted(e["path"].split("?")[0] for e in started) == sorted(e["path"] for e in request_log(log))
 
 
@@ -257,21 +255,29 @@ def test_lineups_are_derived_at_zero_calls_and_match_the_api(sandbox):
     by_game: dict[int, list] = {}
     for row in rows:
         by_game.setdefault(row["gameId"], []).append(row)
-    compared = 0
+    # Units silver held before the fill, reduced to one row by cbbd_etl's key bug: the fill adds
+    # the game's other units beside that row, so those games hold one row the oracle may not name.
+    manifest = json.loads((cfg.parent / "manifest.json").read_text())
+    collapsed = {
+        int(u.split(":")[0]) for s in manifest["targets"]["lineups"]["seasons"].values() for u in s["collapsed"]
+    }
+    extra_games = set()
     for game, mine in by_game.items():
-        api = universe.lineups(game)
-        if len(api) != len(mine):  # a collapsed sandbox game keeps its original row beside ours
-            continue
-        want = sorted(
-            (a["teamId"], a["idHash"], a["totalSeconds"], json.dumps(a["teamStats"], sort_keys=True)) for a in api
-        )
-        got = sorted(
-            (m["teamid"], m["idhash"], m["totalseconds"], json.dumps(json.loads(m["teamstats"]), sort_keys=True))
-            for m in mine
-        )
-        assert got == want, game
-        compared += 1
-    assert compared >= 5
+        # The brute-force oracle over the simulator's own substitutions and plays (not derive_lineups).
+        want = oracle_units(universe.substitutions(game), universe.plays(game))
+        got: dict[tuple[int, str], list] = {}
+        for m in mine:
+            got.setdefault((m["teamid"], m["idhash"]), []).append(m)
+        assert all(len(v) == 1 for v in got.values()), game  # each unit's key once
+        for key, (seconds, own, opp) in want.items():
+            (m,) = got.pop(key)
+            stats = (m["totalseconds"], json.loads(m["teamstats"])["points"], json.loads(m["opponentstats"])["points"])
+            assert stats == (seconds, own, opp), (game, key)
+        if got:  # never skipped: only a collapsed game may hold a row the oracle does not name
+            assert game in collapsed and len(got) == 1, (game, sorted(got))
+            extra_games.add(game)
+    assert len(by_game) >= 5
+    assert extra_games <= collapsed
     assert plan_json(cfg, SEASONS)["summary"]["api_calls"] == 0
 
 

@@ -10,9 +10,11 @@ import time
 
 from reconciler.adapters.local_store import LocalStore
 from reconciler.apply.lake_lock import LakeLocks
+from reconciler.cli import misc_cmds
 from reconciler.ports import LockInfo
 from tests.apply_helpers import Apply, duplicates
 from tests.e2e_helpers import cli, make_sandbox, simulator
+from tests.text_edits import replaced
 
 SEASON = "2016"
 
@@ -60,16 +62,19 @@ def test_two_applies_started_together_exactly_one_runs(tmp_path):
     assert duplicates(cfg.parent / "lake") == {}
 
 
-def test_locks_list_force_unlock_and_release(tmp_path):
+def test_locks_list_force_unlock_and_release(tmp_path, monkeypatch):
     cfg, port, _ = make_sandbox(tmp_path / "sb", seasons=SEASON)
     now = time.time()
     state = _state(cfg)
     state.acquire_lock(_lock("deadbeef", "build-7", 4242, now - 95, now + 60), now)
     state.close()
-    listed = cli(["locks", "list", "--config", str(cfg)])
+    with monkeypatch.context() as m:
+        m.setattr(misc_cmds, "clock", lambda: now)  # the listing's clock, fixed: no wall-clock race
+        listed = cli(["locks", "list", "--config", str(cfg)])
     assert listed.exit_code == 0
-    assert "deadbeef" in listed.output and "build-7" in listed.output and "held" in listed.output
-    assert "95 s" in listed.output or "96 s" in listed.output  # its age
+    row = next(line for line in listed.output.splitlines() if "deadbeef" in line)
+    assert "build-7" in row and "held" in row
+    assert "95 s" in row and "60 s" in row  # its age, and when it expires
 
     refused = _apply(cfg)
     assert refused.exit_code == 1
@@ -113,8 +118,8 @@ def test_two_configs_with_separate_state_on_one_lake_share_the_lock(tmp_path):
     """The lock belongs to the lake: a second config (its own state store) on the same lake is refused."""
     cfg, port, _ = make_sandbox(tmp_path / "sb", seasons=SEASON)
     other = tmp_path / "other.yaml"
-    text = cfg.read_text().replace("path: lake", f"path: {cfg.parent / 'lake'}")
-    other.write_text(text.replace("path: .reconcile/state.sqlite", f"path: {tmp_path / 'other-state.sqlite'}"))
+    text = replaced(cfg.read_text(), "path: lake", f"path: {cfg.parent / 'lake'}")
+    other.write_text(replaced(text, "path: .reconcile/state.sqlite", f"path: {tmp_path / 'other-state.sqlite'}"))
     (tmp_path / "specs").symlink_to(cfg.parent / "specs")
     with simulator(cfg, port, latency_ms=600):
         a = Apply(cfg, SEASON, "--target", "plays")

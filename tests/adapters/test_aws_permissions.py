@@ -9,6 +9,7 @@ from pathlib import Path
 from reconciler.adapters.aws_errors import iam_action
 from reconciler.adapters.aws_permissions import PERMISSIONS, needed_by, permissions_for, policy_document
 from reconciler.adapters.aws_policy_docs import policy_markdown, policy_terraform
+from tests.text_edits import replaced
 
 ROOT = Path(__file__).parents[2]
 DOCS = ROOT / "docs"
@@ -36,7 +37,7 @@ def _called_operations() -> set[str]:
     sources = [
         ROOT / "reconciler/adapters" / name
         for name in ("s3_store.py", "glue_catalog.py", "dynamo_state.py", "athena_engine.py")
-    ] + [ROOT / "reconciler/layout/msck.py"]
+    ] + [ROOT / "reconciler/adapters/msck.py"]
     ops = set()
     for path in sources:
         for snake in re.findall(r"(?:client|_athena\(\))\.([a-z0-9_]+)\(", path.read_text()):
@@ -108,5 +109,5 @@ def test_a_shared_cache_tier_is_granted_on_its_prefix_only(tmp_path):
         }
     ]
     assert needed_by("s3:PutObject", "s3://hoops-edge/meta/ci-cache/results/x.arrow") == "reconcile plan (cache.shared)"
-    cfg.write_text(cfg.read_text().replace("    cache: {shared: meta/ci-cache/}\n", ""))
+    cfg.write_text(replaced(cfg.read_text(), "    cache: {shared: meta/ci-cache/}\n", ""))
     assert "cache" not in profile_uses(load_profile(cfg))

@@ -19,6 +19,7 @@ from pathlib import Path
 from tests.aws.conftest import write_aws_config
 from tests.aws.moto_counting import CountingMotoServer, create_lake_resources, quiet
 from tests.e2e_helpers import cli, fast_config, free_port, simulator
+from tests.text_edits import replaced
 
 
 def _stats(output: str) -> dict[str, int]:
@@ -70,7 +71,7 @@ def main() -> None:
     run("sandbox init --into-profile aws", ["sandbox", "init", str(sb), *base, "--scale", args.scale, *into])
     cfg = sb / "config.yaml"
     fast_config(cfg, rate=args.rate)
-    cfg.write_text(cfg.read_text().replace("max_concurrency: 3", f"max_concurrency: {args.concurrency}"))
+    cfg.write_text(replaced(cfg.read_text(), "max_concurrency: 3", f"max_concurrency: {args.concurrency}"))
     out = run("plan", ["plan", "--config", str(cfg), *base, "--stats", "--format", "json"])
     plan = json.loads(out[: out.rindex("}") + 1])
     results["plan"]["summary"] = plan["summary"]

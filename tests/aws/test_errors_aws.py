@@ -8,6 +8,7 @@ import pytest
 
 from tests.aws.conftest import write_aws_config
 from tests.e2e_helpers import cli
+from tests.text_edits import replaced
 
 pytestmark = pytest.mark.aws
 
@@ -27,7 +28,7 @@ def _one_red_line(result, *needles):
 
 def _config(tmp_path, url, **override):
     cfg = write_aws_config(tmp_path / "aws.yaml", url, **override)
-    cfg.write_text(cfg.read_text().replace("profiles:\n  aws:\n", f"profiles:\n  aws:\n    specs_dir: {SPECS}\n"))
+    cfg.write_text(replaced(cfg.read_text(), "profiles:\n  aws:\n", f"profiles:\n  aws:\n    specs_dir: {SPECS}\n"))
     return cfg
 
 

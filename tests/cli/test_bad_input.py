@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli.app import app
+from tests.text_edits import replaced
 
 REPO = Path(__file__).parents[2]
 runner = CliRunner()
@@ -59,7 +60,7 @@ def test_unknown_format(cfg):
 
 def test_validate_lists_every_problem(cfg):
     specs = cfg.parent / "specs"
-    (specs / "plays.yaml").write_text((specs / "plays.yaml").read_text().replace("unit:", "unitz:"))
+    (specs / "plays.yaml").write_text(replaced((specs / "plays.yaml").read_text(), "unit:", "unitz:"))
     (specs / "games.yaml").write_text("name: [\n")
     result = runner.invoke(app, ["validate", "--config", str(cfg)])
     assert result.exit_code == 1
@@ -74,7 +75,7 @@ def test_validate_ok(cfg):
 
 
 def test_api_key_in_config_is_refused(cfg):
-    cfg.write_text(cfg.read_text().replace("    api:\n", "    api:\n      api_key: sekrit\n", 1))
+    cfg.write_text(replaced(cfg.read_text(), "    api:\n", "    api:\n      api_key: sekrit\n", 1))
     result = runner.invoke(app, ["validate", "--config", str(cfg)])
     assert result.exit_code == 1
     assert "sekrit" not in result.output

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from reconciler.cli.app import app
 from tests.e2e_helpers import make_sandbox
+from tests.text_edits import replaced, subbed
 
 runner = CliRunner()
 SEASON = "2016"
@@ -46,7 +47,7 @@ def _edit(sb: Path, old: str, new: str) -> None:
     cfg = sb / "config.yaml"
     text = cfg.read_text()
     assert old in text, old
-    cfg.write_text(text.replace(old, new, 1))
+    cfg.write_text(replaced(text, old, new, 1))
 
 
 def _waiver_bad_date(sb: Path, mp: pytest.MonkeyPatch) -> None:
@@ -94,9 +95,8 @@ def _busy_port(sb: Path, mp: pytest.MonkeyPatch) -> None:
     s.listen(1)
     port = s.getsockname()[1]
     text = (sb / "config.yaml").read_text()
-    import re
 
-    (sb / "config.yaml").write_text(re.sub(r"http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{port}", text))
+    (sb / "config.yaml").write_text(subbed(r"http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{port}", text))
     _SOCKETS.append(s)
 
 

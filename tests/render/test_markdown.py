@@ -10,7 +10,6 @@ import pytest
 from reconciler.core.observed import ExpectedUnit, ObservedState, ObservedTarget, PresentUnit, UnitState
 from reconciler.core.plan import Plan
 from reconciler.core.planner import PlanOptions, build_plan
-from reconciler.render.common import summary_line
 from reconciler.render.coverage import text_width
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, MARKER, marker, render_markdown
 from tests.core.factories import NOW, SPECS, full, games, lineup_units, observed
@@ -64,7 +63,8 @@ def test_half_missing_scale_one_plan_fits_github_and_starts_with_summary(half_mi
     md = render_markdown(half_missing, json_hint="`plan.json`")
     assert len(md) <= GITHUB_COMMENT_LIMIT
     assert text_width(md) <= GITHUB_COMMENT_LIMIT  # also counted in UTF-16 units
-    assert md.splitlines()[0] == f"**{summary_line(half_missing)}**"
+    summary = "**Plan: 3,383 to fetch (3,383 API calls, ~19 min at 3 req/s), 0 partitions to register.**"
+    assert md.splitlines()[0] == summary
     well_formed(md)
     # The budget is used, not wasted: the gap lists fill the comment close to the limit.
     assert len(md) > GITHUB_COMMENT_LIMIT - 3_000
@@ -109,7 +109,7 @@ def test_every_limit_is_kept_by_planning_not_by_cutting(
     assert not caplog.records  # the over-budget fallback never ran
     assert text_width(md) <= limit
     well_formed(md)
-    assert md.startswith(f"**{summary_line(three_targets)}**\n")
+    assert md.startswith("**Plan: 238 to fetch (238 API calls, ~79 s at 3 req/s), 0 partitions to register.**\n")
     assert "| 2015 | ❌ 50.0%" in md  # the matrix always fits at these sizes
     if "Left out" in md:
         assert "`plan.json`" in md.split("Left out", 1)[1]
@@ -212,6 +212,26 @@ def test_scale_one_sandbox_shape_fits() -> None:
     plan = build_plan([SPECS[n] for n in ORDER], obs, NOW, PlanOptions(profile="local"))
     md = render_markdown(plan, json_hint="`plan.json`")
     assert text_width(md) <= GITHUB_COMMENT_LIMIT
-    assert md.splitlines()[0] == f"**{summary_line(plan)}**"
+    assert md.splitlines()[0] == (
+        "**Plan: 9,175 to fetch (9,175 API calls, ~51 min at 3 req/s), 140 to rebuild from the lake (0 API calls), "
+        "0 partitions to register.**"
+    )
     well_formed(md)
     assert "Left out to fit GitHub's 65,536-character comment limit" in md
+
+
+def test_summary_line_warns_when_the_quota_left_does_not_cover_the_plan() -> None:
+    units = games(2015, {f"2015-01-{d:02d}": 20 for d in range(1, 20)}, teams=100)
+    units += games(2016, {f"2016-01-{d:02d}": 20 for d in range(1, 20)}, start_id=5000, teams=100)
+    plays = observed("plays", units, present=full(units[::2]), seasons=(2015, 2016))
+    short = ObservedState(seasons=(2015, 2016), targets=plays.targets, quota_remaining=1000)
+    plan = build_plan([SPECS["plays"]], short, NOW, PlanOptions(quota_reserve=990))
+    assert render_markdown(plan).splitlines()[0] == (
+        "**Plan: 38 to fetch (38 API calls, ~13 s at 3 req/s), 0 partitions to register. "
+        "Quota: 1,000 calls left (last seen), NOT enough for this plan with a reserve of 990.**"
+    )
+    enough = build_plan([SPECS["plays"]], short, NOW, PlanOptions(quota_reserve=10))
+    assert render_markdown(enough).splitlines()[0] == (
+        "**Plan: 38 to fetch (38 API calls, ~13 s at 3 req/s), 0 partitions to register. "
+        "Quota: 1,000 calls left (last seen).**"
+    )

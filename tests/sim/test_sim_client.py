@@ -96,23 +96,26 @@ async def test_validation_and_404_are_terminal(start_sim: Start) -> None:
 
 async def test_pacing_seen_by_the_server(read_log: ReadLog, start_sim: Start, tmp_path: Path) -> None:
     log = tmp_path / "paced.jsonl"
+    sends = tmp_path / "sends.jsonl"
     sim = start_sim(request_log=log)
     fast = settings(sim, rate_limit_per_sec=3, max_concurrency=3)
-    async with CbbdClient(fast, "k") as client:
-        # Open the pool's connections first, as a long apply would have: a new connection's first
-        # request is stamped by the server only once its handler thread runs, which on a loaded
-        # machine can lag by more than the pacing margin.
+    async with CbbdClient(fast, "k", send_log=sends) as client:
         async with anyio.create_task_group() as tg:
             for _ in range(3):
                 tg.start_soon(client.get_json_array, "/teams")
         async with anyio.create_task_group() as tg:
             for day in range(1, 9):
                 tg.start_soon(client.get_json_array, "/plays/date", {"date": f"2024-12-{day:02d}"})
-    lines = read_log(log)
-    ts = [line["ts"] for line in lines]
-    assert len(ts) == 11
+    # The server saw every request the client started, and only those.
+    served = read_log(log)
+    started = read_log(sends)
+    assert len(served) == len(started) == 11
+    assert sorted(line["path"] for line in served) == sorted(line["path"].split("?")[0] for line in started)
+    # Pacing is asserted on the client's own start stamps: the server stamps a request when its
+    # handler thread runs, which on a loaded machine can lag by more than the pacing margin.
+    ts = [line["ts"] for line in started]
     assert busiest_window(ts) <= 3
-    paced = sorted(line["ts"] for line in lines if line["path"] == "/plays/date")
+    paced = sorted(line["ts"] for line in started if line["path"].startswith("/plays/date"))
     assert paced[-1] - paced[0] >= 2.0  # 8 starts at 3 per second need two full windows
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from reconciler.errors import SpecError
 from reconciler.spec.loader import collect_problems, load_specs, load_waivers
+from tests.text_edits import replaced
 
 REPO_SPECS = Path(__file__).parents[2] / "specs"
 
@@ -37,7 +38,7 @@ def test_malformed_yaml_names_file_and_line(specs_dir):
 
 
 def test_unknown_field_is_reported_with_line(specs_dir):
-    text = (specs_dir / "plays.yaml").read_text().replace("unit: [game_id]", "unit: [game_id]\nunits_extra: 3")
+    text = replaced((specs_dir / "plays.yaml").read_text(), "unit: [game_id]", "unit: [game_id]\nunits_extra: 3")
     (specs_dir / "plays.yaml").write_text(text)
     _, problems = collect_problems(specs_dir)
     (p,) = problems
@@ -48,14 +49,14 @@ def test_unknown_field_is_reported_with_line(specs_dir):
 
 
 def test_nested_unknown_field(specs_dir):
-    text = (specs_dir / "plays.yaml").read_text().replace("    covers: date\n", "    covers: date\n    cover: x\n")
+    text = replaced((specs_dir / "plays.yaml").read_text(), "    covers: date\n", "    covers: date\n    cover: x\n")
     (specs_dir / "plays.yaml").write_text(text)
     _, problems = collect_problems(specs_dir)
     assert problems[0].field == "fetch.1.cover"
 
 
 def test_query_that_is_not_athena_sql(specs_dir):
-    text = (specs_dir / "plays.yaml").read_text().replace("SELECT DISTINCT", "SELEKT DISTINCT")
+    text = replaced((specs_dir / "plays.yaml").read_text(), "SELECT DISTINCT", "SELEKT DISTINCT")
     (specs_dir / "plays.yaml").write_text(text)
     _, problems = collect_problems(specs_dir)
     assert problems and problems[0].field == "source.query"
@@ -63,19 +64,19 @@ def test_query_that_is_not_athena_sql(specs_dir):
 
 
 def test_unknown_dependency_and_cycle(specs_dir):
-    text = (specs_dir / "plays.yaml").read_text().replace("depends_on: [games]", "depends_on: [gamez]")
+    text = replaced((specs_dir / "plays.yaml").read_text(), "depends_on: [games]", "depends_on: [gamez]")
     (specs_dir / "plays.yaml").write_text(text)
     _, problems = collect_problems(specs_dir)
     assert any("unknown target 'gamez'" in str(p) for p in problems)
-    (specs_dir / "plays.yaml").write_text(text.replace("[gamez]", "[games]"))
-    g = (specs_dir / "games.yaml").read_text().replace("unit: [season]", "depends_on: [plays]\nunit: [season]")
+    (specs_dir / "plays.yaml").write_text(replaced(text, "[gamez]", "[games]"))
+    g = replaced((specs_dir / "games.yaml").read_text(), "unit: [season]", "depends_on: [plays]\nunit: [season]")
     (specs_dir / "games.yaml").write_text(g)
     _, problems = collect_problems(specs_dir)
     assert any("dependency cycle" in str(p) for p in problems)
 
 
 def test_path_parameter_without_mapping(specs_dir):
-    text = (specs_dir / "plays.yaml").read_text().replace("params: {gameId: game_id}", "params: {}")
+    text = replaced((specs_dir / "plays.yaml").read_text(), "params: {gameId: game_id}", "params: {}")
     (specs_dir / "plays.yaml").write_text(text)
     _, problems = collect_problems(specs_dir)
     assert "path parameter" in str(problems[0])
