@@ -101,12 +101,12 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-__all__ = ["derive_lineups", "elapsed_seconds"]
+__all__ = ["derive_lineups", "elapsed_seconds", "stat_counts", "sum_lineups"]
 
 _FREE_THROW = "MadeFreeThrow"
 _JUMP_SHOT = "JumpShot"
@@ -415,3 +415,79 @@ def derive_lineups(
     ]
     records.sort(key=lambda r: (-r["totalSeconds"], r["teamId"], r["idHash"]))
     return records
+
+
+#: Wire ``LineupUnitStats`` paths of the counts :func:`_unit_stats` reads, by counter key.
+_COUNT_PATHS: dict[str, tuple[str, ...]] = {
+    "points": ("points",),
+    "possessions": ("possessions",),
+    "assists": ("assists",),
+    "steals": ("steals",),
+    "turnovers": ("turnovers",),
+    "blocks": ("blocks",),
+    "defensiveRebounds": ("defensiveRebounds",),
+    "offensiveRebounds": ("offensiveRebounds",),
+    "fgM": ("fieldGoals", "made"),
+    "fgA": ("fieldGoals", "attempted"),
+    "ftM": ("freeThrows", "made"),
+    "ftA": ("freeThrows", "attempted"),
+    "twoM": ("twoPointers", "made"),
+    "twoA": ("twoPointers", "attempted"),
+    "tipM": ("twoPointers", "tipIns", "made"),
+    "tipA": ("twoPointers", "tipIns", "attempted"),
+    "dunkM": ("twoPointers", "dunks", "made"),
+    "dunkA": ("twoPointers", "dunks", "attempted"),
+    "layupM": ("twoPointers", "layups", "made"),
+    "layupA": ("twoPointers", "layups", "attempted"),
+    "jumperM": ("twoPointers", "jumpers", "made"),
+    "jumperA": ("twoPointers", "jumpers", "attempted"),
+    "threeM": ("threePointers", "made"),
+    "threeA": ("threePointers", "attempted"),
+}
+
+
+def stat_counts(stats: Mapping[str, Any] | None) -> Counter[str]:
+    """The counting stats of a ``LineupUnitStats`` wire object (absent or null counts are 0).
+
+    Args:
+        stats: A record's ``teamStats`` or ``opponentStats``.
+
+    Returns:
+        The counts, keyed as the derivation keeps them.
+    """
+    out: Counter[str] = Counter()
+    for key, path in _COUNT_PATHS.items():
+        node: Any = stats or {}
+        for part in path:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        out[key] = int(node or 0)
+    return out
+
+
+def sum_lineups(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Merge per-game ``LineupStats`` records into one per team and unit, as ``/lineups/team`` does.
+
+    The server computes a window's units with the same query as a game's, over more plays: the
+    seconds and counts of a unit add up, and every rate is derived again from the sums, by the
+    same rules as :func:`derive_lineups`.
+
+    Args:
+        records: Per-game records (any order).
+
+    Returns:
+        One record per (``teamId``, ``idHash``), in first-seen order.
+    """
+    groups: dict[tuple[int, str], tuple[Mapping[str, Any], list[int], Counter[str], Counter[str]]] = {}
+    for rec in records:
+        key = (int(rec["teamId"]), str(rec["idHash"]))
+        first, seconds, own, opp = groups.setdefault(key, (rec, [0], Counter(), Counter()))
+        seconds[0] += int(rec.get("totalSeconds") or 0)
+        own.update(stat_counts(rec.get("teamStats")))
+        opp.update(stat_counts(rec.get("opponentStats")))
+    out = []
+    for (team_id, _), (first, seconds, own, opp) in groups.items():
+        members = tuple(int(a["id"]) for a in first["athletes"])
+        names = {int(a["id"]): str(a.get("name") or "") for a in first["athletes"]}
+        team = _Team(str(first.get("team") or ""), first.get("conference"))
+        out.append(_record(team_id, team, names, members, seconds[0], own, opp))
+    return out

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reconciler.lake.lineups import sum_lineups
 from reconciler.sim.data import ApiData
 from reconciler.sim.index import DAY_MS, GameIndex, parse_instant
-from reconciler.sim.lineups import aggregate_lineups
 
 __all__ = ["GAMES_CAP", "ROUTES", "Param", "Route", "SimStore", "ValidationFailed", "match", "route"]
 
@@ -274,7 +274,7 @@ def lineups_by_team(store: SimStore, p: Params) -> list[Any]:
         team=p["team"], season=p["season"], start_ms=p["startDateRange"], end_ms=p["endDateRange"]
     )
     per_game = (rec for g in chosen for rec in store.data.lineups(g["id"]) if str(rec["team"]).lower() == team)
-    return aggregate_lineups(per_game)
+    return sum_lineups(per_game)
 
 
 @route("/teams", Param("conference"), Param("season", "int"))

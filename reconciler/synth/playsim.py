@@ -23,7 +23,7 @@ __all__ = ["END_GAME", "END_PERIOD", "ET", "PlayFrame", "play_counts", "simulate
 
 
 class ET:
-    """Event type codes (index into the lookup tables of :mod:`reconciler.synth.playtext`)."""
+    """Event type codes (index into the lookup tables of :mod:`reconciler.synth.playrender`)."""
 
     J2_MADE, THREE_MADE, LAYUP_MADE, DUNK_MADE, TIP_MADE, FT_MADE = 0, 1, 2, 3, 4, 5
     J2_MISS, THREE_MISS, LAYUP_MISS, TIP_MISS, FT_MISS = 6, 7, 8, 9, 10

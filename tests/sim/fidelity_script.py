@@ -11,6 +11,37 @@ from datetime import UTC, datetime
 
 import cbbd
 
+#: Rates the server derives by a division with no guard (SRV lineups/service.ts): a unit with no
+#: possessions or attempts gets NaN there, which JSON carries as null (cbbd_api.md §4.7), while the
+#: SDK declares these fields non-nullable. Only these, and only as null, are read as 0 here.
+NAN_RATES = frozenset(
+    {
+        "pace",
+        "offenseRating",
+        "defenseRating",
+        "netRating",
+        "trueShooting",
+        "effectiveFieldGoalPct",
+        "turnoverRatio",
+        "offensiveReboundPct",
+        "freeThrowRate",
+    }
+)
+
+
+def _nan_as_zero(node):
+    if isinstance(node, dict):
+        return {k: 0.0 if v is None and k in NAN_RATES else _nan_as_zero(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_nan_as_zero(x) for x in node]
+    return node
+
+
+def _lineups(call, **params):
+    """Lineup records parsed by the SDK's model, the server's NaN rates read as 0 (see NAN_RATES)."""
+    raw = call(**params, _preload_content=False).raw_data
+    return [cbbd.LineupStats.from_dict(_nan_as_zero(r)) for r in json.loads(raw)]
+
 
 def main(url: str) -> None:
     conf = cbbd.Configuration(host=url, access_token="x")
@@ -36,9 +67,12 @@ def main(url: str) -> None:
             "plays_team_2024": lambda: plays.get_plays_by_team(season=2024, team="Gonzaga"),
             "subs_game": lambda: plays.get_substitutions_by_game(game_id=1003),
             "subs_team": lambda: plays.get_substitutions_by_team(season=2025, team="Duke"),
-            "lineups_game": lambda: lineups.get_lineup_stats_by_game(game_id=1004),
-            "lineups_team": lambda: lineups.get_lineups_by_team_season(season=2025, team="Duke"),
-            "lineups_team_window": lambda: lineups.get_lineups_by_team_season(
+            "lineups_game": lambda: _lineups(lineups.get_lineup_stats_by_game_with_http_info, game_id=1004),
+            "lineups_team": lambda: _lineups(
+                lineups.get_lineups_by_team_season_with_http_info, season=2025, team="Duke"
+            ),
+            "lineups_team_window": lambda: _lineups(
+                lineups.get_lineups_by_team_season_with_http_info,
                 season=2025,
                 team="Duke",
                 start_date_range=datetime(2024, 12, 1, 12),

@@ -73,6 +73,4 @@ def test_official_sdk_parses_every_endpoint(sim: SimServer) -> None:
         raw_counts = {name: len(client.get(path, params=params).json()) for name, (path, params) in RAW.items()}
     assert sdk_counts == raw_counts
     assert sdk_counts["games"] == 6 and sdk_counts["games_window"] == 3 and sdk_counts["teams"] == 5
-    assert (
-        sdk_counts["plays_date_1130"] > 0 and sdk_counts["lineups_team"] == 2 and sdk_counts["lineups_team_window"] == 2
-    )
+    assert sdk_counts["plays_date_1130"] > 0 and sdk_counts["lineups_team"] > sdk_counts["lineups_team_window"] > 0

@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
+from reconciler.lake.lineups import derive_lineups, stat_counts, sum_lineups
 from reconciler.sim import InMemoryApiData, fixture_data, iso_z
 from reconciler.sim.data import GAME_KEYS, LINEUP_KEYS, PLAY_KEYS, SUBSTITUTION_KEYS, TEAM_KEYS, ApiData
 from reconciler.sim.index import GameIndex, parse_instant
-from reconciler.sim.lineups import aggregate_lineups, read_counts
 from reconciler.sim.routes import ROUTES, Param, Route
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -62,25 +62,34 @@ def test_fixture_is_internally_consistent(data: InMemoryApiData) -> None:
     assert by_id[1001]["awayConference"] is None  # a non-D-I opponent
 
 
-def test_aggregate_recomputes_derived_stats(data: InMemoryApiData) -> None:
+def test_a_window_sums_units_and_derives_the_rest_again(data: InMemoryApiData) -> None:
     per_game = [u for gid in (1002, 1003, 1004) for u in data.lineups(gid) if u["team"] == "Duke"]
-    merged = aggregate_lineups(per_game)
-    assert len(merged) == 2
+    merged = sum_lineups(per_game)
+    assert len(merged) == len({u["idHash"] for u in per_game}) < len(per_game)  # some units recur
     for unit in merged:
         parts = [u for u in per_game if u["idHash"] == unit["idHash"]]
-        for key, value in read_counts(unit["teamStats"]).items():
-            assert value == sum(read_counts(p["teamStats"])[key] for p in parts)
-        stats = unit["teamStats"]
-        assert unit["offenseRating"] == round(stats["points"] / stats["possessions"] * 100, 1)
-        assert unit["netRating"] == round(unit["offenseRating"] - unit["defenseRating"], 1)
-    assert aggregate_lineups([]) == []
+        assert unit["totalSeconds"] == sum(p["totalSeconds"] for p in parts)
+        for side in ("teamStats", "opponentStats"):
+            assert stat_counts(unit[side]) == sum((stat_counts(p[side]) for p in parts), start=stat_counts({}))
+        if len(parts) == 1:  # one game's unit is that game's record again, rates and all
+            assert unit == parts[0]
+    assert sum_lineups([]) == []
 
 
-def test_aggregate_guards_zero_possessions() -> None:
+def test_a_window_of_one_game_is_the_game(data: InMemoryApiData) -> None:
+    """Summing a game's own records changes nothing: the derivation's rates come back unchanged."""
+    for gid in (1002, 1003, 1004):
+        game = data.lineups(gid)
+        assert game == derive_lineups(data.substitutions(gid), data.plays(gid))
+        assert sum_lineups(game) == game
+
+
+def test_summing_guards_zero_possessions() -> None:
     unit = fixture_data().lineups(1002)[0]
     empty: dict[str, Any] = {**unit, "totalSeconds": 0, "teamStats": {}, "opponentStats": {}}
-    (merged,) = aggregate_lineups([empty])
-    assert merged["pace"] == 0 and merged["offenseRating"] == 0 and merged["teamStats"]["fieldGoals"]["pct"] == 0
+    (merged,) = sum_lineups([empty])
+    assert merged["pace"] is None and merged["offenseRating"] is None  # NaN on the wire is null
+    assert merged["teamStats"]["fieldGoals"]["pct"] == 0
 
 
 @pytest.mark.parametrize(

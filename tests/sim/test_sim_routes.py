@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -136,14 +137,15 @@ def test_lineups_by_game_and_team(get: Get, data: InMemoryApiData) -> None:
     season = get("/lineups/team", season=2025, team="DUKE").json()
     per_game = [r for g in (1002, 1003, 1004) for r in data.lineups(g) if r["team"] == "Duke"]
     assert {r["idHash"] for r in season} == {r["idHash"] for r in per_game}
-    assert len(season) == 2
+    assert len(season) == len({r["idHash"] for r in per_game}) < len(per_game)  # units recur across games
     for unit in season:
         games = [r for r in per_game if r["idHash"] == unit["idHash"]]
         assert unit["totalSeconds"] == sum(r["totalSeconds"] for r in games)
         assert unit["teamStats"]["points"] == sum(r["teamStats"]["points"] for r in games)
         fg = unit["teamStats"]["fieldGoals"]
         assert fg["attempted"] == sum(r["teamStats"]["fieldGoals"]["attempted"] for r in games)
-        assert fg["pct"] == round(fg["made"] / fg["attempted"] * 100, 1)
+        if fg["attempted"]:
+            assert fg["pct"] == math.floor(fg["made"] / fg["attempted"] * 1000 + 0.5) / 10  # JS Math.round
     windowed = get(
         "/lineups/team",
         season=2025,
