@@ -188,3 +188,50 @@ def test_lazy_and_type_checking_imports_are_seen(tmp_path: Path) -> None:
     )
     seen = {target for target, _ in _imports("reconciler.core.mod", path)}
     assert seen == {"reconciler.service", "reconciler.cli.app", "reconciler.render.text"}
+
+
+def test_no_function_outside_synth_is_over_80_lines() -> None:
+    """Long functions are split by the steps they take (the synthetic universe's vectorised builders excepted)."""
+    long = []
+    for module, path in MODULES.items():
+        if _part(module) == "synth":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > 80:
+                    long.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, "functions over 80 lines:\n" + "\n".join(long)
+
+
+def test_the_readme_layer_map_is_the_one_checked() -> None:
+    """README's layout section names each part of the package with the layer this test enforces."""
+    readme = (ROOT.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```\n0 reconciler/", 1)[1].split("```", 1)[0]
+    said: dict[str, int] = {}
+    for line in ("0 reconciler/" + block).splitlines():
+        head = line.split("  ", 1)[0].strip()
+        if not head[:1].isdigit():
+            continue
+        layer, _, names = head.partition(" ")
+        for name in names.replace(",", " ").split():
+            said[name.removeprefix("reconciler/").removesuffix("/").removesuffix(".py")] = int(layer)
+    # parts named in the continuation lines ("reconciler/sim/ ...", "doctor.py and preflight.py")
+    for line in block.splitlines():
+        if line.startswith(" "):
+            for word in line.replace(",", " ").replace(";", " ").split():
+                name = word.removeprefix("reconciler/").removesuffix("/").removesuffix(".py")
+                if name in LAYERS and name not in said:
+                    said[name] = said_layer_of_block(block, line)
+    assert said == LAYERS
+
+
+def said_layer_of_block(block: str, line: str) -> int:
+    """The layer of the numbered line a continuation line belongs to."""
+    layer = 0
+    for row in block.splitlines():
+        if row[:1].isdigit():
+            layer = int(row.split(" ", 1)[0])
+        if row == line:
+            return layer
+    raise AssertionError(line)

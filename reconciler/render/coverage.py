@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,7 +27,6 @@ __all__ = [
     "GapIds",
     "GateLine",
     "Level",
-    "compress_units",
     "coverage_targets",
     "gaps_of",
     "gate_lines",
@@ -303,17 +302,3 @@ class GapIds:
             only = f"+{rest:,} ids"
             return (only, rest) if max_chars is None or text_width(only) <= max_chars else ("", rest)
         return ", ".join(shown) + (f" … +{rest:,} more" if rest else ""), rest
-
-
-def compress_units(units: Sequence[str], max_chars: int | None = None, max_items: int | None = None) -> str:
-    """Compress unit keys for display (see ``GapIds``).
-
-    Args:
-        units: Unit keys (``1234`` or ``1234:72``); composite units are shown by game.
-        max_chars: Width the result may take, including the "more" suffix.
-        max_items: Ranges to show at most.
-
-    Returns:
-        e.g. ``1201-1209, 1300 … +40 more``.
-    """
-    return GapIds.of(units).text(max_chars, max_items)[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.core.plan import Action, SeasonCoverage, TargetPlan
-from reconciler.render.coverage import GapIds, compress_units, gate_lines, level, season_gaps, text_width
+from reconciler.render.coverage import GapIds, gate_lines, level, season_gaps, text_width
 
 
 def target(**cov: SeasonCoverage) -> TargetPlan:
@@ -57,11 +57,11 @@ def test_gate_line_names_the_worst_seasons() -> None:
 
 
 def test_compress_ranges_and_composite_units() -> None:
-    assert compress_units(["5", "1", "2", "3", "7", "8", "x"]) == "1-3, 5, 7-8, x"
-    assert compress_units(["10:1", "10:2", "11:1", "13:2"]) == "10-11, 13"
+    assert GapIds.of(["5", "1", "2", "3", "7", "8", "x"]).text()[0] == "1-3, 5, 7-8, x"
+    assert GapIds.of(["10:1", "10:2", "11:1", "13:2"]).text()[0] == "10-11, 13"
     g = GapIds.of(["10:1", "10:2", "11:1", "13:2"])
     assert (g.units, g.ids, g.by_game) == (4, 3, True)
-    assert compress_units([]) == ""
+    assert GapIds.of([]).text()[0] == ""
 
 
 @pytest.mark.parametrize("budget", [0, 5, 8, 12, 20, 40, 1000])
