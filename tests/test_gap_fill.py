@@ -29,6 +29,7 @@ from tests.e2e_helpers import (
 )
 from tests.invariant import check_apply, check_plan, lake_keys
 from tests.lineups_oracle import oracle_units
+from tests.text_edits import replaced
 
 SEASONS = "2015-2016"
 KEYS = {
@@ -111,6 +112,31 @@ def test_empty_units_are_not_fetched_again(sandbox):
         assert r.exit_code == 0
         assert "No changes" in r.output
         assert len(request_log(log)) == n
+
+
+def test_empty_responses_are_fetched_again_when_the_spec_does_not_record_them(sandbox):
+    """``empty_response: {record: false}``: an empty response leaves no checkpoint, so it is fetched again."""
+    cfg, port, manifest = sandbox
+    spec = cfg.parent / "specs" / "plays.yaml"
+    spec.write_text(replaced(spec.read_text(), "empty_response: {record: true,", "empty_response: {record: false,"))
+    _, api_empty, _ = _manifest_sets(manifest)
+    assert api_empty, "the sandbox must have games the API has no plays for"
+    log = cfg.parent / "req.jsonl"
+    with simulator(cfg, port, request_log=log):
+        assert _apply(cfg, "--target", "plays").exit_code == 0
+        state = SqliteState(cfg.parent / ".reconcile" / "state.sqlite")
+        units = state.load_units("plays")
+        state.close()
+        assert not [k for k, u in units.items() if u.status == "empty"]
+        after = plan_json(cfg, SEASONS, "--target", "plays")
+        plays = next(t for t in after["targets"] if t["target"] == "plays")
+        assert {int(u) for a in plays["actions"] for u in a["units"]} == api_empty  # those, and only those
+        assert sum(c["verified_empty"] for c in plays["coverage"].values()) == 0
+        n = len(request_log(log))
+        again = _apply(cfg, "--target", "plays")
+        assert again.exit_code == 0, again.output
+        assert len(request_log(log)) > n  # fetched again, as asked
+    assert duplicate_keys(cfg.parent / "lake", "fct_plays", KEYS["fct_plays"]) == 0
 
 
 def test_5xx_and_timeouts_are_retried(sandbox):

@@ -25,6 +25,8 @@ _DEFAULT_ROWS = 300.0
 
 def _empty_is_fresh(spec: Spec, unit: ExpectedUnit, checked_at: float, now: datetime) -> bool:
     pol = spec.expect.empty_response
+    if not pol.record:  # empties are not kept as checkpoints: an older one no longer settles the unit
+        return False
     age_days = (now.timestamp() - checked_at) / 86400
     if age_days < pol.recheck_after_days:
         return True

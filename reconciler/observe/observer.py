@@ -221,7 +221,7 @@ class Observer:
         if got is None:
             pol = spec.expect.empty_response
             got = {}
-            if self.now is not None and not any(waiver_may_name(w, spec.name) for w in self.waivers):
+            if pol.record and self.now is not None and not any(waiver_may_name(w, spec.name) for w in self.waivers):
                 young_since = self.now.timestamp() - pol.recheck_after_days * 86400
                 wanted = set(seasons)
                 digests = {k: d for k, d in self.state.empty_digests(spec.name, young_since).items() if k in wanted}

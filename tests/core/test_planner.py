@@ -80,6 +80,16 @@ def test_empty_recheck_policy(checked_days_ago, game_date, replanned):
     assert (plan.summary.api_calls == 1) is replanned
 
 
+def test_an_empty_record_settles_nothing_when_the_spec_does_not_record_empties():
+    units = games(2015, {"2015-01-03": 3})
+    base = SPECS["plays"]
+    policy = base.expect.empty_response.model_copy(update={"record": False})
+    spec = base.model_copy(update={"expect": base.expect.model_copy(update={"empty_response": policy})})
+    fresh = {units[0].key: UnitState(status="empty", updated_at=days_ago(2))}
+    plan = build_plan([spec], observed("plays", units, present=full(units[1:]), states=fresh), NOW, PlanOptions())
+    assert plan.summary.api_calls == 1 and plan.targets[0].coverage["2015"].verified_empty == 0
+
+
 def test_failed_units_are_quarantined_after_max_attempts():
     units = games(2015, {"2015-01-03": 2})
     states = {units[0].key: UnitState(status="failed", attempts=3, error="TerminalApiError: 400")}
