@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from reconciler.config import Profile
@@ -20,7 +20,7 @@ from reconciler.errors import InputError
 from reconciler.observe.observer import Observer
 from reconciler.ports import Backends
 from reconciler.spec.loader import load_specs, load_waivers
-from reconciler.spec.models import Spec
+from reconciler.spec.models import Spec, Waiver
 
 __all__ = ["Session", "check_targets", "layer_map"]
 
@@ -69,6 +69,17 @@ class Session:
     profile: Profile
     specs: list[Spec]
     backends: Backends
+    _waivers: tuple[Waiver, ...] | None = field(default=None, init=False, repr=False)
+
+    def waivers(self) -> tuple[Waiver, ...]:
+        """The profile's waivers, read once per session (observation and planning see the same file).
+
+        Returns:
+            The waivers.
+        """
+        if self._waivers is None:
+            self._waivers = tuple(load_waivers(self.profile.waivers))
+        return self._waivers
 
     @classmethod
     def open(cls, profile: Profile) -> Session:
@@ -126,9 +137,9 @@ class Session:
             engine=b.engine,
             state=b.state,
             layer_of=layer_map(self.profile),
-            hidden=getattr(b, "hidden", None),
+            hidden=b.hidden,
             now=now or datetime.now(UTC),
-            waivers=tuple(w.address for w in load_waivers(self.profile.waivers)),
+            waivers=tuple(w.address for w in self.waivers()),
             # A selector narrower than a target is matched against every unit's address.
             whole=frozenset(
                 self._names()
@@ -171,8 +182,8 @@ class Session:
             registration=cat.partition_registration,
             catalog_kind=cat.kind,
             engine_kind=self.profile.engine.kind,
-            cache=getattr(b, "cache", None),
-            hidden=getattr(b, "hidden", None),
+            cache=b.cache,
+            hidden=b.hidden,
         )
         tables = declared_tables(self.specs, cat.silver_database, cat.bronze_database)
         cache = observer.cache
@@ -239,7 +250,7 @@ class Session:
         """
         return PlanOptions(
             targets=tuple(targets),
-            waivers=tuple(load_waivers(self.profile.waivers)),
+            waivers=self.waivers(),
             retry_failed=retry_failed,
             rate_per_sec=float(self.profile.api.rate_limit_per_sec),
             quota_reserve=self.profile.api.quota_reserve,
