@@ -22,7 +22,7 @@ from reconciler.apply.interrupts import Interrupted, Stopper, interruptible
 from reconciler.apply.lake_lock import LakeLocks
 from reconciler.apply.locks import LAKE_LOCK, describe_holder, hold_lock
 from reconciler.apply.memory import limit_malloc_arenas, use_system_arrow_pool
-from reconciler.apply.report import Leftovers, print_result, print_summary
+from reconciler.cli.apply_report import Leftovers, print_result, print_summary
 from reconciler.cli.common import print_aws_calls
 from reconciler.cli.plan_file import load_plan_file
 from reconciler.cli.progress import RichProgress
