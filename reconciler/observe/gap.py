@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 
 from reconciler.core.empties import SetDigest, key_hash_sql
 from reconciler.core.observed import ExpectedUnit, PresentUnit
-from reconciler.core.requests import is_per_unit, request_index
+from reconciler.core.requests import is_per_unit
 from reconciler.observe.queries import coverage_query, quote_ident
 from reconciler.spec.models import FetchStrategy, Spec
 from reconciler.sql import sql_literal
@@ -337,6 +337,44 @@ def input_key(ispec: Spec, unit: ExpectedUnit) -> str | None:
         return None
 
 
+def _text_keys(table: pa.Table, columns: Sequence[str]) -> list[str]:
+    """Each row's key as :func:`input_key` forms it in Python (``str`` of each value, ``:``-joined).
+
+    Only for integer and text columns (a null reads ``None``, as ``str(None)`` does).
+    """
+    parts = [pc.fill_null(pc.cast(table.column(c), pa.string()), "None") for c in columns]
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, ":")
+    keys: list[str] = joined.to_pylist()
+    return keys
+
+
+def _touch_counts(spec: Spec, gap: pa.Table, seasons: Sequence[int]) -> dict[int, dict[str, Counter[Params]]]:
+    """Per season and touch strategy, the expected units each request of a gap unit touches.
+
+    A request is one alternative of the strategy (its parameters sorted, as
+    :func:`reconciler.core.requests.request_index` forms them) whose values are all known for a
+    gap unit, with the count the query joined to it; the distinct rows are read, not every unit's.
+    """
+    touch: dict[int, dict[str, Counter[Params]]] = {}
+    names = set(gap.column_names)
+    for j, strategy in enumerate(touch_strategies(spec)):
+        for season in seasons:
+            touch.setdefault(season, {}).setdefault(strategy.name, Counter())
+        for i, alt in enumerate(_alternatives(strategy)):
+            count = f"{_PREFIX}t{j}_{i}"
+            if any(c not in names for _, c in alt):
+                continue  # a column the source lacks: no unit has a value for it, so no request
+            cols = ["rc_season", *dict.fromkeys(c for _, c in alt), count]
+            sub = gap.select(cols)
+            valid = pc.and_(pc.is_valid(sub.column(count)), pc.is_valid(sub.column("rc_season")))
+            for _, c in alt:
+                valid = pc.and_(valid, pc.is_valid(sub.column(c)))
+            for row in sub.filter(valid).group_by(cols).aggregate([]).to_pylist():
+                params = tuple((p, row[c]) for p, c in alt)
+                touch[int(row["rc_season"])][strategy.name][params] = int(row[count])
+    return touch
+
+
 def gap_result(
     spec: Spec,
     table: pa.Table,
@@ -384,15 +422,7 @@ def gap_result(
         for k, season, cols in zip(keys, seasons, gap.select(source_cols).to_pylist(), strict=True)
     ]
     present = {k: PresentUnit(int(n), bool(ok)) for k, n, ok in zip(keys, rows_n, oks, strict=True) if n is not None}
-    touch: dict[int, dict[str, Counter[Params]]] = {}
-    for j, strategy in enumerate(touch_strategies(spec)):
-        alts = len(_alternatives(strategy))
-        got = [gap.column(f"rc_t{j}_{i}").to_pylist() for i in range(alts)]
-        for u, reqs, *ns in zip(units, request_index(strategy, units, 1), *got, strict=True):
-            counter = touch.setdefault(u.season, {}).setdefault(strategy.name, Counter())
-            # A request is made for an alternative whose values are all known, as its count is.
-            for (params, _), n in zip(reqs, [n for n in ns if n is not None], strict=False):
-                counter[params] = int(n)
+    touch = _touch_counts(spec, gap, sorted(set(seasons)))
     lake = {
         name: frozenset(u.key for u, ok in zip(units, gap.column(f"{_PREFIX}b{j}").to_pylist(), strict=True) if ok)
         for j, name in enumerate(bronze)
@@ -402,12 +432,9 @@ def gap_result(
         # The planner forms an input's key in Python (str of each value): exact for these types only.
         if not all(c in names and _key_type_ok(table.schema.field(c).type) for c in ispec.unit):
             continue
-        by_key: dict[str, PresentUnit] = {}
-        found[ispec.name] = by_key
-        ns, oks = gap.column(f"{_PREFIX}i{k}_n").to_pylist(), gap.column(f"{_PREFIX}i{k}_ok").to_pylist()
-        for u, n, ok in zip(units, ns, oks, strict=True):
-            key = input_key(ispec, u)
-            if n is not None and key is not None:
-                by_key[key] = PresentUnit(int(n), bool(ok))
+        ready = gap.filter(pc.is_valid(gap.column(f"{_PREFIX}i{k}_n")))
+        ikeys = _text_keys(ready, ispec.unit)
+        ns, oks = ready.column(f"{_PREFIX}i{k}_n").to_pylist(), ready.column(f"{_PREFIX}i{k}_ok").to_pylist()
+        found[ispec.name] = {key: PresentUnit(int(n), bool(ok)) for key, n, ok in zip(ikeys, ns, oks, strict=True)}
     units.sort(key=lambda u: (u.season, u.date, u.key))
     return GapResult(tuple(units), present, counts, rows_mean, touch, table.num_rows, lake, found, empty, digests)
