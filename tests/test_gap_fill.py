@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.adapters.sqlite_state import SqliteState
+from reconciler.ports import UnitRecord
 from reconciler.sandbox import load_universe_from_config
 from tests.e2e_helpers import (
     cli,
@@ -121,17 +122,23 @@ def test_empty_responses_are_fetched_again_when_the_spec_does_not_record_them(sa
     spec.write_text(replaced(spec.read_text(), "empty_response: {record: true,", "empty_response: {record: false,"))
     _, api_empty, _ = _manifest_sets(manifest)
     assert api_empty, "the sandbox must have games the API has no plays for"
+    # One of them failed in an earlier apply: its empty answer now replaces that failure.
+    failed = min(api_empty)
+    state = SqliteState(cfg.parent / ".reconcile" / "state.sqlite")
+    state.record_units([UnitRecord("plays", str(failed), "failed", attempts=1, error="TransientApiError: 503")])
+    state.close()
     log = cfg.parent / "req.jsonl"
     with simulator(cfg, port, request_log=log):
         assert _apply(cfg, "--target", "plays").exit_code == 0
         state = SqliteState(cfg.parent / ".reconcile" / "state.sqlite")
         units = state.load_units("plays")
         state.close()
-        assert not [k for k, u in units.items() if u.status == "empty"]
+        assert units[str(failed)].status == "empty"  # the last outcome, not the old failure
         after = plan_json(cfg, SEASONS, "--target", "plays")
         plays = next(t for t in after["targets"] if t["target"] == "plays")
         assert {int(u) for a in plays["actions"] for u in a["units"]} == api_empty  # those, and only those
-        assert sum(c["verified_empty"] for c in plays["coverage"].values()) == 0
+        cov = plays["coverage"].values()
+        assert sum(c["verified_empty"] + c["failed"] + c["quarantined"] for c in cov) == 0
         n = len(request_log(log))
         again = _apply(cfg, "--target", "plays")
         assert again.exit_code == 0, again.output

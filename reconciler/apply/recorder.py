@@ -95,15 +95,6 @@ class UnitRecorder:
         reqs = request_index(strategy, [unit], nparts_of(spec))[0]
         return params in {p for p, _ in reqs}
 
-    def _records_empties(self, target: str) -> bool:
-        """Whether the target's spec keeps an empty response as a checkpoint (``empty_response.record``).
-
-        When it does not, nothing is recorded for a unit the API returned nothing for: the next
-        plan fetches it again, as it would a unit never fetched.
-        """
-        spec = self.specs.get(target)
-        return spec is None or spec.expect.empty_response.record
-
     def record(self, action: Action, outcome: Outcome | None, error: ReconcilerError | None) -> None:
         """Record an action's units after it finished (its data written) or failed.
 
@@ -131,11 +122,13 @@ class UnitRecorder:
                 has = k in outcome.rows_by_unit or n > 0
                 if has or self.covers(action, k):
                     status: Literal["done", "empty"] = "done" if has else "empty"
+                    # An empty answer is recorded even where the spec does not trust empties
+                    # (``empty_response.record: false``): it replaces an earlier failure of the
+                    # unit, and the planner then plans it again as missing, never as settled.
                     extra = {"address": action.address}
-                    if has or self._records_empties(target):
-                        records.append(
-                            UnitRecord(target, k, status, rows=n, updated_at=now, season=action.season, extra=extra)
-                        )
+                    records.append(
+                        UnitRecord(target, k, status, rows=n, updated_at=now, season=action.season, extra=extra)
+                    )
                     self.result.outcomes[unit] = status
                     if status == "done":
                         self.result.done += 1

@@ -110,8 +110,10 @@ async def _apply_locked(
         return None
     client = _client(profile, opts.max_requests) if needs_api else None
 
-    def replanned(new: Plan, targets: Sequence[str]) -> None:
+    def replanning(targets: Sequence[str]) -> None:
         con.print(f"[bold]Replanning {', '.join(targets)}: their expected sets are known now.[/bold]")
+
+    def replanned(new: Plan) -> None:
         leftovers.note(new)
         render_text(new, con, rate=float(profile.api.rate_limit_per_sec))
 
@@ -122,7 +124,9 @@ async def _apply_locked(
         max_duration=opts.max_duration,
         started=started,
     )
-    await apply_plan(session, plan, observed, client, lambda: RichProgress(con), run, stopper, total, replanned)
+    await apply_plan(
+        session, plan, observed, client, lambda: RichProgress(con), run, stopper, total, replanning, replanned
+    )
     return None
 
 

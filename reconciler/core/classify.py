@@ -55,7 +55,9 @@ class Inputs:
         got = self._ready.get(name)
         if got is None:
             done = {k for k, s in obs.states.items() if s.status in ("done", "empty")}
-            empty = {k for k, s in obs.states.items() if s.status == "empty"}
+            spec = self.specs.get(name)
+            trusted = spec is None or spec.expect.empty_response.record  # record: false settles nothing
+            empty = {k for k, s in obs.states.items() if s.status == "empty"} if trusted else set()
             got = frozenset(
                 {k for k, p in obs.present.items() if p.complete or k in done}
                 | {k for k in empty if k not in obs.present}

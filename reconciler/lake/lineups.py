@@ -465,17 +465,20 @@ def stat_counts(stats: Mapping[str, Any] | None) -> Counter[str]:
 
 
 def sum_lineups(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Merge per-game ``LineupStats`` records into one per team and unit, as ``/lineups/team`` does.
+    """Merge per-game ``LineupStats`` records into one per team and unit (the simulator's ``/lineups/team``).
 
-    The server computes a window's units with the same query as a game's, over more plays: the
-    seconds and counts of a unit add up, and every rate is derived again from the sums, by the
-    same rules as :func:`derive_lineups`.
+    The server computes a window's units with the same query as a game's, over more games: the
+    counts of a unit add up, and every rate is derived again from the sums, by the same rules as
+    :func:`derive_lineups`. One difference is known and kept: the server sums a unit's seconds
+    over all its rows, also in games where it had no play (so no per-game record), which per-game
+    records cannot see; ``totalSeconds`` and ``pace`` can therefore be lower here.
 
     Args:
         records: Per-game records (any order).
 
     Returns:
-        One record per (``teamId``, ``idHash``), in first-seen order.
+        One record per (``teamId``, ``idHash``), longest ``totalSeconds`` first (ties by ``teamId``,
+        then ``idHash``), as :func:`derive_lineups` orders a game's.
     """
     groups: dict[tuple[int, str], tuple[Mapping[str, Any], list[int], Counter[str], Counter[str]]] = {}
     for rec in records:
@@ -490,4 +493,5 @@ def sum_lineups(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         names = {int(a["id"]): str(a.get("name") or "") for a in first["athletes"]}
         team = _Team(str(first.get("team") or ""), first.get("conference"))
         out.append(_record(team_id, team, names, members, seconds[0], own, opp))
+    out.sort(key=lambda r: (-r["totalSeconds"], r["teamId"], r["idHash"]))
     return out

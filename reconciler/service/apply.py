@@ -111,7 +111,8 @@ async def apply_plan(
     run: ApplyRun,
     stopper: Stopper,
     total: ApplyResult,
-    on_replan: Callable[[Plan, Sequence[str]], None] = lambda plan, targets: None,
+    replanning: Callable[[Sequence[str]], None] = lambda targets: None,
+    replanned: Callable[[Plan], None] = lambda plan: None,
 ) -> None:
     """Execute a confirmed plan, then replan and execute the targets that waited (at most 3 times).
 
@@ -124,7 +125,8 @@ async def apply_plan(
         run: How the apply runs.
         stopper: Stops the work cleanly (signals, a lost lock); its reason is noted in ``total``.
         total: The apply's result so far, merged with each pass's.
-        on_replan: Told of each replan, with the targets replanned (the CLI shows the new plan).
+        replanning: Told of each replan before it starts, with the targets it replans.
+        replanned: Given each replan's plan (the CLI shows it).
     """
     async with _maybe(client), stopper.watching():
         await _execute(session, plan, observed, client, progress, run, stopper, total)
@@ -132,8 +134,9 @@ async def apply_plan(
             pending = waiting_targets(plan)
             if not pending or total.stopped:
                 break
+            replanning(pending)
             plan, observed = session.plan(run.seasons, pending, retry_failed=run.retry_failed)
-            on_replan(plan, pending)
+            replanned(plan)
             if plan.summary.changes == 0:
                 break
             await _execute(session, plan, observed, client, progress, run, stopper, total)

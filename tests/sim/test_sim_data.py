@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -73,6 +74,12 @@ def test_a_window_sums_units_and_derives_the_rest_again(data: InMemoryApiData) -
             assert stat_counts(unit[side]) == sum((stat_counts(p[side]) for p in parts), start=stat_counts({}))
         if len(parts) == 1:  # one game's unit is that game's record again, rates and all
             assert unit == parts[0]
+        own, opp = unit["teamStats"], unit["opponentStats"]
+        if own["possessions"] and opp["possessions"]:  # rates from the sums (JS Math.round to tenths)
+            off = math.floor(own["points"] / own["possessions"] * 1000 + 0.5) / 10
+            dfn = math.floor(opp["points"] / opp["possessions"] * 1000 + 0.5) / 10
+            assert (unit["offenseRating"], unit["defenseRating"]) == (off, dfn)
+    assert [u["totalSeconds"] for u in merged] == sorted((u["totalSeconds"] for u in merged), reverse=True)
     assert sum_lineups([]) == []
 
 
