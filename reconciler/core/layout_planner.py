@@ -258,17 +258,22 @@ def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], o
             out.notes.append(f"{d.qualified} is not in the catalog: Athena cannot read it; nothing registered")
         return out
     have = tuple(k for k, _ in cat.partition_keys)
+    occupied = _occupied(t, live, pending)
     if [k.lower() for k in have] != [k.lower() for k in keys]:
         out.registers.append(rekey_action(t, live, f"{LAYOUT_TARGET}.register[{d.qualified}][partition-keys]"))
         # The key change moves the partitions whose path fits the new keys and drops the rest (its
         # own step): only the moved ones stay registered, under the values their path gives.
-        moved = [path_values(cat.location, p.location, keys) for p in cat.partitions]
-        registered = {v for v in moved if v is not None}
+        moved = [(path_values(cat.location, p.location, keys), p.location) for p in cat.partitions]
+        registered = {v for v, _ in moved if v is not None}
+        # A moved partition that holds no data is an orphan under its new keys as under the old:
+        # removed after the data work, and kept if that work wrote into it (the handler checks again).
+        for now_values, at in moved:
+            path = "" if now_values is None else partition_path(dict(zip(keys, now_values, strict=True)))
+            if now_values is None or path in live_parts or at.rstrip("/") != f"{d.prefix}{path}":
+                continue
+            out.deletes.append(_partition_delete(d, now_values, path, at, _orphan_reason(path, occupied)))
         return _registrations(t, live_parts, registered, obs, out)
     registered = {p.values for p in cat.partitions}
-    pending_dirs = {f.partition_dir for f in pending}
-    unreadable_dirs = {f.partition_dir for f in t.files if f.unreadable}
-    held_dirs = {f.partition_dir for f in live}
     for p in cat.partitions:
         values = dict(zip(keys, p.values, strict=False))
         where = partition_path(values)
@@ -284,40 +289,64 @@ def _catalog_actions(t: TableObs, live: list[FileObs], pending: list[FileObs], o
             reregister = canonical if where in live_parts else ""
         elif where not in live_parts:
             case = "orphan"
-            if where in held_dirs:
-                why = (
-                    "holds only objects outside the declared layout or with no columns: removed from the "
-                    "catalog once their relayout or deletion (run before it) has emptied it"
-                )
-            elif where in pending_dirs:
-                why = "orphan: only superseded objects (pending delete) remain under its prefix"
-            elif where in unreadable_dirs:
-                why = "orphan: it holds only objects that are not readable Parquet (quarantined by this plan)"
-            else:
-                why = "orphan: its prefix is empty or gone"
+            why = _orphan_reason(where, occupied)
         else:
             continue
         label = "/".join(p.values) if len(p.values) != len(keys) else where
-        out.deletes.append(
-            Action(
-                type="delete",
-                address=f"{LAYOUT_TARGET}.delete[{d.qualified}][{label}]",
-                target=LAYOUT_TARGET,
-                season=_season(tuple(values.items())),
-                reason=f"{why}; removed from the catalog only (no data is touched)",
-                details={
-                    "op": "partition",
-                    "kind": f"{d.qualified} partition (catalog only)",
-                    "database": d.database,
-                    "table": d.table,
-                    "values": list(p.values),
-                    "location": location,
-                    "reregister": reregister,
-                    "case": case,
-                },
-            )
-        )
+        out.deletes.append(_partition_delete(d, p.values, label, location, why, case=case, reregister=reregister))
     return _registrations(t, live_parts, registered, obs, out)
+
+
+def _occupied(t: TableObs, live: list[FileObs], pending: list[FileObs]) -> tuple[set[str], set[str], set[str]]:
+    """The partition folders holding live, superseded (pending delete) and unreadable objects."""
+    unreadable = {f.partition_dir for f in t.files if f.unreadable}
+    return {f.partition_dir for f in live}, {f.partition_dir for f in pending}, unreadable
+
+
+def _orphan_reason(where: str, occupied: tuple[set[str], set[str], set[str]]) -> str:
+    """Why a registered partition holding no live data in the declared layout is an orphan."""
+    held, pending, unreadable = occupied
+    if where in held:
+        return (
+            "holds only objects outside the declared layout or with no columns: removed from the "
+            "catalog once their relayout or deletion (run before it) has emptied it"
+        )
+    if where in pending:
+        return "orphan: only superseded objects (pending delete) remain under its prefix"
+    if where in unreadable:
+        return "orphan: it holds only objects that are not readable Parquet (quarantined by this plan)"
+    return "orphan: its prefix is empty or gone"
+
+
+def _partition_delete(
+    d: TableDecl,
+    values: Sequence[str],
+    label: str,
+    location: str,
+    why: str,
+    *,
+    case: str = "orphan",
+    reregister: str = "",
+) -> Action:
+    """A catalog-only ``delete`` of one registered partition (its data, if any, is not touched)."""
+    named = dict(zip(d.partition_keys, values, strict=False))
+    return Action(
+        type="delete",
+        address=f"{LAYOUT_TARGET}.delete[{d.qualified}][{label}]",
+        target=LAYOUT_TARGET,
+        season=_season(tuple(named.items())),
+        reason=f"{why}; removed from the catalog only (no data is touched)",
+        details={
+            "op": "partition",
+            "kind": f"{d.qualified} partition (catalog only)",
+            "database": d.database,
+            "table": d.table,
+            "values": list(values),
+            "location": location,
+            "reregister": reregister,
+            "case": case,
+        },
+    )
 
 
 def _registrations(

@@ -188,6 +188,23 @@ def test_partition_key_mismatch_is_fixed_first():
     assert "(season string, asof string)" in fix.reason and "(season string, date string)" in fix.reason
 
 
+def test_a_rekeyed_partition_with_an_empty_prefix_is_an_orphan_under_its_new_keys():
+    """Re-keyed, a registered partition whose prefix holds nothing is removed after the data work."""
+    asof = (("season", "string"), ("asof", "string"))
+    tp = plan(table([f(P1)], [reg(P1), reg(P2)], keys=asof))
+    assert [a.type for a in tp.actions] == ["register", "delete"]  # the re-key first, the orphan after
+    (dele,) = [a for a in tp.actions if a.type == "delete"]
+    assert dele.address == f"layout.delete[cbbd_silver.fct_plays][{P2}]"
+    assert dele.details["values"] == ["2025", "2024-12-02"] and dele.details["case"] == "orphan"
+    assert dele.details["location"] == f"silver/fct_plays/{P2}/" and "catalog only" in dele.reason
+    # Its reasons are the same as without a re-key: here only a superseded object remains.
+    held = plan(table([f(P1), f(P2, superseded_by="layout.dedupe[x]", replacements=())], [reg(P1), reg(P2)], keys=asof))
+    (part,) = [a for a in held.actions if a.details.get("op") == "partition" and a.type == "delete"]
+    assert "only superseded objects" in part.reason
+    # A partition holding live data in the declared layout is no orphan.
+    assert [a.type for a in plan(table([f(P1), f(P2)], [reg(P1), reg(P2)], keys=asof)).actions] == ["register"]
+
+
 def test_table_missing_from_the_catalog_is_a_note():
     tp = plan(TableObs(decl=PLAYS, files=(f(P1),), catalog=None))
     assert tp.actions == [] and "not in the catalog" in tp.notes[0]
