@@ -47,8 +47,8 @@ SEASON = "2016"
 CONCURRENCY = 3  # max_concurrency in the sandbox config
 
 
-def _sandbox(root: Path, seasons: str = SEASON) -> tuple[Path, int]:
-    cfg, port, _ = make_sandbox(root, seasons=seasons, scale=0.005, seed=7)
+def _sandbox(root: Path, seasons: str = SEASON, scale: float = 0.005) -> tuple[Path, int]:
+    cfg, port, _ = make_sandbox(root, seasons=seasons, scale=scale, seed=7)
     set_client_timeout(cfg, 1)
     return cfg, port
 
@@ -123,11 +123,14 @@ def test_kill_9_at_random_points_then_resume_matches_an_uninterrupted_run(tmp_pa
 def test_kill_9_at_20_random_points_with_faults(tmp_path, capsys):
     """Issue 7's acceptance test: 20 kills, faults on, compared to an uninterrupted faulted run."""
     seasons = "2015-2016"
-    cfg_a, port_a = _sandbox(tmp_path / "a", seasons)
+    # Enough requests that 20 kills land before the work is done: a killed apply keeps what it
+    # fetched (the spool), so each resume moves the fill on by at least the requests it made.
+    scale = 0.015
+    cfg_a, port_a = _sandbox(tmp_path / "a", seasons, scale)
     log_a = tmp_path / "a.jsonl"
     with simulator(cfg_a, port_a, request_log=log_a, fault_rates=FAULTS, hang_seconds=HANG_SECONDS, seed=1):
         apply_until_done(cfg_a, seasons)
-    cfg_b, port_b = _sandbox(tmp_path / "b", seasons)
+    cfg_b, port_b = _sandbox(tmp_path / "b", seasons, scale)
     log_b = tmp_path / "b.jsonl"
     with simulator(cfg_b, port_b, request_log=log_b, fault_rates=FAULTS, hang_seconds=HANG_SECONDS, seed=2):
         kills = kill_and_resume(cfg_b, seasons, log_b, kills=20, seed=20)
