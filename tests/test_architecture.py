@@ -207,31 +207,18 @@ def test_no_function_outside_synth_is_over_80_lines() -> None:
 def test_the_readme_layer_map_is_the_one_checked() -> None:
     """README's layout section names each part of the package with the layer this test enforces."""
     readme = (ROOT.parent / "README.md").read_text(encoding="utf-8")
-    block = readme.split("```\n0 reconciler/", 1)[1].split("```", 1)[0]
+    block = "0 reconciler/" + readme.split("```\n0 reconciler/", 1)[1].split("```", 1)[0]
     said: dict[str, int] = {}
-    for line in ("0 reconciler/" + block).splitlines():
-        head = line.split("  ", 1)[0].strip()
-        if not head[:1].isdigit():
-            continue
-        layer, _, names = head.partition(" ")
-        for name in names.replace(",", " ").split():
-            said[name.removeprefix("reconciler/").removesuffix("/").removesuffix(".py")] = int(layer)
-    # parts named in the continuation lines ("reconciler/sim/ ...", "doctor.py and preflight.py")
+    layer = 0
     for line in block.splitlines():
-        if line.startswith(" "):
+        if line[:1].isdigit():  # "N <parts>  <what they do>": every part named before the description
+            number, _, head = line.split("  ", 1)[0].strip().partition(" ")
+            layer = int(number)
+            for word in head.replace(",", " ").split():
+                said[word.removeprefix("reconciler/").removesuffix("/").removesuffix(".py")] = layer
+        else:  # a continuation line may name further parts of its numbered line's layer
             for word in line.replace(",", " ").replace(";", " ").split():
                 name = word.removeprefix("reconciler/").removesuffix("/").removesuffix(".py")
-                if name in LAYERS and name not in said:
-                    said[name] = said_layer_of_block(block, line)
+                if name in LAYERS:
+                    said.setdefault(name, layer)
     assert said == LAYERS
-
-
-def said_layer_of_block(block: str, line: str) -> int:
-    """The layer of the numbered line a continuation line belongs to."""
-    layer = 0
-    for row in block.splitlines():
-        if row[:1].isdigit():
-            layer = int(row.split(" ", 1)[0])
-        if row == line:
-            return layer
-    raise AssertionError(line)
